@@ -1,0 +1,120 @@
+"""Fingerprints and atomic on-disk caches.
+
+A cached file is named by a fingerprint of everything that produced it (inputs, parameters, code
+version), so a change to any of them gives a new name instead of silently reusing a stale file. Files are
+written to a temporary name in the same folder and renamed into place, so an interrupted run never
+leaves a half-written cache behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Iterable, Mapping
+
+import numpy as np
+
+META_KEY = "__meta__"
+
+
+def _canonical(obj: Any) -> Any:
+    """Turn paths, numpy scalars, tuples and sets into JSON-stable values."""
+    if isinstance(obj, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, (list, tuple)):
+        return [_canonical(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return sorted(_canonical(v) for v in obj)
+    if isinstance(obj, Path):
+        return obj.as_posix()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    raise TypeError(f"cannot fingerprint a {type(obj).__name__}: pass plain values, paths or lists")
+
+
+def fingerprint(obj: Any, length: int = 16) -> str:
+    """A short sha256 hex digest of a JSON-able description (dict order does not matter)."""
+    text = json.dumps(_canonical(obj), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def code_version(*modules: ModuleType) -> str:
+    """Fingerprint of the source text of modules: editing the code that made a cache invalidates it."""
+    digest = hashlib.sha256()
+    for module in modules:
+        source = Path(module.__file__).read_bytes()  # type: ignore[arg-type]
+        digest.update(module.__name__.encode() + b"\0" + source)
+    return digest.hexdigest()[:16]
+
+
+def file_stamp(paths: Iterable[Path], root: Path) -> list[list[Any]]:
+    """Relative path, size and modification time of input files: cheap to compute, changes with them."""
+    stamps = []
+    for path in sorted(Path(p) for p in paths):
+        st = path.stat()
+        stamps.append([path.relative_to(root).as_posix(), st.st_size, st.st_mtime_ns])
+    return stamps
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_arrays(path: Path, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> Path:
+    """Save named arrays and a JSON metadata dict to one ``.npz`` file, atomically."""
+    if META_KEY in arrays:
+        raise ValueError(f"array name {META_KEY!r} is reserved for metadata")
+    payload = {k: np.asarray(v) for k, v in arrays.items()}
+    payload[META_KEY] = np.array(json.dumps(_canonical(dict(meta))))
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **payload)
+
+    return atomic_write(Path(path), write)
+
+
+def load_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Load what :func:`save_arrays` wrote: (arrays, metadata)."""
+    with np.load(Path(path), allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files if k != META_KEY}
+        meta = json.loads(str(data[META_KEY])) if META_KEY in data.files else {}
+    return arrays, meta
+
+
+def cached_arrays(
+    path: Path,
+    build: Callable[[], tuple[dict[str, np.ndarray], dict[str, Any]]],
+    key: str,
+) -> tuple[dict[str, np.ndarray], dict[str, Any], bool]:
+    """Load ``path`` if it holds ``key``; else build, save and return. Third value: was it a hit?
+
+    The key is stored inside the file too, so a file renamed or copied by hand is still checked.
+    """
+    path = Path(path)
+    if path.is_file():
+        arrays, meta = load_arrays(path)
+        if meta.get("key") == key:
+            return arrays, meta, True
+    arrays, meta = build()
+    meta = {**meta, "key": key}
+    save_arrays(path, arrays, meta)
+    return arrays, meta, False

@@ -1,0 +1,144 @@
+"""Run configuration: quick/full mode, data and cache folders, seed, device.
+
+All environment parsing of the project lives here, so that a notebook, a test and the CLI see the same
+settings. Read them with :func:`load`:
+
+========================  ==========================================================  ==============
+variable                  meaning                                                     default
+========================  ==========================================================  ==============
+``ECGKD_QUICK``           ``1`` quick mode (minutes, used by tests/CI), ``0`` full     ``0`` (full)
+``ECGKD_DATA``            folder holding ``mitdb/`` and ``ptb-xl/``                    repo ``data/``
+``ECGKD_CACHE``           folder for prepared arrays, checkpoints, teacher outputs     repo ``cache/``
+``ECGKD_SEED``            base random seed                                             ``0``
+``ECGKD_DEVICE``          ``cpu``, ``cuda``, ``cuda:1``... (``auto``: GPU when present)  ``auto``
+``ECGKD_JOBS``            parallel jobs for sweeps                                     ``1``
+========================  ==========================================================  ==============
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """An environment variable or argument has a value ecgkd cannot use."""
+
+
+def project_root() -> Path:
+    """The checkout holding this package (where ``data/`` lives), else the working directory."""
+    candidate = PACKAGE_DIR.parent
+    return candidate if (candidate / "pyproject.toml").is_file() else Path.cwd()
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of one run; immutable so that a notebook cannot drift from what it printed."""
+
+    quick: bool
+    data_root: Path
+    cache_root: Path
+    seed: int = 0
+    device: str = "cpu"
+    n_jobs: int = 1
+
+    @property
+    def mode(self) -> str:
+        return "quick" if self.quick else "full"
+
+    def with_(self, **changes: object) -> "Config":
+        """A copy with some fields changed (e.g. ``cfg.with_(seed=1)``)."""
+        return replace(self, **changes)
+
+
+def parse_bool(name: str, value: str) -> bool:
+    """Parse a yes/no environment value, naming the variable when it is neither."""
+    text = value.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{name}={value!r} is not a yes/no value: use 1 (quick mode) or 0 (full mode).")
+
+
+def parse_int(name: str, value: str, minimum: int = 0) -> int:
+    """Parse a whole number >= minimum, naming the variable when it is not one."""
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a whole number.") from None
+    if number < minimum:
+        raise ConfigError(f"{name}={value!r} must be >= {minimum}.")
+    return number
+
+
+def resolve_device(name: str, value: str) -> str:
+    """``auto`` picks CUDA when torch sees a GPU; an explicit CUDA request without one is an error."""
+    import torch
+
+    text = value.strip().lower() or "auto"
+    if text == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if text == "cpu":
+        return "cpu"
+    if text.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"{name}={value!r} asks for a GPU but torch sees none: use cpu or auto.")
+        return text
+    raise ConfigError(f"{name}={value!r} is not a device: use auto, cpu or cuda[:N].")
+
+
+def load(env: Mapping[str, str] | None = None, **overrides: object) -> Config:
+    """Read the configuration from the environment (or ``env``); keyword overrides win.
+
+    The data folder must exist; its content is checked when a dataset is read, so that the error
+    can name the missing file.
+    """
+    env = os.environ if env is None else env
+    root = project_root()
+    quick = parse_bool("ECGKD_QUICK", env.get("ECGKD_QUICK", "0"))
+    data_text = env.get("ECGKD_DATA", "").strip()
+    data_root = Path(data_text).expanduser() if data_text else root / "data"
+    if data_text and not data_root.is_dir():
+        raise ConfigError(
+            f"ECGKD_DATA={data_text!r} is not a folder. Point it at a folder holding mitdb/ and ptb-xl/ "
+            "(see data/README.md), or unset it to use the sample in the repository's data/."
+        )
+    cache_text = env.get("ECGKD_CACHE", "").strip()
+    cache_root = Path(cache_text).expanduser() if cache_text else root / "cache"
+    cfg = Config(
+        quick=quick,
+        data_root=data_root.resolve(),
+        cache_root=cache_root.resolve(),
+        seed=parse_int("ECGKD_SEED", env.get("ECGKD_SEED", "0")),
+        device=resolve_device("ECGKD_DEVICE", env.get("ECGKD_DEVICE", "auto")),
+        n_jobs=parse_int("ECGKD_JOBS", env.get("ECGKD_JOBS", "1"), minimum=1),
+    )
+    return cfg.with_(**overrides) if overrides else cfg
+
+
+def seed_everything(seed: int, deterministic: bool = True) -> None:
+    """Seed Python, NumPy and torch; with ``deterministic`` ask torch for reproducible kernels.
+
+    On the CPU this makes a rerun give the same numbers bit for bit.
+    """
+    import torch
+
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed={seed!r} must be a non-negative integer.")
+    random.seed(int(seed))
+    np.random.seed(int(seed) % 2**32)
+    torch.manual_seed(int(seed))
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False

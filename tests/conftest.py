@@ -1,0 +1,93 @@
+"""Synthetic WFDB databases for unit tests (real data is for the notebooks and the data tests)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import wfdb
+
+from ecgkd.config import project_root
+from ecgkd.data import mitbih, ptbxl
+
+REPO_DATA = project_root() / "data"
+SHARED_DATA = project_root().parent / "shared" / "data"
+
+
+def synthetic_ecg(n: int, fs: float, beats: np.ndarray, seed: int = 0) -> np.ndarray:
+    """A crude ECG in mV: a Gaussian QRS spike at each beat on a little noise (tests only)."""
+    t = np.arange(n)
+    sig = 0.02 * np.random.default_rng(seed).standard_normal(n)
+    for b in beats:
+        sig += 1.2 * np.exp(-0.5 * ((t - b) / (0.012 * fs)) ** 2)
+    return sig
+
+
+def write_mitdb_record(folder: Path, record: str, beats: np.ndarray, symbols: list[str], n: int = 3600,
+                       sig_names: tuple[str, ...] = ("MLII", "V1"), fs: int = 360,
+                       p_signal: np.ndarray | None = None) -> None:
+    """A two-lead MIT-BIH-like record with annotations, written by wfdb in format 212."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if p_signal is None:
+        ecg = synthetic_ecg(n, fs, beats)
+        p_signal = np.stack([ecg if name == "MLII" else 0.5 * ecg for name in sig_names], axis=1)
+    gain = 200.0
+    d_signal = np.round(np.nan_to_num(p_signal, nan=0.0) * gain).astype(np.int64)
+    d_signal[np.isnan(p_signal)] = -2048  # format 212's missing-sample value
+    wfdb.wrsamp(record, fs=fs, units=["mV"] * len(sig_names), sig_name=list(sig_names), d_signal=d_signal,
+                fmt=["212"] * len(sig_names), adc_gain=[gain] * len(sig_names), baseline=[0] * len(sig_names),
+                write_dir=str(folder))
+    wfdb.wrann(record, "atr", np.asarray(beats, dtype=np.int64), symbol=list(symbols), fs=fs, write_dir=str(folder))
+
+
+def write_checksums(root: Path) -> None:
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != "SHA256SUMS")
+    (root / "SHA256SUMS").write_text("".join(
+        f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(root).as_posix()}\n" for p in files))
+
+
+@pytest.fixture
+def mitdb_root(tmp_path: Path) -> Path:
+    """All 44 DS1/DS2 records, 10 s each: beats every second, one S, V, F or Q beat per record."""
+    root = tmp_path / "data"
+    for i, record in enumerate(mitbih.DS1 + mitbih.DS2):
+        beats = np.arange(180, 3600, 360)
+        symbols = ["N"] * len(beats)
+        symbols[3] = "AVFQ"[i % 4]
+        write_mitdb_record(root / "mitdb", record, beats, symbols)
+    write_checksums(root)
+    return root
+
+
+@pytest.fixture
+def ptbxl_root(tmp_path: Path) -> Path:
+    """A PTB-XL-like folder: 12 records over the 10 folds, 12 leads at 100 Hz, real SCP table layout."""
+    root = tmp_path / "data"
+    folder = root / "ptb-xl"
+    statements = pd.DataFrame(
+        {"description": ["normal ECG", "anterior MI", "ST-T change", "LBBB", "LVH", "sinus rhythm"],
+         "diagnostic": [1.0, 1.0, 1.0, 1.0, 1.0, np.nan], "rhythm": [np.nan] * 5 + [1.0],
+         "diagnostic_class": ["NORM", "MI", "STTC", "CD", "HYP", np.nan]},
+        index=pd.Index(["NORM", "AMI", "NDT", "CLBBB", "LVH", "SR"]))
+    folder.mkdir(parents=True)
+    statements.to_csv(folder / "scp_statements.csv")
+    codes = ["{'NORM': 100.0, 'SR': 0.0}", "{'AMI': 50.0}", "{'NORM': 50.0, 'NDT': 50.0}", "{'SR': 0.0}",
+             "{'CLBBB': 100.0}", "{'LVH': 50.0, 'SR': 0.0}"]
+    rows = []
+    for i in range(12):
+        ecg_id = i + 1
+        name = f"records100/00000/{ecg_id:05d}_lr"
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        ecg = synthetic_ecg(1000, 100, np.arange(50, 1000, 80), seed=i)
+        signal = np.stack([ecg * (1 + 0.1 * k) for k in range(12)], axis=1)
+        wfdb.wrsamp(f"{ecg_id:05d}_lr", fs=100, units=["mV"] * 12, sig_name=list(ptbxl.LEADS), p_signal=signal,
+                    fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str((folder / name).parent))
+        rows.append({"ecg_id": ecg_id, "patient_id": float(100 + i), "scp_codes": codes[i % len(codes)],
+                     "strat_fold": i % 10 + 1, "filename_lr": name,
+                     "filename_hr": f"records500/00000/{ecg_id:05d}_hr"})
+    pd.DataFrame(rows).to_csv(folder / "ptbxl_database.csv", index=False)
+    write_checksums(root)
+    return root

@@ -1,0 +1,58 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecgkd import cache
+
+
+def test_fingerprint_ignores_dict_order_and_sees_changes():
+    assert cache.fingerprint({"a": 1, "b": [1, 2]}) == cache.fingerprint({"b": [1, 2], "a": 1})
+    assert cache.fingerprint({"a": 1}) != cache.fingerprint({"a": 2})
+    assert cache.fingerprint({"p": Path("x/y"), "n": np.int64(3)}) == cache.fingerprint({"p": "x/y", "n": 3})
+    with pytest.raises(TypeError, match="cannot fingerprint"):
+        cache.fingerprint({"f": object()})
+
+
+def test_save_and_load_round_trip(tmp_path: Path):
+    arrays = {"x": np.arange(6, dtype=np.float32).reshape(2, 3), "s": np.array(["a", "b"])}
+    cache.save_arrays(tmp_path / "a.npz", arrays, {"note": "hi", "n": 2})
+    back, meta = cache.load_arrays(tmp_path / "a.npz")
+    assert meta == {"note": "hi", "n": 2}
+    assert np.array_equal(back["x"], arrays["x"]) and back["s"].tolist() == ["a", "b"]
+
+
+def test_failed_write_leaves_nothing_behind(tmp_path: Path):
+    target = tmp_path / "sub" / "out.npz"
+    cache.save_arrays(target, {"x": np.zeros(2)}, {"v": 1})
+
+    def explode(tmp: Path) -> None:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        cache.atomic_write(target, explode)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out.npz"]  # no temp file left
+    assert cache.load_arrays(target)[1] == {"v": 1}  # the old file is intact
+
+
+def test_cached_arrays_builds_once_and_rebuilds_on_new_key(tmp_path: Path):
+    calls = []
+
+    def build():
+        calls.append(1)
+        return {"x": np.ones(3)}, {"built": len(calls)}
+
+    path = tmp_path / "c.npz"
+    _, meta1, hit1 = cache.cached_arrays(path, build, key="k1")
+    _, meta2, hit2 = cache.cached_arrays(path, build, key="k1")
+    _, meta3, hit3 = cache.cached_arrays(path, build, key="k2")  # stale: rebuilt, never reused
+    assert (hit1, hit2, hit3) == (False, True, False) and len(calls) == 2 and meta3["built"] == 2
+
+
+def test_file_stamp_changes_with_content(tmp_path: Path):
+    f = tmp_path / "a.dat"
+    f.write_bytes(b"1")
+    before = cache.file_stamp([f], tmp_path)
+    f.write_bytes(b"22")
+    assert cache.file_stamp([f], tmp_path) != before and before[0][0] == "a.dat"

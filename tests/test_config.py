@@ -1,0 +1,61 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ecgkd.config import ConfigError, load, project_root, seed_everything
+
+
+def test_defaults_are_full_mode_and_repo_folders():
+    cfg = load(env={})
+    assert cfg.quick is False and cfg.mode == "full"
+    assert cfg.data_root == (project_root() / "data").resolve()
+    assert cfg.cache_root == (project_root() / "cache").resolve()
+    assert cfg.seed == 0 and cfg.n_jobs == 1 and cfg.device in ("cpu", "cuda")
+
+
+@pytest.mark.parametrize("value, quick", [("1", True), ("true", True), ("YES", True), ("0", False), ("off", False)])
+def test_quick_values(value, quick):
+    assert load(env={"ECGKD_QUICK": value}).quick is quick
+
+
+@pytest.mark.parametrize("env, needle", [
+    ({"ECGKD_QUICK": "maybe"}, "ECGKD_QUICK='maybe'"),
+    ({"ECGKD_SEED": "-1"}, "ECGKD_SEED"),
+    ({"ECGKD_SEED": "abc"}, "ECGKD_SEED='abc' is not a whole number"),
+    ({"ECGKD_JOBS": "0"}, "ECGKD_JOBS"),
+    ({"ECGKD_DEVICE": "tpu"}, "ECGKD_DEVICE='tpu'"),
+])
+def test_invalid_values_name_the_variable(env, needle):
+    with pytest.raises(ConfigError, match=needle.replace("(", r"\(")):
+        load(env=env)
+
+
+def test_missing_data_folder_is_a_clear_error(tmp_path: Path):
+    missing = tmp_path / "nowhere"
+    with pytest.raises(ConfigError, match="nowhere.*mitdb/ and ptb-xl/"):
+        load(env={"ECGKD_DATA": str(missing)})
+
+
+def test_data_and_cache_from_environment(tmp_path: Path):
+    cfg = load(env={"ECGKD_DATA": str(tmp_path), "ECGKD_CACHE": str(tmp_path / "c"), "ECGKD_SEED": "7"})
+    assert cfg.data_root == tmp_path.resolve() and cfg.cache_root == (tmp_path / "c").resolve() and cfg.seed == 7
+    assert cfg.with_(seed=3).seed == 3
+
+
+def test_cuda_request_without_gpu_is_an_error():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(ConfigError, match="sees none"):
+        load(env={"ECGKD_DEVICE": "cuda"})
+
+
+def test_seeding_reproduces_numbers():
+    seed_everything(5)
+    a = (np.random.rand(3), torch.rand(3))
+    seed_everything(5)
+    b = (np.random.rand(3), torch.rand(3))
+    assert np.array_equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    with pytest.raises(ConfigError):
+        seed_everything(-1)

@@ -1,0 +1,209 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 1. The data: MIT-BIH and PTB-XL, labels and patient-disjoint splits
+#
+# Every number later in this tutorial is computed on the arrays this notebook prepares. If a label,
+# a window or a split is wrong here, every teacher and student result downstream is wrong too, so we
+# look at the data carefully before training anything.
+#
+# **You will learn**
+# - what the two real ECG databases contain and how their files are read (WFDB format);
+# - how a beat of MIT-BIH becomes a 256-sample window with an AAMI class and a binary label;
+# - how a 10 s PTB-XL record becomes a normal/abnormal label from its diagnostic statements;
+# - why the splits must keep patients apart, and how we check that they do.
+#
+# **Runtime**: about 30 s in quick mode (the repository's 5-minute sample of each MIT-BIH record),
+# about 1 minute in full mode on the full MIT-BIH database. Prepared arrays are cached, so a rerun takes
+# seconds.
+
+# %% [markdown]
+# ## Parameters
+# All settings come from the environment through one function, `ecgkd.config.load()`:
+# `ECGKD_QUICK=1` for quick mode, `ECGKD_DATA` for the data folder (default: the repository's `data/`).
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+import ecgkd.config
+from ecgkd import plots
+from ecgkd.data import mitbih, overlap_report, ptbxl
+from ecgkd.report import versions_table
+
+cfg = ecgkd.config.load()
+ecgkd.config.seed_everything(cfg.seed)
+pd.set_option("display.width", 140)
+print(f"mode: {cfg.mode} | data: {cfg.data_root} | cache: {cfg.cache_root} | seed: {cfg.seed}")
+
+# %% [markdown]
+# ## 1.1 MIT-BIH Arrhythmia Database
+# 48 half-hour two-lead ambulatory recordings at 360 Hz from 47 subjects, every beat annotated by two
+# cardiologists. We use the MLII lead (a modified lead II), found by its name in each header: record 114
+# stores it second. The four paced records (102, 104, 107, 217) are excluded, as in the standard
+# inter-patient protocol.
+#
+# The beat symbols are grouped into the five AAMI EC57 classes; our binary task is **normal** (AAMI N)
+# against **abnormal** (S, V, F or Q). Annotations that are not beats (rhythm changes `+`, noise `~`,
+# non-conducted P waves `x`, flutter waves `!`, ...) are ignored and counted.
+
+# %%
+pd.DataFrame({"beat symbols": {c: " ".join(s) for c, s in mitbih.AAMI_CLASSES.items()},
+              "meaning": plots.AAMI_NAMES,
+              "binary label": {c: "abnormal" if c in mitbih.ABNORMAL_AAMI else "normal" for c in mitbih.AAMI_CLASSES}})
+
+# %% [markdown]
+# ### One beat, one window
+# Each annotated beat becomes one sample: 256 samples (0.71 s) from 90 samples (250 ms) before the R peak
+# to 166 samples (461 ms) after it. The 250 ms before R hold the P wave, whose absence or early timing is
+# what marks a supraventricular beat; the 461 ms after R reach the end of the T wave. Before cutting,
+# the whole record is filtered with ECGFounder's recipe at its own rate (60 Hz notch for this American
+# database, 0.67-40 Hz band-pass, 0.4 s median baseline removal) and z-scored once.
+#
+# Record 208 has normal (N), ventricular (V) and fusion (F) beats close together:
+
+# %%
+rec208 = mitbih.read_record(cfg.data_root, "208", max_seconds=60)
+fig = plots.plot_record_beats(rec208.raw[0], mitbih.FS, rec208.r_peaks, rec208.aami, mitbih.PRE_R,
+                              mitbih.POST_R, seconds=(20, 28), highlight=int(np.searchsorted(rec208.r_peaks, 23 * 360)),
+                              title="MIT-BIH record 208, lead MLII (raw, mV), beats labelled by AAMI class")
+
+# %% [markdown]
+# ### Prepare all windows
+# `load_mitbih` reads every DS1 and DS2 record (verifying each file's sha256 first), cuts the windows and
+# caches the arrays under a name that fingerprints the input files, the parameters and the code. In
+# quick mode only the first 5 minutes of each record are read.
+
+# %%
+mit = mitbih.load_mitbih(cfg)
+mit.summary()
+
+# %% [markdown]
+# ### The inter-patient split (de Chazal et al., 2004)
+# Beats of one person are far more alike than beats of two people, so a model tested on other beats of
+# the patients it trained on looks much better than it is. De Chazal's split puts 22 records in DS1
+# (training) and 22 other records in DS2 (testing). For early stopping we also need a validation set: our
+# choice is four whole DS1 records (101, 118, 124, 223), which together hold N, S, V and F beats, so that
+# no validation beat comes from a training record.
+
+# %%
+mitbih.class_table(mit)
+
+# %% [markdown]
+# Against the published counts: de Chazal's table lists every annotated beat of DS1 and DS2. The columns
+# below show the beats in the annotation files we read, the windows we kept, and why any beat was lost:
+# `edge` means its window would leave the recording (a beat within 250 ms of the start or 461 ms of the
+# end), `nan` a missing sample inside the window, `flat` a flat line (lead off). In full mode the
+# `annotated` column equals the published counts exactly and the only losses are one beat at the start
+# or end of some records. In quick mode the comparison covers the first 5 minutes of each record, so the
+# counts are about a sixth of the published ones and a few more beats are lost at the 5-minute cut.
+
+# %%
+mitbih.dechazal_comparison(mit)
+
+# %% [markdown]
+# Which beats were lost, and where? Every row is one beat.
+
+# %%
+lost = pd.DataFrame(mit.report["dropped"])
+lost.groupby(["split", "reason", "aami"]).size().rename("beats").to_frame() if len(lost) else "no beat lost"
+
+# %% [markdown]
+# ### Are the splits really disjoint?
+# No record is in two splits. One caveat is documented by PhysioNet and kept visible here rather than
+# hidden: records 201 (DS1) and 202 (DS2) come from the **same subject**. They keep their published places so
+# our numbers stay comparable with the literature, and they share the patient id `201+202`, so the check
+# below finds exactly this one overlap. Test beats of record 202:
+
+# %%
+print("records in two splits:", len(overlap_report(mit.splits, "record")))
+display(overlap_report(mit.splits, "patient"))
+print("test windows from record 202:", int((mit.test.record == "202").sum()), "of", len(mit.test))
+
+# %% [markdown]
+# ### What the classes look like
+# Twenty random training windows per class, their mean in black. Ventricular beats (V) are wide and
+# bizarre; supraventricular beats (S) look like normal beats that come early, which is why they are the
+# hardest class for any model that sees a single beat.
+
+# %%
+fig = plots.plot_class_examples(mit.train, r_offset=mitbih.PRE_R, seed=cfg.seed)
+
+# %% [markdown]
+# ## 1.2 PTB-XL
+# 21,799 clinical 10 s 12-lead ECGs from 18,869 patients, each with SCP-ECG statements given by up to two
+# cardiologists. The repository holds records 1-500 at 100 Hz. Their labels come from a third-party
+# excerpt of `ptbxl_database.csv` (PhysioNet's original table was not obtainable here; see `data/README.md`),
+# and ecgkd warns whenever it falls back to that excerpt.
+#
+# **Label** (our choice, following the PTB-XL benchmark's superclass aggregation): every statement marked
+# diagnostic in `scp_statements.csv` maps to one of five superclasses. *Normal* = NORM is the only
+# superclass; *abnormal* = any of MI (infarction), STTC (ST/T change), CD (conduction disturbance), HYP
+# (hypertrophy). Records with no diagnostic statement are excluded and counted.
+
+# %%
+ptb = ptbxl.load_ptbxl(cfg)
+print(f"labels from: {ptb.report['database_csv']} (original: {ptb.report['database_csv_original']})")
+print(f"records listed: {ptb.report['records_listed']}, excluded (no diagnostic statement): "
+      f"{ptb.report['excluded_no_diagnostic']}")
+pd.Series(ptb.report["superclass_counts"], name="records with this superclass").to_frame().T
+
+# %% [markdown]
+# **Splits**: the official `strat_fold` column, never re-split: folds 1-8 train, 9 validation, 10 test.
+# The folds were built by the PTB-XL authors so that all records of a patient fall in one fold and
+# folds 9-10 hold only human-validated labels.
+
+# %%
+ptbxl.split_table(ptb)
+
+# %%
+print("records in two splits:", len(overlap_report(ptb.splits, "record")),
+      "| patients in two splits:", len(overlap_report(ptb.splits, "patient")))
+
+# %% [markdown]
+# ### The teacher's view and the students' view
+# The teacher (ECGFounder) reads the whole 12-lead record. Here is one abnormal test record as stored:
+
+# %%
+records = ptbxl.load_ptbxl(cfg, view="records")
+i = int(np.flatnonzero(records.test.y == 1)[0])
+fig = plots.plot_12lead(records.test.x[i], records.test.leads, records.test.fs,
+                        title=f"PTB-XL ecg_id {records.test.record[i]} (test fold, abnormal), mV")
+
+# %% [markdown]
+# The students get what a small device would: one lead. Our choice is lead II (the classic rhythm lead
+# and the closest to MIT-BIH's MLII) at 100 Hz, filtered like the teacher's input, cut into four
+# 256-sample (2.56 s) windows that cover the 10 s record. Each window carries its record's label; a
+# record's score will be the mean of its windows' scores.
+
+# %%
+fig = plots.plot_record_windows(ptb.test, records.test.record[i])
+
+# %% [markdown]
+# ## Summary
+# - MIT-BIH: one 256-sample MLII window per annotated beat, AAMI classes mapped to normal vs abnormal,
+#   de Chazal's inter-patient split with four DS1 records held out for validation. In full mode the
+#   annotated counts equal the published ones, and the few lost beats sit at record edges.
+# - PTB-XL: normal = NORM only, abnormal = any MI/STTC/CD/HYP, official folds 1-8/9/10, four lead-II
+#   windows per record for the students and whole 12-lead records for the teacher.
+# - Splits share no record; the only shared patient is MIT-BIH's 201/202 pair, shown above.
+# - The arrays are cached; the next notebooks load them in seconds.
+#
+# Next: notebook 02, the teacher: ECGFounder's architecture fine-tuned on these splits.
+
+# %%
+versions_table()
