@@ -156,3 +156,11 @@ def test_full_mitbih_matches_de_chazal(tmp_path: Path):
     # every lost beat is the first or last beat of its record, within one window of the edge
     for row in data.report["dropped"]:
         assert row["sample"] < mitbih.PRE_R or row["sample"] > 650000 - mitbih.POST_R
+
+
+def test_preparing_twice_gives_identical_arrays(mitdb_root: Path, tmp_path: Path):
+    """Same inputs, same numbers: two independent preparations (no shared cache) agree bit for bit."""
+    a = mitbih.load_mitbih(root=mitdb_root, cache_root=tmp_path / "a", quick=False, progress=False)
+    b = mitbih.load_mitbih(root=mitdb_root, cache_root=tmp_path / "b", quick=False, progress=False)
+    for name in ("train", "val", "test"):
+        assert a[name].fingerprint() == b[name].fingerprint()
