@@ -141,7 +141,7 @@ def test_hub_id_offline_fails_fast_with_instructions(monkeypatch):
     def offline(repo, filename, **kw):
         raise ConnectionError("Failed to resolve 'huggingface.co'")
 
-    fake.hf_hub_download = offline
+    fake.hf_hub_download = offline  # installed below with monkeypatch: no network is touched
     monkeypatch.setitem(sys.modules, "huggingface_hub", fake)
     with pytest.raises(ckpt.CheckpointError, match=r"could not fetch 12_lead_ECGFounder.pth.*ConnectionError"):
         ckpt.load_ecgfounder(ckpt.HF_REPO)

@@ -166,13 +166,11 @@ def _student_windows(folder: Path, row: pd.Series, checksums: ChecksumIndex) -> 
     return x, starts[reasons == windows_mod.KEPT], reasons
 
 
-def _prepare(folder: Path, view: View, fs_records: int, max_records: int | None, progress: bool
-             ) -> tuple[dict[str, np.ndarray], dict]:
+def _prepare(folder: Path, view: View, fs_records: int, table: pd.DataFrame, report: dict,
+             checksums: ChecksumIndex, progress: bool) -> tuple[dict[str, np.ndarray], dict]:
     from ..progress import progress_bar
 
-    checksums = ChecksumIndex(folder.parent)
-    checksums.verify_all([find_database_csv(folder)[0], folder / "scp_statements.csv"])
-    table, report = label_table(folder, max_records)
+    report = dict(report)
     table = table[table["label"].notna()]
     parts: dict[str, list] = {k: [] for k in split_mod.SPLIT_NAMES}
     drops: Counter = Counter()
@@ -228,9 +226,12 @@ def load_ptbxl(cfg: Config | None = None, *, view: View = "windows", root: Path 
     quick = cfg.quick if quick is None else quick
     if max_records is None and quick:
         max_records = QUICK_RECORDS
-    table, _ = label_table(folder, max_records)
+    checksums = ChecksumIndex(root)
+    tables = [find_database_csv(folder)[0], folder / "scp_statements.csv"]
+    checksums.verify_all(tables)  # small files: verified on every load, before they are parsed
+    table, label_report = label_table(folder, max_records)
     fs_records = records_fs(folder, table) if view == "records" else STUDENT_FS
-    files = [find_database_csv(folder)[0], folder / "scp_statements.csv"]
+    files = list(tables)
     for _, row in table[table["label"].notna()].iterrows():
         base = _record_path(folder, row, fs_records) if view == "records" else _student_path(folder, row)
         files += [require_path(base.with_suffix(ext), "PTB-XL record file") for ext in (".hea", ".dat")]
@@ -242,7 +243,7 @@ def load_ptbxl(cfg: Config | None = None, *, view: View = "windows", root: Path 
     })
     path = Path(cache_root or cfg.cache_root) / "data" / f"ptbxl-{view}-{key}.npz"
     arrays, meta, _ = cache.cached_arrays(
-        path, lambda: _prepare(folder, view, fs_records, max_records, progress), key)
+        path, lambda: _prepare(folder, view, fs_records, table, label_report, checksums, progress), key)
     fs, leads = (STUDENT_FS, (STUDENT_LEAD,)) if view == "windows" else (fs_records, LEADS)
     splits = {name: Split.from_arrays(arrays, name, "ptbxl", fs, leads) for name in split_mod.SPLIT_NAMES}
     meta["cache_file"] = str(path)
