@@ -184,7 +184,7 @@ def _prepare(folder: Path, view: View, fs_records: int, table: pd.DataFrame, rep
         parts[row["split"]].append((row, x, starts))
     checksums.warn_unlisted("PTB-XL")
     arrays: dict[str, np.ndarray] = {}
-    fs, leads = (STUDENT_FS, (STUDENT_LEAD,)) if view == "windows" else (fs_records, LEADS)
+    fs, leads = view_layout(view, fs_records)
     for name, chunks in parts.items():
         n = [len(x) for _, x, _ in chunks]
         rep = lambda key: np.repeat([str(r[key]) for r, _, _ in chunks], n).astype(str)  # noqa: E731
@@ -199,6 +199,11 @@ def _prepare(folder: Path, view: View, fs_records: int, table: pd.DataFrame, rep
                    "records_per_split_label": {s: {int(k): int(v) for k, v in r.items()} for s, r in counts.iterrows()},
                    "superclass_counts": dict(Counter(c for s in table["superclasses"] for c in s.split()))})
     return arrays, report
+
+
+def view_layout(view: View, fs_records: int) -> tuple[int, tuple[str, ...]]:
+    """Sampling rate and lead names of a view's arrays."""
+    return (STUDENT_FS, (STUDENT_LEAD,)) if view == "windows" else (fs_records, LEADS)
 
 
 def records_fs(folder: Path, table: pd.DataFrame) -> int:
@@ -244,7 +249,7 @@ def load_ptbxl(cfg: Config | None = None, *, view: View = "windows", root: Path 
     path = Path(cache_root or cfg.cache_root) / "data" / f"ptbxl-{view}-{key}.npz"
     arrays, meta, _ = cache.cached_arrays(
         path, lambda: _prepare(folder, view, fs_records, table, label_report, checksums, progress), key)
-    fs, leads = (STUDENT_FS, (STUDENT_LEAD,)) if view == "windows" else (fs_records, LEADS)
+    fs, leads = view_layout(view, fs_records)
     splits = {name: Split.from_arrays(arrays, name, "ptbxl", fs, leads) for name in split_mod.SPLIT_NAMES}
     meta["cache_file"] = str(path)
     if not meta["database_csv_original"]:
