@@ -12,6 +12,7 @@ variable                  meaning                                               
 ``ECGKD_SEED``            base random seed                                             ``0``
 ``ECGKD_DEVICE``          ``cpu``, ``cuda``, ``cuda:1``... (``auto``: GPU when present)  ``auto``
 ``ECGKD_JOBS``            parallel jobs for sweeps                                     ``1``
+``ECGKD_WEIGHTS``         folder holding ECGFounder's released ``.pth`` files          unset (stand-in)
 ========================  ==========================================================  ==============
 """
 
@@ -50,6 +51,7 @@ class Config:
     seed: int = 0
     device: str = "cpu"
     n_jobs: int = 1
+    weights: Path | None = None  # folder holding ECGFounder's released .pth files, when the user has them
 
     @property
     def mode(self) -> str:
@@ -115,6 +117,13 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> Config:
         )
     cache_text = env.get("ECGKD_CACHE", "").strip()
     cache_root = Path(cache_text).expanduser() if cache_text else root / "cache"
+    weights_text = env.get("ECGKD_WEIGHTS", "").strip()
+    weights = Path(weights_text).expanduser().resolve() if weights_text else None
+    if weights is not None and not weights.is_dir():
+        raise ConfigError(
+            f"ECGKD_WEIGHTS={weights_text!r} is not a folder. Put 1_lead_ECGFounder.pth and/or "
+            "12_lead_ECGFounder.pth (https://huggingface.co/PKUDigitalHealth/ECGFounder) in a folder and point "
+            "ECGKD_WEIGHTS at it, or unset it to train the stand-in teacher.")
     cfg = Config(
         quick=quick,
         data_root=data_root.resolve(),
@@ -122,6 +131,7 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> Config:
         seed=parse_int("ECGKD_SEED", env.get("ECGKD_SEED", "0")),
         device=resolve_device("ECGKD_DEVICE", env.get("ECGKD_DEVICE", "auto")),
         n_jobs=parse_int("ECGKD_JOBS", env.get("ECGKD_JOBS", "1"), minimum=1),
+        weights=weights,
     )
     return cfg.with_(**overrides) if overrides else cfg
 

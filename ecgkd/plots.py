@@ -85,3 +85,94 @@ def plot_record_windows(split: Split, record: str, title: str = "") -> plt.Figur
     ax.legend(ncol=len(idx), fontsize=8, loc="upper right")
     fig.tight_layout()
     return fig
+
+
+def plot_history(history, title: str = "") -> plt.Figure:
+    """Training curves of :func:`ecgkd.train.fit`: losses and validation AUROC per epoch, best epoch marked."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2))
+    left.plot(history["epoch"], history["train_loss"], "o-", label="train loss (weighted BCE)")
+    left.plot(history["epoch"], history["val_loss"], "s-", label="validation loss (BCE)")
+    left.set(xlabel="epoch", ylabel="loss")
+    left.legend()
+    best = int(history["val_auroc"].idxmax())
+    right.plot(history["epoch"], history["val_auroc"], "o-", color="C2")
+    right.axvline(history["epoch"][best], color="grey", ls=":", label=f"kept: epoch {history['epoch'][best]}")
+    right.set(xlabel="epoch", ylabel="validation AUROC")
+    right.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "",
+             points: dict[str, tuple[np.ndarray, np.ndarray, float]] | None = None, ax: plt.Axes | None = None
+             ) -> plt.Figure:
+    """ROC curves, one per label (``label: (y, score)``); ``points`` marks operating thresholds."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    fig, ax = plt.subplots(figsize=(4.6, 4.4)) if ax is None else (ax.figure, ax)
+    for i, (label, (y, score)) in enumerate(curves.items()):
+        fpr, tpr, _ = roc_curve(y, score)
+        ax.plot(fpr, tpr, color=f"C{i}", label=f"{label} (AUROC {roc_auc_score(y, score):.3f})")
+    for i, (label, (y, score, threshold)) in enumerate((points or {}).items()):
+        pred = np.asarray(score) >= threshold
+        y = np.asarray(y).astype(bool)
+        ax.plot((pred & ~y).sum() / max(1, (~y).sum()), (pred & y).sum() / max(1, y.sum()), "o", color=f"C{i}",
+                markersize=8, markeredgecolor="black", label=f"{label}: validation threshold")
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
+    ax.set(xlabel="1 - specificity", ylabel="sensitivity", title=title, xlim=(0, 1), ylim=(0, 1.01))
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_teacher_view(student_x: np.ndarray, student_fs: float, teacher_x: np.ndarray, teacher_fs: float,
+                      leads: tuple[str, ...] = ("",), title: str = "") -> plt.Figure:
+    """One example as the students see it and as the teacher sees it (first lead of each)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 2.8))
+    left.plot(np.arange(student_x.shape[-1]) / student_fs, student_x[0], color="black", lw=0.9)
+    left.set(xlabel="time (s)", ylabel="z-score", title=f"student: {student_x.shape[-1]} samples at {student_fs:g} Hz")
+    right.plot(np.arange(teacher_x.shape[-1]) / teacher_fs, teacher_x[0], color="C0", lw=0.9)
+    right.set(xlabel="time (s)", title=f"teacher: {teacher_x.shape[0]} lead(s) x {teacher_x.shape[-1]} samples at "
+              f"{teacher_fs:g} Hz{' (lead ' + leads[0] + ' shown)' if leads[0] else ''}")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_soft_targets(temperatures: tuple[float, ...] = (1, 2, 4, 8), span: float = 8.0) -> plt.Figure:
+    """P(abnormal) the student is asked to match, as a function of the teacher's logit, at several T."""
+    z = np.linspace(-span, span, 400)
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    for t in temperatures:
+        ax.plot(z, 1 / (1 + np.exp(-z / t)), label=f"T = {t:g}")
+    ax.axhline(0.5, color="grey", lw=0.7, ls=":")
+    ax.set(xlabel="teacher logit", ylabel="soft target P(abnormal)", title="Softened targets: higher T, softer")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_kd_heatmaps(table, value: str, title: str, centre: float | None = None, fmt: str = "{:.3f}") -> plt.Figure:
+    """One T x alpha heatmap per (dataset, model) of ``value`` averaged over seeds (alpha = 0: no KD)."""
+    panels = list(table.groupby(["dataset", "model"], sort=True))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.2), squeeze=False)
+    for ax, ((dataset, model), rows) in zip(axes[0], panels):
+        grid = rows.pivot_table(index="temperature", columns="alpha", values=value, aggfunc="mean", dropna=False)
+        grid = grid.sort_index(ascending=False)
+        values = grid.to_numpy(dtype=float)
+        kwargs = {}
+        if centre is not None:
+            span = np.nanmax(np.abs(values - centre)) or 1e-3
+            kwargs = {"cmap": "RdBu", "vmin": centre - span, "vmax": centre + span}
+        image = ax.imshow(values, aspect="auto", **kwargs)
+        ax.set_xticks(range(grid.shape[1]), [f"{a:g}" for a in grid.columns])
+        ax.set_yticks(range(grid.shape[0]), [f"{t:g}" for t in grid.index])
+        for (i, j), v in np.ndenumerate(values):
+            if np.isfinite(v):
+                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8)
+        ax.set(xlabel="alpha (weight of the teacher)", ylabel="temperature T", title=f"{dataset}, {model}")
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -20,4 +20,7 @@ def progress_bar(iterable: Iterable[T], desc: str, enabled: bool = True, total: 
 
     from tqdm.std import tqdm
 
-    return tqdm(iterable, desc=desc, total=total, leave=leave, file=sys.stderr, ncols=90, mininterval=0.5)
+    # A terminal redraws one line; elsewhere (Jupyter, an executed notebook, a log) every refresh is kept,
+    # so refresh rarely there.
+    interval = 0.5 if sys.stderr.isatty() else 10.0
+    return tqdm(iterable, desc=desc, total=total, leave=leave, file=sys.stderr, ncols=90, mininterval=interval)

@@ -36,7 +36,6 @@
 # `ECGKD_QUICK=1` for quick mode, `ECGKD_DATA` for the data folder (default: the repository's `data/`).
 
 # %%
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -176,13 +175,14 @@ print("records in two splits:", len(overlap_report(ptb.splits, "record")),
 
 # %% [markdown]
 # ### The teacher's view and the students' view
-# The teacher (ECGFounder) reads the whole 12-lead record. Here is one abnormal test record as stored:
+# The teacher (ECGFounder) reads the whole 12-lead record, band-passed and with its baseline removed by the
+# ECGFounder filters (notebook 02 resamples it to 500 Hz and z-scores it). Here is one abnormal test record:
 
 # %%
 records = ptbxl.load_ptbxl(cfg, view="records")
 i = int(np.flatnonzero(records.test.y == 1)[0])
 fig = plots.plot_12lead(records.test.x[i], records.test.leads, records.test.fs,
-                        title=f"PTB-XL ecg_id {records.test.record[i]} (test fold, abnormal), mV")
+                        title=f"PTB-XL ecg_id {records.test.record[i]} (test fold, abnormal), cleaned, mV")
 
 # %% [markdown]
 # The students get what a small device would: one lead. Our choice is lead II (the classic rhythm lead

@@ -180,7 +180,8 @@ def _prepare(folder: Path, view: View, fs_records: int, table: pd.DataFrame, rep
             drops.update(r for r in reasons.tolist() if r)
         else:
             raw, _ = read_leads(_record_path(folder, row, fs_records), LEADS, checksums)
-            x, starts = raw[None].astype(np.float32), np.zeros(1, dtype=np.int64)
+            x = preprocess.clean(raw, fs_records, MAINS_HZ)[None].astype(np.float32)
+            starts = np.zeros(1, dtype=np.int64)
         parts[row["split"]].append((row, x, starts))
     checksums.warn_unlisted("PTB-XL")
     arrays: dict[str, np.ndarray] = {}
@@ -218,7 +219,9 @@ def load_ptbxl(cfg: Config | None = None, *, view: View = "windows", root: Path 
     """PTB-XL train/val/test splits, prepared once and cached.
 
     ``view="windows"``: the students' lead-II 256-sample windows at 100 Hz (four per record).
-    ``view="records"``: whole 12-lead records in mV for the teacher (500 Hz when present, else 100 Hz).
+    ``view="records"``: whole 12-lead records for the teacher (500 Hz when present, else 100 Hz), cleaned
+    with the ECGFounder filters at that rate and kept in mV; the teacher's view
+    (:func:`ecgkd.teacher.teacher_inputs`) resamples them to 500 Hz and z-scores them.
     Quick mode keeps the first :data:`QUICK_RECORDS` records unless ``max_records`` says otherwise.
     """
     from ..config import load

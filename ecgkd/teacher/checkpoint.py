@@ -24,6 +24,14 @@ HEAD_KEYS = ("dense.weight", "dense.bias")
 N_LABELS = 150
 
 
+def head_labels() -> list[str]:
+    """The 150 labels of the released head, in output order (``tasks.txt`` of the official repository)."""
+    labels = (Path(__file__).parent / "ecgfounder_tasks.txt").read_text().splitlines()
+    if len(labels) != N_LABELS:
+        raise CheckpointError(f"ecgfounder_tasks.txt lists {len(labels)} labels, not {N_LABELS}: reinstall ecgkd")
+    return labels
+
+
 class CheckpointError(RuntimeError):
     """A checkpoint cannot be found, read or matched to the architecture; the message says why."""
 
@@ -67,6 +75,20 @@ class LoadReport:
         for key, got, want in self.mismatched[:8]:
             lines.append(f"shape mismatch for {key}: file {got}, model {want}")
         return "\n".join(lines) or "all keys and shapes match"
+
+
+def released_weights(folder: Path | None, leads: int) -> Path | None:
+    """The released checkpoint for ``leads`` in ``folder`` (``ECGKD_WEIGHTS``), or None without a folder.
+
+    A folder that lacks the file is an error, not a silent switch to the stand-in teacher.
+    """
+    if folder is None:
+        return None
+    path = Path(folder) / checkpoint_filename(leads)
+    if not path.is_file():
+        raise CheckpointError(f"ECGKD_WEIGHTS={folder} has no {path.name}. {download_hint(leads)} Or unset "
+                              "ECGKD_WEIGHTS to train the stand-in teacher.")
+    return path
 
 
 def resolve_source(source: str | Path, leads: int) -> Path:

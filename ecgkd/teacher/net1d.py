@@ -14,10 +14,14 @@ checkpoint: the modules exist here too (unused) so that the state-dict keys matc
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 GROUP_WIDTH = 16
 
@@ -211,3 +215,26 @@ def used_parameters(model: Net1D) -> int:
         return count_parameters(model)
     bn = sum(p.numel() for m in model.modules() if isinstance(m, nn.BatchNorm1d) for p in m.parameters())
     return count_parameters(model) - bn
+
+
+def architecture_table(model: Net1D, length: int) -> "pd.DataFrame":
+    """One row per stage: channels, blocks, parameters and output length for an input of ``length``.
+
+    The parameters column sums to :func:`count_parameters` (the stem row includes its unused batch norm).
+    """
+    import pandas as pd
+
+    rows = [{"part": "stem (conv k16, stride 2)", "channels": model.config.base_filters, "blocks": 1,
+             "parameters": count_parameters(model.first_conv) + count_parameters(model.first_bn),
+             "time steps out": -(-length // 2)}]
+    steps = rows[0]["time steps out"]
+    for s, stage in enumerate(model.stage_list):
+        steps = -(-steps // model.config.stride)
+        first = stage.block_list[0]
+        rows.append({"part": f"stage {s}", "channels": first.out_channels, "blocks": len(stage.block_list),
+                     "parameters": count_parameters(stage), "time steps out": steps})
+    rows.append({"part": "mean over time -> features", "channels": model.config.feature_dim, "blocks": 0,
+                 "parameters": 0, "time steps out": 1})
+    rows.append({"part": "dense head", "channels": model.config.n_outputs, "blocks": 0,
+                 "parameters": count_parameters(model.dense), "time steps out": 1})
+    return pd.DataFrame(rows).set_index("part")

@@ -1,0 +1,63 @@
+"""Teacher vs students: CPU inference throughput on the same MIT-BIH windows, as ratios from one run.
+
+    python benchmarks/students.py           # batch 256, 5 repeats
+    python benchmarks/students.py --smoke   # batch 2, one repeat: checks the script still runs (CI)
+
+Each model reads the same beats in its own view: the students 256 samples at 360 Hz, the teacher the
+same window resampled to 500 Hz (356 samples), as in the tutorial. Goal from the issue: the CNN-1D at
+least 50x the teacher's windows per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import pandas as pd
+import torch
+
+from ecgkd.data.preprocess import TEACHER_FS, resampled_length
+from ecgkd.students import STUDENT_LABELS, build_student, describe
+from ecgkd.teacher import Net1D, count_parameters, ecgfounder_config
+
+
+def windows_per_second(model: torch.nn.Module, shape: tuple[int, ...], repeats: int) -> float:
+    x = torch.randn(*shape)
+    model.eval()
+    with torch.inference_mode():
+        model(x)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            model(x)
+    return shape[0] * repeats / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> pd.DataFrame:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="batch 2, one repeat: a check, not a measurement")
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    batch, repeats = (2, 1) if args.smoke else (args.batch, args.repeats)
+    torch.manual_seed(0)
+    teacher = Net1D(ecgfounder_config(1, 1))
+    models = {"teacher (Net1D, full size)": (teacher, (batch, 1, resampled_length(256, 360, TEACHER_FS)))}
+    models.update({STUDENT_LABELS[n]: (build_student(n, 0), (batch, 1, 256)) for n in STUDENT_LABELS})
+    rows = []
+    for name, (model, shape) in models.items():
+        params = count_parameters(model) if name.startswith("teacher") else describe(model)["parameters"]
+        rows.append({"model": name, "input": "x".join(map(str, shape[1:])), "parameters": params,
+                     "windows/s": windows_per_second(model, shape, repeats)})
+    table = pd.DataFrame(rows)
+    table["x teacher speed"] = table["windows/s"] / table["windows/s"].iloc[0]
+    table["x fewer parameters"] = table["parameters"].iloc[0] / table["parameters"]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {batch}, {repeats} repeat(s)"
+          + (" [SMOKE: not a measurement]" if args.smoke else ""))
+    print(table.round(1).to_string(index=False))
+    cnn = table.loc[table.model == STUDENT_LABELS["cnn1d"], "x teacher speed"].iloc[0]
+    print(f"CNN-1D / teacher throughput: {cnn:.0f}x (goal: >= 50x)")
+    return table
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""The knowledge-distillation loss for a binary teacher, and nothing else.
+
+Our formulation (Hinton et al., 2015, written for one logit): a logit z is a two-class distribution
+[1 - sigmoid(z / T), sigmoid(z / T)] at temperature T. The distillation term is the KL divergence from the
+teacher's softened distribution to the student's, summed over the two classes and averaged over the
+batch ("batchmean"), times T^2 so that its gradient keeps the same size whatever T is. It is mixed with
+the hard-label loss by alpha:
+
+    loss = (1 - alpha) * BCE(z_s, y) + alpha * T^2 * KL(p_t^T || p_s^T)
+
+alpha = 0 is plain supervised training; alpha = 1 learns from the teacher alone.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .train import LossFn, bce_loss
+
+
+def binary_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """KL(teacher || student) of the two-class distributions at ``temperature``, batch mean."""
+    s, t = student_logits / temperature, teacher_logits / temperature
+    log_ps1, log_ps0 = F.logsigmoid(s), F.logsigmoid(-s)
+    log_pt1, log_pt0 = F.logsigmoid(t), F.logsigmoid(-t)
+    kl = log_pt1.exp() * (log_pt1 - log_ps1) + log_pt0.exp() * (log_pt0 - log_ps0)
+    return kl.mean()
+
+
+def kd_loss(temperature: float = 4.0, alpha: float = 0.5, pos_weight: float = 1.0) -> LossFn:
+    """``loss(student_logits, y, teacher_logits)`` for :func:`ecgkd.train.fit`.
+
+    ``pos_weight`` up-weights abnormal examples in the hard-label term only: the teacher's soft targets
+    already carry its judgement of each example.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature T={temperature} must be > 0")
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"alpha={alpha} must be in [0, 1] (0: labels only, 1: teacher only)")
+    hard = bce_loss(pos_weight)
+
+    def loss(logits: torch.Tensor, y: torch.Tensor, teacher: torch.Tensor | None = None) -> torch.Tensor:
+        if alpha == 0:
+            return hard(logits, y)
+        if teacher is None:
+            raise ValueError(f"alpha={alpha} needs the teacher's logits: pass TrainData(..., teacher=...)")
+        soft = temperature ** 2 * binary_kl(logits, teacher, temperature)
+        return soft if alpha == 1 else (1 - alpha) * hard(logits, y) + alpha * soft
+
+    return loss
+
+
+def soft_targets(teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """The probability of "abnormal" the student is asked to match at ``temperature``."""
+    return torch.sigmoid(teacher_logits / temperature)

@@ -1,0 +1,254 @@
+"""The one training loop: the teacher, the classical students and the quantum student all use :func:`fit`.
+
+What it does, and why:
+- AdamW, with ReduceLROnPlateau on the validation AUROC (ECGFounder's official recipe);
+- the checkpoint kept is the epoch with the best validation AUROC; training stops after ``patience``
+  epochs without improvement (the test split is never looked at);
+- each epoch's sample order comes from a generator seeded by (seed, epoch), so a run resumed from its
+  last saved epoch gives the same numbers as an uninterrupted one;
+- the state is saved atomically after every epoch (model, optimiser, scheduler, history, best weights).
+
+A loss is any ``loss(logits, y, teacher_logits) -> scalar`` on 1-d tensors: plain BCE for the teacher,
+the KD loss of :mod:`ecgkd.distill` for the students.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .cache import atomic_write
+from .evaluate import roc_auc
+from .progress import progress_bar
+
+LossFn = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+Transform = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Optimisation settings. The defaults are ECGFounder's official fine-tuning ones."""
+
+    epochs: int = 5
+    batch_size: int = 256
+    lr: float = 1e-4
+    weight_decay: float = 1e-5
+    patience: int = 3
+    plateau_factor: float = 0.1
+    plateau_patience: int = 1
+    samples_per_epoch: int | None = None  # None: every training sample once per epoch
+    eval_batch_size: int = 512
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "patience", "eval_batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"TrainSettings.{name}={getattr(self, name)!r} must be >= 1")
+        if self.lr <= 0 or self.weight_decay < 0:
+            raise ValueError(f"TrainSettings: lr={self.lr} must be > 0 and weight_decay={self.weight_decay} >= 0")
+        if self.samples_per_epoch is not None and self.samples_per_epoch < self.batch_size:
+            raise ValueError(f"TrainSettings.samples_per_epoch={self.samples_per_epoch} is below one batch "
+                             f"({self.batch_size})")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainData:
+    """Inputs, labels and (for distillation) the teacher's logits, aligned row for row."""
+
+    x: np.ndarray
+    y: np.ndarray
+    teacher: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.x) != len(self.y) or (self.teacher is not None and len(self.teacher) != len(self.y)):
+            raise ValueError(f"TrainData: x has {len(self.x)} rows, y {len(self.y)}, teacher "
+                             f"{None if self.teacher is None else len(self.teacher)}; they must be aligned")
+        if len(self.y) == 0:
+            raise ValueError("TrainData is empty")
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` did: one row per epoch, the epoch kept, and whether it resumed or reused a run."""
+
+    history: pd.DataFrame
+    best_epoch: int
+    best_val_auroc: float
+    stopped_early: bool
+    resumed_from: int | None = None
+    reused: bool = False
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def binary_logits(output: torch.Tensor | tuple) -> torch.Tensor:
+    """The single logit per example of a model's output: (b,), (b, 1) or a (logits, features) tuple."""
+    logits = output[0] if isinstance(output, tuple) else output
+    if logits.ndim == 2 and logits.shape[1] == 1:
+        logits = logits[:, 0]
+    if logits.ndim != 1:
+        raise ValueError(f"a binary model must output one logit per example, got shape {tuple(logits.shape)}")
+    return logits
+
+
+def bce_loss(pos_weight: float = 1.0) -> LossFn:
+    """Binary cross-entropy on logits; ``pos_weight`` > 1 up-weights the (rarer) abnormal class."""
+    weight = torch.tensor(float(pos_weight))
+
+    def loss(logits: torch.Tensor, y: torch.Tensor, teacher: torch.Tensor | None = None) -> torch.Tensor:
+        return nn.functional.binary_cross_entropy_with_logits(logits, y, pos_weight=weight.to(logits.device))
+
+    return loss
+
+
+def balancing_weight(y: np.ndarray) -> float:
+    """negatives / positives of the training labels: the usual ``pos_weight`` against class imbalance."""
+    y = np.asarray(y)
+    positives = int((y == 1).sum())
+    if positives == 0 or positives == len(y):
+        raise ValueError("the training labels hold one class only; cannot balance them")
+    return (len(y) - positives) / positives
+
+
+def _batches(n: int, size: int, order: np.ndarray | None = None) -> Iterator[np.ndarray]:
+    order = np.arange(n) if order is None else order
+    for start in range(0, len(order), size):
+        yield order[start:start + size]
+
+
+def _tensor(x: np.ndarray, transform: Transform | None, device: str) -> torch.Tensor:
+    x = transform(x) if transform is not None else x
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)
+
+
+@torch.inference_mode()
+def predict(model: nn.Module, x: np.ndarray, *, batch_size: int = 512, device: str = "cpu",
+            transform: Transform | None = None, features: bool = False, progress: bool = False,
+            desc: str = "predict") -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Logits (n,) float32 of a binary model, and its features when ``features`` (Net1D)."""
+    was_training = model.training
+    model.eval().to(device)
+    logits, feats = [], []
+    batches = _batches(len(x), batch_size)
+    total = -(-len(x) // batch_size)
+    for idx in progress_bar(batches, desc=desc, enabled=progress, total=total, leave=False):
+        out = model(_tensor(x[idx], transform, device), return_features=True) if features else model(
+            _tensor(x[idx], transform, device))
+        logits.append(binary_logits(out).float().cpu().numpy())
+        if features:
+            feats.append(out[1].float().cpu().numpy())
+    model.train(was_training)
+    out_logits = np.concatenate(logits) if logits else np.zeros(0, np.float32)
+    return (out_logits, np.concatenate(feats)) if features else out_logits
+
+
+def epoch_order(n: int, seed: int, epoch: int, samples: int | None) -> np.ndarray:
+    """The training order of one epoch, a function of (seed, epoch) only: resuming reproduces it."""
+    rng = np.random.default_rng([int(seed), int(epoch)])
+    order = rng.permutation(n)
+    return order[:samples] if samples is not None else order
+
+
+def _state(model, optimizer, scheduler, history, best_state, best_epoch, best_auroc, bad, done, key) -> dict:
+    return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "history": history, "best_state": best_state, "best_epoch": best_epoch, "best_auroc": best_auroc,
+            "bad_epochs": bad, "done": done, "key": key}
+
+
+def fit(model: nn.Module, train: TrainData, val: TrainData, loss_fn: LossFn, settings: TrainSettings, *,
+        seed: int = 0, device: str = "cpu", checkpoint: Path | None = None, key: str = "",
+        transform: Transform | None = None, progress: bool = True, desc: str = "train") -> FitResult:
+    """Train ``model`` in place and leave it holding the weights of its best validation epoch.
+
+    ``checkpoint``: a file to save the state to after every epoch; when it exists and was written with
+    the same ``key`` (the caller's fingerprint of model, data and settings), training resumes from it,
+    or is skipped entirely when that run had finished. ``transform`` maps a numpy batch to model inputs
+    (the teacher's 500 Hz view, for example), so large inputs are never materialised twice.
+    """
+    started = time.perf_counter()
+    model.to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no trainable parameters")
+    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="max", factor=settings.plateau_factor, patience=settings.plateau_patience)
+    history: list[dict] = []
+    best_state, best_epoch, best_auroc, bad, done, resumed = None, 0, -np.inf, 0, False, None
+    full_key = f"{key}|{settings.as_dict()}"
+    if checkpoint is not None and Path(checkpoint).is_file():
+        saved = torch.load(checkpoint, map_location=device, weights_only=False)
+        if saved.get("key") == full_key:
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            scheduler.load_state_dict(saved["scheduler"])
+            history, best_state, best_epoch = saved["history"], saved["best_state"], saved["best_epoch"]
+            best_auroc, bad, done = saved["best_auroc"], saved["bad_epochs"], saved["done"]
+            resumed = len(history)
+    y_val = val.y.astype(int)
+    steps_per_epoch = -(-min(len(train), settings.samples_per_epoch or len(train)) // settings.batch_size)
+    first = len(history) + 1
+    bar = progress_bar(range(steps_per_epoch * max(0, settings.epochs - first + 1)), desc=desc,
+                       enabled=progress and not done)
+    steps = iter(bar)
+    for epoch in range(first, settings.epochs + 1):
+        if done:
+            break
+        tick = time.perf_counter()
+        model.train()
+        order = epoch_order(len(train), seed, epoch, settings.samples_per_epoch)
+        losses = []
+        if hasattr(bar, "set_description"):
+            bar.set_description(f"{desc} epoch {epoch}/{settings.epochs}")
+        for idx in _batches(len(train), settings.batch_size, order):
+            next(steps, None)
+            xb = _tensor(train.x[idx], transform, device)
+            yb = torch.from_numpy(train.y[idx].astype(np.float32)).to(device)
+            tb = None if train.teacher is None else torch.from_numpy(train.teacher[idx].astype(np.float32)).to(device)
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(binary_logits(model(xb)), yb, tb)
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+        val_logits = predict(model, val.x, batch_size=settings.eval_batch_size, device=device, transform=transform)
+        val_auroc = roc_auc(y_val, val_logits)
+        val_loss = float(nn.functional.binary_cross_entropy_with_logits(
+            torch.from_numpy(val_logits), torch.from_numpy(y_val.astype(np.float32))))
+        lr = optimizer.param_groups[0]["lr"]
+        scheduler.step(val_auroc if np.isfinite(val_auroc) else -1.0)
+        if np.isfinite(val_auroc) and val_auroc > best_auroc:
+            best_auroc, best_epoch, bad = val_auroc, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad += 1
+        done = bad >= settings.patience or epoch == settings.epochs
+        history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "val_loss": val_loss,
+                        "val_auroc": val_auroc, "lr": lr, "seconds": time.perf_counter() - tick})
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(val_auroc=f"{val_auroc:.3f}", best=f"{max(best_auroc, -1):.3f}")
+        if checkpoint is not None:
+            payload = _state(model, optimizer, scheduler, history, best_state, best_epoch, best_auroc, bad, done,
+                             full_key)
+            atomic_write(Path(checkpoint), lambda tmp: torch.save(payload, tmp))
+    if hasattr(bar, "close"):
+        bar.close()
+    if best_state is None:
+        raise RuntimeError(f"{desc}: no epoch gave a finite validation AUROC (does the validation split hold "
+                           "both classes?)")
+    model.load_state_dict(best_state)
+    return FitResult(pd.DataFrame(history), best_epoch, float(best_auroc),
+                     stopped_early=len(history) < settings.epochs, resumed_from=resumed,
+                     reused=resumed is not None and resumed == len(history),
+                     seconds=time.perf_counter() - started)

@@ -1,0 +1,174 @@
+"""The teacher stage: input view, zero-shot head, stand-in and real-weights fine-tuning, cached outputs."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import ecgkd.config
+from ecgkd.config import ConfigError
+from ecgkd.data.split import PreparedData, Split
+from ecgkd.teacher import (ECGFOUNDER, STAND_IN, CheckpointError, Net1D, StaleOutputsError, ZeroShot,
+                           count_parameters, ecgfounder_config, load_outputs, scaled_config, teacher_inputs,
+                           teacher_outputs, teacher_spec, train_teacher)
+from ecgkd.teacher.checkpoint import read_checkpoint, released_weights
+from ecgkd.teacher.finetune import ZERO_SHOT_OUTPUTS
+from ecgkd.teacher.net1d import architecture_table
+from ecgkd.teacher.outputs import expand_to_windows
+from ecgkd.train import TrainSettings
+
+TASKS = Path(__file__).resolve().parents[1] / "ecgkd" / "teacher" / "ecgfounder_tasks.txt"
+TINY = TrainSettings(epochs=2, batch_size=8, lr=1e-3, patience=2)
+
+
+def beat_split(name: str, n: int, seed: int, dataset: str = "mitbih", leads: int = 1, length: int = 256,
+               fs: float = 360) -> Split:
+    """Windows whose abnormal ones carry an extra fast oscillation: learnable, not trivial."""
+    rng = np.random.default_rng(seed)
+    y = np.tile([0, 1], n // 2).astype(np.int64)
+    t = np.arange(length) / fs
+    x = rng.normal(scale=0.3, size=(n, leads, length)) + np.sin(2 * np.pi * 1.5 * t)
+    x += y[:, None, None] * np.sin(2 * np.pi * 12 * t)
+    rec = np.array([f"{name}{i // 2}" for i in range(n)])
+    return Split(name, dataset, x.astype(np.float32), y, rec, rec, np.zeros(n, np.int64), fs,
+                 tuple(f"L{i}" for i in range(leads)))
+
+
+@pytest.fixture
+def cfg(tmp_path):
+    return ecgkd.config.load(env={"ECGKD_QUICK": "1", "ECGKD_DEVICE": "cpu"}, cache_root=tmp_path / "cache")
+
+
+def test_teacher_inputs_resample_and_zscore_each_example():
+    fs, n = 360, 256
+    t = np.arange(n) / fs
+    x = np.stack([np.sin(2 * np.pi * 5 * t) * 3 + 2, np.cos(2 * np.pi * 5 * t)])[:, None, :]
+    view = teacher_inputs(x, fs)
+    assert view.shape == (2, 1, 356) and view.dtype == np.float32
+    assert np.allclose(view.mean(axis=(1, 2)), 0, atol=1e-6) and np.allclose(view.std(axis=(1, 2)), 1, atol=1e-4)
+    spectrum = np.abs(np.fft.rfft(view[0, 0]))
+    assert np.argmax(spectrum) * 500 / 356 == pytest.approx(5, abs=1.5)  # still 5 Hz after resampling
+    assert teacher_inputs(np.zeros((1, 12, 1000)), 100).shape == (1, 12, 5000)
+    with pytest.raises(ValueError, match="n, leads, time"):
+        teacher_inputs(np.zeros((12, 1000)), 100)
+
+
+def test_zero_shot_is_abnormal_minus_normal_output():
+    names = TASKS.read_text().splitlines()
+    assert len(names) == 150 and names[0] == "ABNORMAL ECG" and names[2] == "NORMAL ECG"
+    assert ZERO_SHOT_OUTPUTS == {"abnormal": 0, "normal": 2}
+    model = Net1D(scaled_config(ecgfounder_config(1, 150), 0.25, 0.25))
+    x = torch.randn(3, 1, 356)
+    full = model(x)
+    assert torch.allclose(ZeroShot(model)(x), full[:, 0] - full[:, 2])
+    with pytest.raises(ValueError, match="150-label"):
+        ZeroShot(Net1D(scaled_config(ecgfounder_config(1, 1), 0.25, 0.25)))
+
+
+def test_architecture_table_adds_up():
+    model = Net1D(ecgfounder_config(12))
+    table = architecture_table(model, 5000)
+    assert table["parameters"].sum() == count_parameters(model) == 30_819_014
+    assert table.loc["stage 6", "time steps out"] == 20
+
+
+def test_weights_folder_errors_name_the_file(tmp_path):
+    assert released_weights(None, 12) is None
+    with pytest.raises(CheckpointError, match="12_lead_ECGFounder.pth"):
+        released_weights(tmp_path, 12)
+    with pytest.raises(ConfigError, match="ECGKD_WEIGHTS"):
+        ecgkd.config.load(env={"ECGKD_WEIGHTS": str(tmp_path / "nowhere")})
+    assert ecgkd.config.load(env={"ECGKD_WEIGHTS": str(tmp_path)}).weights == tmp_path.resolve()
+
+
+def test_specs_follow_the_mode(cfg):
+    quick = teacher_spec(cfg, "mitbih")
+    assert quick.is_stand_in and quick.label.startswith(STAND_IN) and (quick.width, quick.depth) == (0.25, 0.5)
+    full = teacher_spec(cfg.with_(quick=False), "ptbxl")
+    assert full.label == STAND_IN and full.leads == 12
+    real = teacher_spec(cfg, "mitbih", weights="x.pth")
+    assert real.label == f"{ECGFOUNDER} (fine-tuned)" and real.settings.lr == 1e-4  # the official recipe
+    with pytest.raises(ValueError, match="pretrained"):
+        teacher_spec(cfg, "mitbih", method="linear")
+    with pytest.raises(ValueError, match="dataset"):
+        teacher_spec(cfg, "ptb")
+
+
+def test_stand_in_is_labelled_cached_and_reproducible(cfg, tmp_path):
+    train, val = beat_split("train", 48, 0), beat_split("val", 24, 1)
+    run = train_teacher(cfg, train, val, settings=TINY, progress=False)
+    saved = read_checkpoint(run.checkpoint)
+    assert saved["teacher"].startswith(STAND_IN) and saved["key"] == run.key
+    assert set(saved) >= {"epoch", "step", "state_dict", "optimizer", "scheduler", "val_auroc"}  # official keys
+    assert not (run.checkpoint.parent / "fit-state.pt").exists()
+    again = train_teacher(cfg, train, val, settings=TINY, progress=False)
+    assert again.fit.reused and again.threshold == run.threshold
+    assert np.array_equal(again.logits(val), run.logits(val))
+    other = train_teacher(cfg.with_(cache_root=tmp_path / "elsewhere"), train, val, settings=TINY, progress=False)
+    assert not other.fit.reused and np.array_equal(other.logits(val), run.logits(val))
+
+
+@pytest.fixture(scope="module")
+def released_1lead(tmp_path_factory) -> Path:
+    """A 1-lead checkpoint in the official format (random weights), standing in for the real file."""
+    torch.manual_seed(1)
+    model = Net1D(ecgfounder_config(1))
+    folder = tmp_path_factory.mktemp("weights")
+    torch.save({"epoch": 3, "step": 10, "state_dict": model.state_dict(), "optimizer": {}, "scheduler": {},
+                "val_auroc": 0.9}, folder / "1_lead_ECGFounder.pth")
+    return folder
+
+
+def test_real_weights_path_fine_tunes_with_zero_shot(cfg, released_1lead):
+    train, val, test = beat_split("train", 16, 0), beat_split("val", 8, 1), beat_split("test", 8, 2)
+    weights = released_weights(released_1lead, 1)
+    run = train_teacher(cfg, train, val, weights=weights, test=test, progress=False,
+                        settings=TrainSettings(epochs=1, batch_size=8))
+    assert run.label == f"{ECGFOUNDER} (fine-tuned)" and STAND_IN not in read_checkpoint(run.checkpoint)["teacher"]
+    assert set(run.zero_shot) == {"val", "test"} and len(run.zero_shot["test"]) == 8
+    original = Net1D(ecgfounder_config(1))
+    original.load_state_dict(torch.load(weights, weights_only=True)["state_dict"])
+    expected = ZeroShot(original.eval())(torch.from_numpy(teacher_inputs(test.x, test.fs))).detach().numpy()
+    assert np.allclose(run.zero_shot["test"], expected, atol=1e-5)
+
+
+def test_linear_probe_changes_only_the_head(cfg, released_1lead):
+    train, val = beat_split("train", 16, 0), beat_split("val", 8, 1)
+    weights = released_weights(released_1lead, 1)
+    run = train_teacher(cfg, train, val, weights=weights, method="linear", progress=False,
+                        settings=TrainSettings(epochs=3, batch_size=8, lr=1e-2))
+    assert run.label == f"{ECGFOUNDER} (linear probe)"
+    state = torch.load(weights, weights_only=True)["state_dict"]
+    trained = run.model.state_dict()
+    assert all(torch.equal(trained[k], v) for k, v in state.items() if not k.startswith("dense."))
+    assert trained["dense.weight"].shape == (1, 1024)
+
+
+def test_outputs_are_cached_checked_and_expanded(cfg, monkeypatch):
+    splits = {s: beat_split(s, 16, i) for i, s in enumerate(("train", "val", "test"))}
+    data = PreparedData("mitbih", splits)
+    run = train_teacher(cfg, splits["train"], splits["val"], settings=TINY, progress=False)
+    first = teacher_outputs(cfg, run, data, progress=False, features=True)
+    assert first["test"].features.shape == (16, run.model.config.feature_dim)
+    assert np.allclose(first["test"].logits, run.logits(splits["test"]))
+    assert first["test"].teacher.startswith(STAND_IN)
+    monkeypatch.setattr(type(run), "logits", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
+    again = teacher_outputs(cfg, run, data, progress=False)
+    assert np.array_equal(again["train"].logits, first["train"].logits)
+    with pytest.raises(StaleOutputsError, match="other windows"):
+        again["test"].check(splits["train"])
+    with pytest.raises(StaleOutputsError, match="model"):
+        again["test"].check(splits["test"], model_fingerprint="0" * 16)
+    files = sorted((Path(cfg.cache_root) / "teacher_outputs").glob("*.npz"))
+    assert len(files) == 3 and load_outputs(files[0]).model_fingerprint == run.fingerprint
+
+
+def test_records_outputs_go_to_their_windows():
+    windows = beat_split("test", 8, 0, dataset="ptbxl", length=256, fs=100)
+    records = np.array(sorted(set(windows.record)))
+    logits = np.arange(len(records), dtype=np.float32)
+    expanded = expand_to_windows(logits, records, windows)
+    assert np.array_equal(expanded, [logits[list(records).index(r)] for r in windows.record])
+    with pytest.raises(ValueError, match="no teacher output"):
+        expand_to_windows(logits[:1], records[:1], windows)
