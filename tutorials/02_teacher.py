@@ -168,10 +168,11 @@ mit_table = mit_teacher.metrics_table()
 mit_table.round(4)
 
 # %% [markdown]
-# Which beats does it miss? The share of each AAMI class the teacher calls abnormal on DS2 (for N, that
-# share is the false-alarm rate). Supraventricular (S) beats differ from normal ones mostly in *timing*,
-# which a single-beat window barely shows; our choice of the same window for teacher and students makes
-# this the hardest class for both.
+# Which beats does it miss, and which does it flag wrongly? The share of each AAMI class the teacher calls
+# abnormal on DS2: for S, V, F and Q that share is the sensitivity, for N it is the false-alarm rate.
+# Two things to look for: supraventricular (S) beats differ from normal ones mostly in *timing*, which a
+# single-beat window barely shows; and DS2's normal class includes bundle-branch-block beats (AAMI counts
+# them as N) whose wide QRS a threshold chosen on four DS1 records may well call abnormal.
 
 # %%
 test = mit_teacher.students.test
