@@ -28,9 +28,12 @@
 # - how a T x alpha sensitivity study is run, resumed and read;
 # - where distillation helps here, and where it does not.
 #
-# **Runtime**: about 1.5 minutes in quick mode (a 2 x 3 grid, one seed, short epochs); in full mode on
-# 2 CPU cores, a few hours (a 4 x 5 grid, 3 seeds, 2 students, 2 datasets: 204 runs). Finished runs are
-# saved as they complete, so an interrupted study resumes where it stopped.
+# **Runtime**: about 1.5 minutes in quick mode (a 2 x 3 grid, one seed, short epochs, a quarter-width
+# ResNet-1D). Full mode runs a 4 x 5 grid with 3 seeds for 2 students on 2 datasets (204 runs): on 2 CPU
+# cores the CNN-1D half takes about a quarter of an hour, but the full-size ResNet-1D trains about 40 times
+# more slowly than the CNN-1D (`benchmarks/students.py`), which makes its half a job of many hours: use a
+# GPU (`ECGKD_DEVICE=cuda`) or let it run overnight. Finished runs are saved as they complete, so an
+# interrupted study resumes where it stopped.
 
 # %% [markdown]
 # ## Parameters
