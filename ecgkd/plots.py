@@ -168,9 +168,13 @@ def plot_kd_heatmaps(table, value: str, title: str, centre: float | None = None,
         image = ax.imshow(values, aspect="auto", **kwargs)
         ax.set_xticks(range(grid.shape[1]), [f"{a:g}" for a in grid.columns])
         ax.set_yticks(range(grid.shape[0]), [f"{t:g}" for t in grid.index])
+        low, high = image.get_clim()
         for (i, j), v in np.ndenumerate(values):
             if np.isfinite(v):
-                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8)
+                extreme = abs((v - low) / ((high - low) or 1) - 0.5) > 0.3 if centre is not None else (
+                    (v - low) / ((high - low) or 1) < 0.4)
+                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8,
+                        color="white" if extreme else "black")
         ax.set(xlabel="alpha (weight of the teacher)", ylabel="temperature T", title=f"{dataset}, {model}")
         fig.colorbar(image, ax=ax, shrink=0.8)
     fig.suptitle(title)
