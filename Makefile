@@ -1,6 +1,6 @@
 # ecgkd: two commands on a fresh clone (Linux or macOS, Python 3.11+, internet for pip only).
-#   make run    set up .venv, then execute every tutorial in quick mode (executed copies in _build/notebooks)
-#   make test   set up .venv, then run the unit tests and execute every notebook with nbval (quick mode)
+#   make run    set up .venv, then execute every tutorial in quick mode and build the book (_build/html)
+#   make test   set up .venv, run the unit tests, execute every notebook with nbval, build the book (quick mode)
 # Full mode (the real experiment, hours on 2 cores): make run QUICK=0
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 QUICK ?= 1
 NOTEBOOKS := $(sort $(wildcard tutorials/[0-9][0-9]_*.ipynb))
 
-.PHONY: setup run test clean
+.PHONY: setup run book test clean
 
 $(VENV)/.ecgkd-installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else f"ecgkd needs Python 3.11+; {sys.executable} is {v.major}.{v.minor}. Run: make PYTHON=python3.11 ...")'
@@ -20,14 +20,18 @@ $(VENV)/.ecgkd-installed: pyproject.toml
 
 setup: $(VENV)/.ecgkd-installed
 
-run: setup
+run: book
+	@echo "The book, every notebook executed: _build/html/index.html (executed notebooks: _build/jupyter_execute/)"
+
+# Jupyter Book executes the py:percent tutorials (cached in _build/.jupyter_cache) and fails on any warning.
+book: setup
 	$(BIN)/jupytext --sync $(NOTEBOOKS:.ipynb=.py)
-	ECGKD_QUICK=$(QUICK) $(BIN)/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=600 \
-		--output-dir _build/notebooks $(NOTEBOOKS)
-	@echo "Executed notebooks: _build/notebooks/"
+	ECGKD_QUICK=$(QUICK) $(BIN)/jupyter-book build . --config book/_config.yml --toc book/_toc.yml \
+		--path-output . -W --keep-going
 
 test: setup
 	ECGKD_QUICK=1 $(BIN)/python -m pytest
+	$(MAKE) book QUICK=1
 
 clean:
 	rm -rf _build cache

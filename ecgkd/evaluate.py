@@ -6,8 +6,13 @@ and then applied unchanged to the test split: choosing it on the test split woul
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from sklearn import metrics as skm
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:

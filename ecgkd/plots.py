@@ -180,3 +180,76 @@ def plot_kd_heatmaps(table, value: str, title: str, centre: float | None = None,
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_reconstructions(x: np.ndarray, reconstructed: np.ndarray, labels: np.ndarray, fs: float,
+                         title: str = "") -> plt.Figure:
+    """Windows and their autoencoder reconstructions, one panel each."""
+    fig, axes = plt.subplots(1, len(x), figsize=(3.2 * len(x), 2.6), sharey=True, squeeze=False)
+    t = np.arange(x.shape[-1]) / fs * 1000
+    for ax, original, rebuilt, label in zip(axes[0], x, reconstructed, labels):
+        ax.plot(t, original[0], color="black", lw=1, label="window")
+        ax.plot(t, rebuilt[0], color="C3", lw=1.2, label="reconstruction")
+        ax.set(xlabel="ms", title="abnormal" if label else "normal")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_angles(angles: np.ndarray, y: np.ndarray, title: str = "") -> plt.Figure:
+    """Distribution of each encoding angle in the training split, normal vs abnormal windows."""
+    d = angles.shape[1]
+    fig, axes = plt.subplots(1, d, figsize=(2.2 * d, 2.4), sharey=True, squeeze=False)
+    bins = np.linspace(0, np.pi, 25)
+    for i, ax in enumerate(axes[0]):
+        for label, colour in ((0, "C0"), (1, "C3")):
+            ax.hist(angles[y == label, i], bins=bins, density=True, alpha=0.5, color=colour,
+                    label="abnormal" if label else "normal")
+        ax.set(xlabel=f"qubit {i}: angle", xticks=[0, np.pi / 2, np.pi], xticklabels=["0", "π/2", "π"])
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_shots(table, metric: str = "auroc", title: str = "") -> plt.Figure:
+    """``metric`` against shots for each evaluation mode, the exact value as a horizontal line."""
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    exact = table[~np.isfinite(table["shots"].astype(float))]
+    for mode, rows in table[np.isfinite(table["shots"].astype(float))].groupby("mode", sort=False):
+        ax.plot(rows["shots"], rows[metric], "o-", label=mode)
+    for _, row in exact.iterrows():
+        ax.axhline(row[metric], color="grey", ls="--", label=row["mode"])
+    ax.set(xscale="log", xlabel="shots per window", ylabel=metric, title=title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_pipeline() -> plt.Figure:
+    """The tutorial's pipeline as boxes and arrows: data -> teacher -> students -> evaluation."""
+    fig, ax = plt.subplots(figsize=(11, 3.6))
+    ax.set(xlim=(0, 11), ylim=(0, 4.2))
+    ax.axis("off")
+    boxes = {
+        "data": (0.1, 1.5, "01 data\nMIT-BIH beats (DS1/DS2)\nPTB-XL records (folds)\npatient-disjoint"),
+        "teacher": (2.6, 1.5, "02 teacher\nECGFounder Net1D\n30.7 M parameters\nfine-tuned, binary"),
+        "classical": (5.3, 2.6, "03 classical students\nResNet-1D, CNN-1D\nKD loss, T x alpha"),
+        "quantum": (5.3, 0.2, "04 quantum student\nautoencoder 256 -> 6\n6-qubit VQC (Qiskit)"),
+        "evaluate": (8.3, 1.5, "05 evaluation\nsame test sets, metrics\nshots and device noise"),
+    }
+    for key, (x, y, text) in boxes.items():
+        colour = {"data": "#dde8f5", "teacher": "#f5e3d0", "classical": "#dff0dc", "quantum": "#ece0f5",
+                  "evaluate": "#eeeeee"}[key]
+        ax.text(x + 1.2, y + 0.65, text, ha="center", va="center", fontsize=9,
+                bbox={"boxstyle": "round,pad=0.5", "facecolor": colour, "edgecolor": "grey"})
+    arrows = [((2.35, 2.15), (2.75, 2.15), "windows"), ((4.95, 2.4), (5.45, 3.1), "soft labels"),
+              ((4.95, 1.9), (5.45, 1.0), "soft labels"), ((7.6, 3.2), (8.4, 2.45), ""),
+              ((7.6, 0.9), (8.4, 1.85), "")]
+    for start, end, label in arrows:
+        ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "color": "black"})
+        if label:
+            ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.15, label, fontsize=8, ha="center")
+    fig.tight_layout()
+    return fig

@@ -11,14 +11,16 @@ CSV at once (written atomically) and skipped when the grid is run again, so an i
 
 from __future__ import annotations
 
+import inspect
 import math
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
+from torch import nn
 
 from . import cache, distill, students, train
 from .config import Config, seed_everything
@@ -75,7 +77,7 @@ def grid(cfg: Config, dataset: str, names: tuple[str, ...] = ("resnet1d", "cnn1d
     seeds = seeds if seeds is not None else ((cfg.seed,) if cfg.quick else tuple(cfg.seed + s for s in SEEDS))
     jobs = []
     for name in names:
-        width = QUICK_WIDTH[name] if cfg.quick else 1.0
+        width = QUICK_WIDTH.get(name, 1.0) if cfg.quick else 1.0
         for seed in seeds:
             for alpha in alphas:
                 for t in ((math.nan,) if alpha == 0 else temperatures):
@@ -115,12 +117,27 @@ def scores(split: Split, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return split.y, logits
 
 
+Builder = Callable[[StudentJob], nn.Module]
+
+
+def classical_student(job: StudentJob):
+    """The builder of the classical students: :func:`ecgkd.students.build_student` at the job's width."""
+    return build_student(job.student, job.seed, width=job.width)
+
+
 def train_student(job: StudentJob, data: StudentData, settings: TrainSettings, device: str = "cpu",
-                  progress: bool = False, return_model: bool = False) -> dict | tuple[dict, object]:
-    """Train one student and return its tidy record (validation-chosen threshold, test metrics)."""
+                  progress: bool = False, return_model: bool = False, build: Builder = classical_student,
+                  label: str | None = None) -> dict | tuple[dict, object]:
+    """Train one student and return its tidy record (validation-chosen threshold, test metrics).
+
+    With ``return_model`` the trained model comes back too, its training curves in ``model.fit_history``.
+    ``build(job)`` returns the freshly initialised model (same seed, same weights); the quantum student
+    passes its own builder, which wraps the frozen encoder and the circuit. ``label`` names the model in
+    the record (default: the classical student's label).
+    """
     started = time.perf_counter()
     seed_everything(job.seed)
-    model = build_student(job.student, job.seed, width=job.width)
+    model = build(job)
     initial = model_fingerprint(model)
     tr, va, te = (data.splits[s] for s in ("train", "val", "test"))
     loss = kd_loss(job.temperature if job.kd else 1.0, job.alpha, pos_weight=balancing_weight(tr.y))
@@ -132,20 +149,32 @@ def train_student(job: StudentJob, data: StudentData, settings: TrainSettings, d
     y_test, s_test = scores(te, predict(model, te.x, batch_size=settings.eval_batch_size))
     threshold = youden_threshold(y_val, s_val)
     metrics = binary_metrics(y_test, s_test, threshold)
-    record = {**job.as_dict(), "kd": job.kd, "model": students.STUDENT_LABELS[job.student],
+    record = {**job.as_dict(), "kd": job.kd, "model": label or students.STUDENT_LABELS[job.student],
               "teacher": data.teacher_label, "initial_weights": initial, "best_epoch": result.best_epoch,
               "epochs_run": len(result.history), "val_auroc": binary_metrics(y_val, s_val, threshold)["auroc"],
               **{f"test_{k}": v for k, v in metrics.items()}, **describe(model),
               "seconds": round(time.perf_counter() - started, 2)}
-    return (record, model) if return_model else record
+    if return_model:
+        model.fit_history = result.history  # the training curves, for plots
+        return record, model
+    return record
 
 
-def job_key(job: StudentJob, data: StudentData, settings: TrainSettings) -> str:
-    """What makes a finished run reusable: the job, the data and teacher, the settings and the code."""
+_RUNNER_CODE = cache.fingerprint(inspect.getsource(train_student) + inspect.getsource(scores))
+
+
+def job_key(job: StudentJob, data: StudentData, settings: TrainSettings, model_code: str = "") -> str:
+    """What makes a finished run reusable: the job, the data and teacher, the settings and the code.
+
+    The code is that of the students, the loss, the training loop and :func:`train_student` (not the rest
+    of this module, so editing a table helper keeps finished runs), plus ``model_code``: a builder's own
+    fingerprint (the quantum student's circuit code and encoder weights).
+    """
     return cache.fingerprint({"job": {k: (None if isinstance(v, float) and math.isnan(v) else v)
                                       for k, v in job.as_dict().items()},
                               "data": data.fingerprint(), "settings": settings.as_dict(),
-                              "code": cache.code_version(students, distill, train, sys.modules[__name__])})
+                              "code": cache.code_version(students, distill, train) + _RUNNER_CODE,
+                              **({"model": model_code} if model_code else {})})
 
 
 def append_row(path: Path, row: dict) -> None:
@@ -157,24 +186,39 @@ def append_row(path: Path, row: dict) -> None:
 
 
 def run_grid(jobs: list[StudentJob], data: StudentData, settings: TrainSettings, results: Path, *,
-             n_jobs: int = 1, device: str = "cpu", progress: bool = True) -> pd.DataFrame:
-    """Run every job not already in ``results`` (a CSV), append each as it finishes, return the jobs' rows."""
+             n_jobs: int = 1, device: str = "cpu", progress: bool = True, build: Builder = classical_student,
+             label: str | None = None, model_code: str = "") -> pd.DataFrame:
+    """Run every job not already in ``results`` (a CSV), append each as it finishes, return the jobs' rows.
+
+    ``build``, ``label`` and ``model_code`` are passed on to :func:`train_student` and :func:`job_key`
+    (the quantum student's builder; the defaults train the classical students).
+    """
     from joblib import Parallel, delayed
 
     results = Path(results)
     done = set(pd.read_csv(results)["key"]) if results.is_file() else set()
-    keys = {job: job_key(job, data, settings) for job in jobs}
+    keys = {job: job_key(job, data, settings, model_code) for job in jobs}
     todo = [job for job in jobs if keys[job] not in done]
 
     def one(job: StudentJob) -> dict:
-        return {**train_student(job, data, settings, device=device), "key": keys[job]}
+        return {**train_student(job, data, settings, device=device, build=build, label=label), "key": keys[job]}
 
     if todo:
         runner = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(one)(job) for job in todo)
         for row in progress_bar(runner, desc=f"{data.dataset} students", enabled=progress, total=len(todo)):
             append_row(results, row)
+    return finished_runs(jobs, data, settings, results, model_code)
+
+
+def finished_runs(jobs: list[StudentJob], data: StudentData, settings: TrainSettings, results: Path,
+                  model_code: str = "") -> pd.DataFrame:
+    """The rows of ``results`` that belong to ``jobs`` (same data, settings and code), training nothing."""
+    results = Path(results)
+    if not results.is_file():
+        return pd.DataFrame(columns=["key"])
+    keys = {job_key(job, data, settings, model_code) for job in jobs}
     table = pd.read_csv(results)
-    return table[table["key"].isin(set(keys.values()))].reset_index(drop=True)
+    return table[table["key"].isin(keys)].reset_index(drop=True)
 
 
 def gain_table(table: pd.DataFrame, metric: str = "test_auroc") -> pd.DataFrame:

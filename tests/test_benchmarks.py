@@ -33,3 +33,16 @@ def test_students_benchmark_smoke(capsys):
     assert list(table["model"])[1:] == ["ResNet-1D", "CNN-1D"]
     assert table["x teacher speed"].iloc[0] == 1.0 and (table["windows/s"] > 0).all()
     assert "goal" in capsys.readouterr().out
+
+
+def test_vqc_benchmark_smoke_gives_equal_results(capsys):
+    table = load("vqc").main(["--smoke"])
+    assert set(table["batch"]) == {8, 16} and (table["samples/s"] > 0).all()
+    assert (table.loc[table.simulator == "ecgkd TorchVQC", "ecgkd speed-up"] == 1.0).all()
+    out = capsys.readouterr().out
+    diffs = {name: float(value) for name, value in
+             (part.rsplit(" ", 1) for part in out.split("expectations: ")[1].split("\n")[0].split(" (")[0].split(", "))}
+    assert diffs["qiskit-ml default"] < 1e-6  # the same numbers, not just the same speed story
+    if "PennyLane" in diffs:
+        assert diffs["PennyLane"] < 1e-6
+    assert "goal" in out

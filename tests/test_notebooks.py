@@ -32,3 +32,16 @@ def test_opens_and_closes_the_house_way(source: Path):
     assert any("ecgkd.config.load()" in c.source and "seed_everything" in c.source for c in cells[:4])
     assert any(c.source.startswith("## Summary") for c in cells if c.cell_type == "markdown")
     assert "versions_table()" in cells[-1].source
+
+
+def test_the_book_lists_every_tutorial_and_executes_them_strictly():
+    import yaml
+
+    root = project_root()
+    toc = (root / "book" / "_toc.yml").read_text()
+    for source in TUTORIALS:
+        assert f"file: tutorials/{source.stem}\n" in toc, f"{source.name} is missing from book/_toc.yml"
+    config = yaml.safe_load((root / "book" / "_config.yml").read_text())
+    assert config["execute"]["timeout"] == 600 and config["execute"]["allow_errors"] is False
+    assert "tutorials/*.ipynb" in config["exclude_patterns"]  # the .py sources are the book's pages
+    assert config["sphinx"]["config"]["nb_custom_formats"][".py"][1] == {"fmt": "py:percent"}

@@ -10,7 +10,8 @@ import torch
 import ecgkd.config
 from ecgkd.data.split import Split
 from ecgkd.students import CNN1D, ResNet1D, build_student, describe, size_on_disk
-from ecgkd.sweep import StudentData, StudentJob, gain_table, grid, job_key, run_grid, train_student
+from ecgkd.sweep import (StudentData, StudentJob, finished_runs, gain_table, grid, job_key, run_grid,
+                         train_student)
 from ecgkd.teacher.finetune import model_fingerprint
 from ecgkd.train import TrainSettings
 
@@ -105,6 +106,10 @@ def test_run_grid_appends_and_skips_finished_runs(tmp_path, monkeypatch):
     import ecgkd.sweep as sweep_mod
     monkeypatch.setattr(sweep_mod, "train_student", lambda *a, **k: (_ for _ in ()).throw(AssertionError("rerun")))
     assert len(run_grid(jobs, data, SETTINGS, csv, progress=False)) == 2  # nothing retrained
+    more = jobs + [StudentJob("mitbih", "cnn1d", 4.0, 1.0, 0)]
+    assert len(finished_runs(more, data, SETTINGS, csv)) == 2  # only what is done, nothing trained
+    assert len(finished_runs(jobs, data, SETTINGS, csv, model_code="other builder")) == 0
+    assert len(finished_runs(jobs, data, SETTINGS, tmp_path / "missing.csv")) == 0
     gains = gain_table(table)
     assert len(gains) == 1 and gains["gain"].iloc[0] == pytest.approx(
         table.loc[table.alpha == 1, "test_auroc"].iloc[0] - table.loc[table.alpha == 0, "test_auroc"].iloc[0])

@@ -39,7 +39,6 @@
 # ## Parameters
 
 # %%
-import numpy as np
 import pandas as pd
 
 import ecgkd.config

@@ -1,5 +1,9 @@
 """Real ECG data: MIT-BIH and PTB-XL read from WFDB files into the :class:`Split` contract."""
 
+from pathlib import Path
+
+import pandas as pd
+
 from .integrity import ChecksumError, ChecksumIndex, DataError
 from .mitbih import AAMI_CLASSES, DS1, DS2, VAL_RECORDS, load_mitbih
 from .ptbxl import load_ptbxl
@@ -7,7 +11,7 @@ from .split import PreparedData, Split, overlap_report
 
 __all__ = [
     "AAMI_CLASSES", "ChecksumError", "ChecksumIndex", "DS1", "DS2", "DataError", "PreparedData", "Split",
-    "DATASETS", "VAL_RECORDS", "load", "load_mitbih", "load_ptbxl", "overlap_report",
+    "DATASETS", "VAL_RECORDS", "data_summary", "load", "load_mitbih", "load_ptbxl", "overlap_report",
 ]
 
 
@@ -21,3 +25,16 @@ def load(cfg=None, dataset: str = "mitbih", *, teacher: bool = False, progress: 
     if dataset == "ptbxl":
         return load_ptbxl(cfg, view="records" if teacher else "windows", progress=progress)
     raise ValueError(f"dataset={dataset!r}: use one of {DATASETS}")
+
+
+def data_summary(root: Path) -> pd.DataFrame:
+    """What a data folder holds, counted from file names (nothing is read): a first check of ``ECGKD_DATA``."""
+    root = Path(root)
+    ptbxl = root / "ptb-xl"
+    rows = [
+        ("MIT-BIH records (mitdb/*.dat)", len(list((root / "mitdb").glob("*.dat"))), 48),
+        ("PTB-XL records at 100 Hz (ptb-xl/records100/)", len(list((ptbxl / "records100").rglob("*.hea"))), 21799),
+        ("PTB-XL records at 500 Hz (ptb-xl/records500/)", len(list((ptbxl / "records500").rglob("*.hea"))), 21799),
+        ("PTB-XL label tables (ptb-xl/*.csv)", len(list(ptbxl.glob("*.csv"))), 2),
+    ]
+    return pd.DataFrame(rows, columns=["what", "found", "in the full release"]).set_index("what")

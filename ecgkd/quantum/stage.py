@@ -1,0 +1,159 @@
+"""The quantum-student stage: a cached autoencoder, the student builders, the grids and the hardware study.
+
+Everything here glues pieces defined once elsewhere: the autoencoder (:mod:`ecgkd.autoencoder`), the
+circuit and its simulators (:mod:`ecgkd.quantum`), the training loop and the sweep (:mod:`ecgkd.train`,
+:mod:`ecgkd.sweep`). The VQC and its classical control are trained by :func:`ecgkd.sweep.run_grid`, the
+same function that trains the classical students, with a builder that wraps the frozen encoder.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .. import autoencoder as ae_mod
+from .. import cache
+from ..autoencoder import AESettings, AngleScaler, ConvAutoencoder, encode, reconstruction_error, train_autoencoder
+from ..config import Config, seed_everything
+from ..evaluate import binary_metrics, youden_threshold
+from ..sweep import StudentData, StudentJob, grid, run_grid, scores, train_student
+from ..train import TrainSettings, predict
+from . import hardware
+from .circuit import VQCSpec
+from .model import LatentStudent, QuantumBuilder, VQCHead, latent_angles
+
+SHOTS = (128, 512, 2048, 8192)
+
+
+def ae_settings(cfg: Config, dataset: str) -> AESettings:
+    """Our choice. MIT-BIH: many beats, so a budget of samples per epoch; PTB-XL: few windows, small batches
+    and more epochs (its 2.56 s windows hold several beats at any phase: harder to compress)."""
+    if dataset == "ptbxl":
+        return AESettings(epochs=20 if cfg.quick else 80, batch_size=64, patience=4 if cfg.quick else 8)
+    if cfg.quick:
+        return AESettings(epochs=4, samples_per_epoch=4096)
+    return AESettings(epochs=30, samples_per_epoch=16384)
+
+
+def quantum_settings(cfg: Config, dataset: str) -> TrainSettings:
+    """Optimisation of the VQC head and its control (our choice: a larger step than the CNNs' suits the
+    few rotation angles of a circuit)."""
+    if cfg.quick:
+        return TrainSettings(epochs=5, batch_size=128, lr=3e-2, weight_decay=0.0, patience=3,
+                             samples_per_epoch=4096 if dataset == "mitbih" else None)
+    return TrainSettings(epochs=20, batch_size=128, lr=2e-2, weight_decay=0.0, patience=4,
+                         samples_per_epoch=16384 if dataset == "mitbih" else None)
+
+
+@dataclass
+class AutoencoderRun:
+    """A trained encoder, its angle scaler (fitted on training latents) and how training went."""
+
+    dataset: str
+    model: ConvAutoencoder
+    scaler: AngleScaler
+    history: pd.DataFrame
+    reconstruction: dict[str, float]
+    key: str
+
+    def builder(self, spec: VQCSpec | None = None, end_to_end: bool = False) -> QuantumBuilder:
+        """The builder of the VQC and control students on this encoder."""
+        return QuantumBuilder(self.model, self.scaler, self.key, spec or VQCSpec(), end_to_end)
+
+
+def prepare_autoencoder(cfg: Config, data: StudentData, latent: int = 6, settings: AESettings | None = None,
+                        progress: bool = True) -> AutoencoderRun:
+    """Train the autoencoder on the training windows (or reload it from ``<cache>/autoencoder/``)."""
+    settings = settings or ae_settings(cfg, data.dataset)
+    splits = data.splits
+    key = cache.fingerprint({"data": {n: s.fingerprint() for n, s in splits.items()}, "latent": latent,
+                             "settings": settings.as_dict(), "seed": cfg.seed, "code": cache.code_version(ae_mod)})
+    path = Path(cfg.cache_root) / "autoencoder" / f"{data.dataset}-latent{latent}-{key}.pt"
+    seed_everything(cfg.seed)
+    model = ConvAutoencoder(latent)
+    if path.is_file():
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+        model.load_state_dict(saved["model"])
+        history = pd.DataFrame(saved["history"])
+    else:
+        history = train_autoencoder(model, splits["train"].x, splits["val"].x, settings, seed=cfg.seed,
+                                    progress=progress)
+        payload = {"model": model.state_dict(), "history": history.to_dict("list"), "key": key}
+        cache.atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    model.eval()
+    scaler = AngleScaler.fit(encode(model, splits["train"].x))
+    errors = {name: reconstruction_error(model, split.x) for name, split in splits.items()}
+    return AutoencoderRun(data.dataset, model, scaler, history, errors, key)
+
+
+def quantum_grid(cfg: Config, dataset: str, student: str = "vqc") -> list[StudentJob]:
+    """The T x alpha study of a latent student (quick: 2 x 3, one seed; full: 4 x 5, three seeds)."""
+    return grid(cfg, dataset, names=(student,))
+
+
+def run_quantum_grid(cfg: Config, data: StudentData, builder: QuantumBuilder, student: str = "vqc",
+                     jobs: list[StudentJob] | None = None, progress: bool = True) -> pd.DataFrame:
+    """Train the VQC (or its MLP control) over the grid; results in ``<cache>/results/quantum-*.csv``."""
+    jobs = jobs if jobs is not None else quantum_grid(cfg, data.dataset, student)
+    label = builder.label(student)
+    path = Path(cfg.cache_root) / "results" / f"quantum-{cfg.mode}-{data.dataset}.csv"
+    return run_grid(jobs, data, quantum_settings(cfg, data.dataset), path, n_jobs=cfg.n_jobs, device=cfg.device,
+                    progress=progress, build=builder, label=label, model_code=builder.model_code())
+
+
+def train_one(cfg: Config, data: StudentData, builder: QuantumBuilder, job: StudentJob) -> tuple[dict, LatentStudent]:
+    """One run, returning the trained model too (for the hardware study and the pictures)."""
+    return train_student(job, data, quantum_settings(cfg, data.dataset), device=cfg.device, return_model=True,
+                         build=builder, label=builder.label(job.student))
+
+
+def hardware_subset(y: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Indices of a class-stratified random subset (sorted): the windows the Aer runs evaluate."""
+    rng = np.random.default_rng(seed)
+    if size >= len(y):
+        return np.arange(len(y))
+    picked = []
+    for label in (0, 1):
+        members = np.flatnonzero(y == label)
+        take = max(1, round(size * len(members) / len(y)))
+        picked.append(rng.choice(members, size=min(take, len(members)), replace=False))
+    return np.sort(np.concatenate(picked))
+
+
+def hardware_study(student: LatentStudent, data: StudentData, *, shots: tuple[int, ...] = SHOTS, size: int = 2000,
+                   device: str = hardware.DEFAULT_DEVICE, seed: int = 0) -> tuple[pd.DataFrame, hardware.Transpiled]:
+    """Test metrics of a trained VQC student: ideal, with finite shots, and with a device's noise.
+
+    Scored on a stratified subset of ``size`` test windows (Aer's noisy simulation costs milliseconds per
+    window); every row uses the same subset, and the threshold chosen on validation with the ideal model.
+    """
+    head = student.head
+    if not isinstance(head, VQCHead) or head.backend != "torch":
+        raise TypeError("hardware_study needs a student with a VQCHead trained on the 'torch' backend")
+    if data.dataset != "mitbih":
+        raise ValueError("hardware_study scores windows one by one: use it on MIT-BIH (PTB-XL is scored per record)")
+    val, test = data.splits["val"], data.splits["test"]
+    y_val, s_val = scores(val, predict(student, val.x))
+    threshold = youden_threshold(y_val, s_val)
+    index = hardware_subset(test.y, size, seed)
+    angles = latent_angles(student, test.x[index])
+    y = test.y[index]
+    weights = head.circuit_weights.detach().double().numpy()
+    scale, bias = float(head.scale.detach()), float(head.bias.detach())
+    backend = hardware.fake_backend(device)
+    compiled = hardware.transpile_for(head.vqc, backend, seed)
+    noise = hardware.noise_model(backend)
+    ideal = head.simulator.expectation(torch.from_numpy(angles).double(), torch.from_numpy(weights)).numpy()
+    rows = [{"mode": "ideal (exact)", "shots": math.inf, **binary_metrics(y, scale * ideal + bias, threshold)}]
+    for mode, noisy in (("ideal + shots", None), (f"noisy ({compiled.device})", compiled)):
+        for n in shots:
+            ev = hardware.sampled_expectations(head.vqc, angles, weights, n, seed=seed, noisy=noisy, noise=noise)
+            rows.append({"mode": mode, "shots": n, **binary_metrics(y, scale * ev + bias, threshold)})
+    table = pd.DataFrame(rows)
+    table.insert(2, "windows", len(index))
+    return table, compiled
