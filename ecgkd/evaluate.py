@@ -117,3 +117,52 @@ def per_class_detection(classes: np.ndarray, score: np.ndarray, threshold: float
     rows = {c: {"windows": int((classes == c).sum()), "called abnormal": float(called[classes == c].mean())}
             for c in sorted(np.unique(classes))}
     return pd.DataFrame(rows).T.astype({"windows": int})
+
+
+def calibration(y: np.ndarray, probability: np.ndarray, bins: int = 10) -> dict[str, float]:
+    """Brier score (scikit-learn) and expected calibration error over ``bins`` equal-width bins.
+
+    ECE: the mean, weighted by bin size, of |observed abnormal rate - mean predicted probability|.
+    Only meaningful for probabilities (a sigmoid of logits), not for arbitrary scores.
+    """
+    y, p = _check(y, probability)
+    if np.any((p < 0) | (p > 1)):
+        raise ValueError("calibration needs probabilities in [0, 1]: pass sigmoid(logits)")
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    observed = np.bincount(which, weights=y, minlength=bins)
+    predicted = np.bincount(which, weights=p, minlength=bins)
+    filled = counts > 0
+    ece = np.sum(np.abs(observed[filled] - predicted[filled])) / len(y)
+    return {"brier": float(skm.brier_score_loss(y, p)), "ece": float(ece)}
+
+
+def bootstrap_intervals(y: np.ndarray, score: np.ndarray, threshold: float, groups: np.ndarray | None = None,
+                        resamples: int = 1000, seed: int = 0, level: float = 0.95,
+                        metrics: tuple[str, ...] = ("auroc", "auprc", "balanced_accuracy", "sensitivity",
+                                                    "specificity", "f1")) -> "pd.DataFrame":
+    """Percentile bootstrap intervals of :func:`binary_metrics` at a fixed ``threshold``.
+
+    With ``groups`` (MIT-BIH: the record of each beat) whole groups are resampled, because beats of one
+    patient are not independent: resampling beats would give intervals that are too narrow.
+    """
+    import pandas as pd
+
+    y, score = _check(y, score)
+    groups = np.arange(len(y)) if groups is None else np.asarray(groups).astype(str)
+    if len(groups) != len(y):
+        raise ValueError(f"groups has {len(groups)} rows, the labels {len(y)}")
+    ids, inverse = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(inverse == i) for i in range(len(ids))]
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(resamples):
+        index = np.concatenate([members[i] for i in rng.integers(0, len(ids), len(ids))])
+        values = binary_metrics(y[index], score[index], threshold)
+        draws.append([values[m] for m in metrics])
+    draws = np.asarray(draws, dtype=np.float64)
+    estimate = binary_metrics(y, score, threshold)
+    tail = (1 - level) / 2 * 100
+    low, high = np.nanpercentile(draws, [tail, 100 - tail], axis=0)
+    return pd.DataFrame({"metric": list(metrics), "estimate": [estimate[m] for m in metrics], "low": low,
+                         "high": high, "resampled units": len(ids)}).set_index("metric")

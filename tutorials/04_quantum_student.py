@@ -50,7 +50,7 @@ from ecgkd import plots, sweep
 from ecgkd.autoencoder import encode
 from ecgkd.quantum import TorchVQC, bind, hardware
 from ecgkd.quantum.model import VQCHead, latent_angles
-from ecgkd.quantum.stage import hardware_study, prepare_autoencoder, run_quantum_grid, train_one
+from ecgkd.quantum.stage import best_vqc, hardware_study, prepare_autoencoder, run_quantum_grid, train_one
 from ecgkd.report import versions_table
 from ecgkd.teacher import prepare_teacher, stand_in_note
 from ecgkd.distill import kd_loss
@@ -201,11 +201,7 @@ results[["dataset", "model", "temperature", "alpha", "seed", "best_epoch", "val_
 # is deterministic, so it reproduces the table's row):
 
 # %%
-summary = sweep.summary_table(results)
-best = summary[(summary.dataset == "mitbih") & summary.student.str.startswith("VQC")].iloc[0]
-best_job = sweep.StudentJob("mitbih", "vqc", float(best["best KD T (by val)"]), float(best["best KD alpha (by val)"]),
-                            cfg.seed)
-record, vqc_student = train_one(cfg, data["mitbih"], runs["mitbih"].builder(), best_job)
+best_job, record, vqc_student = best_vqc(cfg, data["mitbih"], runs["mitbih"], results)
 fig = plots.plot_history(vqc_student.fit_history, title=f"VQC, MIT-BIH, T={best_job.temperature:g}, "
                          f"alpha={best_job.alpha:g} (teacher: {stages['mitbih'].label})")
 

@@ -157,3 +157,21 @@ def hardware_study(student: LatentStudent, data: StudentData, *, shots: tuple[in
     table = pd.DataFrame(rows)
     table.insert(2, "windows", len(index))
     return table, compiled
+
+
+def best_vqc(cfg: Config, data: StudentData, run: AutoencoderRun, results: pd.DataFrame) -> tuple[StudentJob, dict, LatentStudent]:
+    """The VQC at its best KD setting (mean validation AUROC over seeds), retrained for seed ``cfg.seed``.
+
+    Training is deterministic, so the retrained model reproduces its row of ``results``; it is what the
+    training curves and the hardware study show.
+    """
+    from ..sweep import summary_table
+
+    rows = results[(results["dataset"] == data.dataset) & (results["student"] == "vqc")]
+    if rows.empty or not (rows["alpha"] > 0).any():
+        raise ValueError(f"no finished VQC runs with KD for {data.dataset}: run the quantum grid first")
+    best = summary_table(rows).iloc[0]
+    job = StudentJob(data.dataset, "vqc", float(best["best KD T (by val)"]), float(best["best KD alpha (by val)"]),
+                     cfg.seed)
+    record, model = train_one(cfg, data, run.builder(), job)
+    return job, record, model

@@ -1,0 +1,170 @@
+"""``python -m ecgkd``: the tutorial's stages without notebooks, writing tables and figures to a folder.
+
+    python -m ecgkd --quick                          # every stage, quick mode, into _build/results-quick/
+    python -m ecgkd --full --stages teacher students  # full mode, two stages
+    python -m ecgkd --help
+
+The stages call the same package functions as the notebooks, with the same caches (``ECGKD_CACHE``), so
+a stage a notebook has finished is reloaded, not recomputed, and the numbers are the notebooks' numbers.
+Settings not given as options come from the environment (``ECGKD_*``, see the README). Each finished
+stage appends its wall time to ``stage_times.csv`` in the output folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # the CLI writes figures to files; it never opens a window
+
+import pandas as pd  # noqa: E402
+
+from . import cache, config  # noqa: E402
+
+STAGES = ("data", "teacher", "students", "quantum")
+DATASETS = ("mitbih", "ptbxl")
+
+
+def _write_table(table: pd.DataFrame, path: Path) -> None:
+    cache.atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
+
+
+def _write_figure(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    cache.atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png"))
+    plt.close(fig)
+
+
+def stage_data(cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool) -> None:
+    """Windows, records and patients per split: ``data.csv``."""
+    from .data import load
+
+    tables = [load(cfg, name, progress=progress).summary().assign(dataset=name) for name in datasets]
+    _write_table(pd.concat(tables).reset_index(), out / "data.csv")
+
+
+def stage_teacher(cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool) -> None:
+    """The teacher's validation and test metrics (``teacher.csv``) and test ROC curves."""
+    import matplotlib.pyplot as plt
+
+    from . import plots
+    from .teacher import prepare_teacher
+
+    stages = {name: prepare_teacher(cfg, name, progress=progress) for name in datasets}
+    _write_table(pd.concat([s.metrics_table() for s in stages.values()], ignore_index=True), out / "teacher.csv")
+    fig, axes = plt.subplots(1, len(stages), figsize=(4.8 * len(stages), 4.4), squeeze=False)
+    for ax, (name, stage) in zip(axes[0], stages.items()):
+        per_record = stage.teacher_data is not stage.students
+        rows = stage.teacher_data.test if per_record else stage.students.test
+        logits = stage.run.logits(rows) if per_record else stage.outputs["test"].logits
+        plots.plot_roc({name: (rows.y, logits)}, title=stage.label, ax=ax)
+    _write_figure(fig, out / "teacher_roc.png")
+
+
+def stage_students(cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool) -> None:
+    """The classical T x alpha grids: every run (``students.csv``), the summary and the heatmaps."""
+    from . import plots, sweep
+    from .teacher import prepare_teacher
+
+    tables = []
+    for name in datasets:
+        data = sweep.StudentData.from_stage(prepare_teacher(cfg, name, progress=progress))
+        tables.append(sweep.run_grid(sweep.grid(cfg, name), data, sweep.student_settings(cfg, name),
+                                     cfg.cache_root / "results" / f"students-{cfg.mode}-{name}.csv",
+                                     n_jobs=cfg.n_jobs, device=cfg.device, progress=progress))
+    results = pd.concat(tables, ignore_index=True)
+    _write_table(results, out / "students.csv")
+    _write_table(sweep.summary_table(results), out / "students_summary.csv")
+    _write_figure(plots.plot_kd_heatmaps(sweep.by_temperature(results), "test_auroc",
+                                         title="Classical students: test AUROC (mean over seeds)"),
+                  out / "students_auroc.png")
+
+
+def stage_quantum(cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool) -> None:
+    """Autoencoders, the VQC and control grids, and the shots / noise study on MIT-BIH."""
+    from . import plots, sweep
+    from .quantum.stage import best_vqc, hardware_study, prepare_autoencoder, run_quantum_grid
+    from .teacher import prepare_teacher
+
+    tables, runs, data = [], {}, {}
+    for name in datasets:
+        data[name] = sweep.StudentData.from_stage(prepare_teacher(cfg, name, progress=progress))
+        runs[name] = prepare_autoencoder(cfg, data[name], progress=progress)
+        tables += [run_quantum_grid(cfg, data[name], runs[name].builder(), student, progress=progress)
+                   for student in ("vqc", "mlp")]
+    results = pd.concat(tables, ignore_index=True)
+    _write_table(results, out / "quantum.csv")
+    _write_table(sweep.summary_table(results), out / "quantum_summary.csv")
+    _write_figure(plots.plot_kd_heatmaps(sweep.by_temperature(results), "test_auroc",
+                                         title="Latent students: test AUROC (mean over seeds)"), out / "quantum_auroc.png")
+    if "mitbih" in datasets:
+        _, _, model = best_vqc(cfg, data["mitbih"], runs["mitbih"], results)
+        table, compiled = hardware_study(model, data["mitbih"], size=150 if cfg.quick else 2000, seed=cfg.seed)
+        table = table.assign(device=compiled.device, depth=compiled.depth, two_qubit_gates=compiled.two_qubit_gates)
+        _write_table(table, out / "hardware.csv")
+        _write_figure(plots.plot_shots(table, "auroc", title="VQC on MIT-BIH test windows"), out / "hardware.png")
+
+
+RUNNERS = {"data": stage_data, "teacher": stage_teacher, "students": stage_students, "quantum": stage_quantum}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m ecgkd", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="quick mode (default: ECGKD_QUICK, else full)")
+    mode.add_argument("--full", action="store_true", help="full mode: the real experiment")
+    parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES), metavar="STAGE",
+                        help=f"stages to run, in pipeline order whatever the order given: {', '.join(STAGES)}")
+    parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS), metavar="DATASET",
+                        help="mitbih and/or ptbxl")
+    parser.add_argument("--data", type=Path, help="data folder (default: ECGKD_DATA, else the repository's data/)")
+    parser.add_argument("--cache", type=Path, help="cache folder (default: ECGKD_CACHE, else the repository's cache/)")
+    parser.add_argument("--out", type=Path, help="output folder (default: _build/results-<mode>/)")
+    parser.add_argument("--jobs", type=int, help="parallel training runs in the grids (default: ECGKD_JOBS)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    overrides: dict = {}
+    if args.quick or args.full:
+        overrides["quick"] = bool(args.quick)
+    for option, field in (("data", "data_root"), ("cache", "cache_root")):
+        value = getattr(args, option)
+        if value is not None:
+            if option == "data" and not value.is_dir():
+                raise SystemExit(f"--data {value}: not a folder. Point it at a folder holding mitdb/ and ptb-xl/ "
+                                 "(see data/README.md).")
+            overrides[field] = value.expanduser().resolve()
+    if args.jobs is not None:
+        if args.jobs < 1:
+            raise SystemExit(f"--jobs {args.jobs}: use 1 or more")
+        overrides["n_jobs"] = args.jobs
+    cfg = config.load(**overrides)
+    config.seed_everything(cfg.seed)
+    out = (args.out or config.project_root() / "_build" / f"results-{cfg.mode}").expanduser().resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    datasets = tuple(d for d in DATASETS if d in args.datasets)
+    print(f"ecgkd: mode {cfg.mode} | data {cfg.data_root} | cache {cfg.cache_root} | out {out}", file=sys.stderr)
+    times_path = out / "stage_times.csv"
+    times = pd.read_csv(times_path) if times_path.is_file() else pd.DataFrame()
+    for stage in (s for s in STAGES if s in args.stages):
+        started = time.perf_counter()
+        RUNNERS[stage](cfg, out, datasets, not args.no_progress)
+        seconds = round(time.perf_counter() - started, 1)
+        row = pd.DataFrame([{"stage": stage, "mode": cfg.mode, "datasets": " ".join(datasets), "seconds": seconds}])
+        times = pd.concat([times, row], ignore_index=True)
+        _write_table(times, times_path)
+        print(f"ecgkd: stage {stage} done in {seconds} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
