@@ -1,6 +1,7 @@
 """``python -m ecgkd``: the tutorial's stages without notebooks, writing tables and figures to a folder.
 
     python -m ecgkd --quick                          # every stage, quick mode, into _build/results-quick/
+    python -m ecgkd --quick --stages evaluate        # notebook 05's comparison from the finished grids
     python -m ecgkd --full --stages teacher students  # full mode, two stages
     python -m ecgkd --help
 
@@ -25,7 +26,7 @@ import pandas as pd  # noqa: E402
 
 from . import cache, config  # noqa: E402
 
-STAGES = ("data", "teacher", "students", "quantum")
+STAGES = ("data", "teacher", "students", "quantum", "evaluate")
 DATASETS = ("mitbih", "ptbxl")
 
 
@@ -110,7 +111,37 @@ def stage_quantum(cfg: config.Config, out: Path, datasets: tuple[str, ...], prog
         _write_figure(plots.plot_shots(table, "auroc", title="VQC on MIT-BIH test windows"), out / "hardware.png")
 
 
-RUNNERS = {"data": stage_data, "teacher": stage_teacher, "students": stage_students, "quantum": stage_quantum}
+def stage_evaluate(cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool) -> None:
+    """Notebook 05's comparison from the finished grids: ``comparison.csv``, per-class table, ROC curves."""
+    import matplotlib.pyplot as plt
+
+    from . import comparison, plots, sweep
+    from .quantum.stage import prepare_autoencoder, quantum_settings
+    from .teacher import prepare_teacher
+
+    reports = {}
+    for name in datasets:
+        stage = prepare_teacher(cfg, name, progress=progress)
+        data = sweep.StudentData.from_stage(stage)
+        run = prepare_autoencoder(cfg, data, progress=progress)
+        classical = sweep.finished_runs(sweep.grid(cfg, name), data, sweep.student_settings(cfg, name),
+                                        cfg.cache_root / "results" / f"students-{cfg.mode}-{name}.csv")
+        quantum = pd.concat([sweep.finished_runs(sweep.grid(cfg, name, names=(s,)), data, quantum_settings(cfg, name),
+                                                 cfg.cache_root / "results" / f"quantum-{cfg.mode}-{name}.csv",
+                                                 run.builder().model_code()) for s in ("vqc", "mlp")])
+        reports[name] = comparison.compare(cfg, stage, classical, quantum, run, 200 if cfg.quick else 1000)
+    _write_table(comparison.report_table([r for rs in reports.values() for r in rs]), out / "comparison.csv")
+    if "mitbih" in reports:
+        _write_table(comparison.per_class_table(reports["mitbih"]).T.reset_index(names="model"),
+                     out / "per_class_mitbih.csv")
+    fig, axes = plt.subplots(1, len(reports), figsize=(5.5 * len(reports), 4.8), squeeze=False)
+    for ax, (name, rs) in zip(axes[0], reports.items()):
+        plots.plot_roc({r.model: (r.y, r.scores) for r in rs}, title=name, ax=ax)
+    _write_figure(fig, out / "comparison_roc.png")
+
+
+RUNNERS = {"data": stage_data, "teacher": stage_teacher, "students": stage_students, "quantum": stage_quantum,
+           "evaluate": stage_evaluate}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -253,3 +253,59 @@ def plot_pipeline() -> plt.Figure:
             ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.15, label, fontsize=8, ha="center")
     fig.tight_layout()
     return fig
+
+
+def plot_confusions(reports, title: str = "") -> plt.Figure:
+    """Confusion matrices at each model's validation threshold, as shares of each true class."""
+    fig, axes = plt.subplots(1, len(reports), figsize=(2.5 * len(reports), 2.9), squeeze=False)
+    for ax, report in zip(axes[0], reports):
+        counts = report.confusion
+        shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+        ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+        for (i, j), n in np.ndenumerate(counts):
+            ax.text(j, i, f"{n}\n{shares[i, j]:.0%}", ha="center", va="center", fontsize=8,
+                    color="white" if shares[i, j] > 0.6 else "black")
+        ax.set_xticks([0, 1], ["normal", "abnormal"], fontsize=8)
+        ax.set_yticks([0, 1], ["normal", "abnormal"], fontsize=8)
+        ax.set_xlabel("predicted", fontsize=8)
+        ax.set_title(report.model.replace(", ", "\n", 1), fontsize=8)
+    axes[0][0].set_ylabel("true")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_reliability(reports, bins: int = 10, title: str = "") -> plt.Figure:
+    """Observed abnormal rate against sigmoid(logit), in equal-width bins: on the diagonal is calibrated."""
+    from .evaluate import sigmoid
+
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", label="calibrated")
+    for i, report in enumerate(reports):
+        p = sigmoid(report.scores)
+        which = np.minimum((p * bins).astype(int), bins - 1)
+        filled = np.bincount(which, minlength=bins) > 0
+        mean_p = np.bincount(which, weights=p, minlength=bins)[filled] / np.bincount(which, minlength=bins)[filled]
+        rate = np.bincount(which, weights=report.y, minlength=bins)[filled] / np.bincount(which, minlength=bins)[filled]
+        ax.plot(mean_p, rate, "o-", ms=3, color=f"C{i % 10}", label=f"{report.model} (ECE {report.metrics['ece']:.3f})")
+    ax.set(xlabel="predicted probability of abnormal", ylabel="observed share abnormal", title=title)
+    ax.legend(fontsize=6.5)
+    fig.tight_layout()
+    return fig
+
+
+def plot_auroc_vs_parameters(table, title: str = "") -> plt.Figure:
+    """Test AUROC (with its 95% interval) against trainable parameters, log scale, one panel per dataset."""
+    datasets = list(dict.fromkeys(table["dataset"]))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.4 * len(datasets), 4), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        rows = table[table["dataset"] == dataset]
+        for i, (_, row) in enumerate(rows.iterrows()):
+            low, high = (float(v) for v in row["auroc 95% CI"].strip("[]").split(","))
+            ax.errorbar(row["parameters"], row["auroc"], yerr=[[row["auroc"] - low], [high - row["auroc"]]],
+                        fmt="o", color=f"C{i % 10}", capsize=3, label=row["model"])
+        ax.set(xscale="log", xlabel="trainable parameters", ylabel="test AUROC", title=dataset)
+        ax.legend(fontsize=6.5)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,120 @@
+"""The comparison: the teacher and every student evaluated the same way on the same test split.
+
+For each student the comparison takes two configurations from its finished T x alpha grid: no KD, and
+the KD setting with the best mean validation AUROC; both for seed ``cfg.seed``. Training is
+deterministic, so retraining a configuration reproduces its row of the grid and gives the model whose
+test logits :func:`ecgkd.evaluate.evaluate_scores` needs. Nothing is chosen on the test split.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .config import Config
+from .evaluate import ModelReport, evaluate_scores, latency_ms
+from .students import STUDENT_LABELS, describe, size_on_disk
+from .sweep import StudentData, StudentJob, classical_student, scores, student_settings, summary_table, train_student
+from .teacher.net1d import count_parameters
+from .train import predict
+
+
+def teacher_report(stage, resamples: int = 1000, seed: int = 0) -> ModelReport:
+    """The teacher, judged where the students are: MIT-BIH beats (bootstrap by record), PTB-XL records."""
+    per_record = stage.teacher_data is not stage.students
+    if per_record:
+        val, test = stage.teacher_data.val, stage.teacher_data.test
+        s_val, s_test = stage.run.logits(val), stage.run.logits(test)
+        groups = classes = None
+    else:
+        val, test = stage.students.val, stage.students.test
+        s_val, s_test = stage.outputs["val"].logits, stage.outputs["test"].logits
+        groups, classes = test.record, test.aami
+    efficiency = {"parameters": count_parameters(stage.run.model), "bytes on disk": size_on_disk(stage.run.model)}
+    report = evaluate_scores(f"teacher ({stage.label})", test.dataset, val.y, s_val, test.y, s_test, groups=groups,
+                             classes=classes, efficiency=efficiency, resamples=resamples, seed=seed)
+    report.latency_ms = latency_ms(stage.run.model, stage.input_shape())
+    return report
+
+
+def student_report(name: str, model, data: StudentData, efficiency: dict | None = None, resamples: int = 1000,
+                   seed: int = 0) -> ModelReport:
+    """A trained student on its dataset's test split (PTB-XL scored per record, MIT-BIH bootstrapped by record)."""
+    val, test = data.splits["val"], data.splits["test"]
+    y_val, s_val = scores(val, predict(model, val.x))
+    y_test, s_test = scores(test, predict(model, test.x))
+    mitbih = data.dataset == "mitbih"
+    report = evaluate_scores(name, data.dataset, y_val, s_val, y_test, s_test,
+                             groups=test.record if mitbih else None, classes=test.aami if mitbih else None,
+                             efficiency={**describe(model), **(efficiency or {})}, resamples=resamples, seed=seed)
+    report.latency_ms = latency_ms(model, (1, 1, test.x.shape[-1]))
+    return report
+
+
+def selected_jobs(results: pd.DataFrame, student: str, seed: int) -> list[tuple[str, StudentJob]]:
+    """(description, job) for no KD and for the best KD setting by validation, when the grid has them."""
+    rows = results[results["student"] == student]
+    if rows.empty:
+        return []
+    dataset, width = rows["dataset"].iloc[0], float(rows["width"].iloc[0])
+    chosen = [("no KD", StudentJob(dataset, student, math.nan, 0.0, seed, width))] if (rows["alpha"] == 0).any() else []
+    if (rows["alpha"] > 0).any():
+        best = summary_table(rows).iloc[0]
+        t, a = float(best["best KD T (by val)"]), float(best["best KD alpha (by val)"])
+        chosen.append((f"KD T={t:g} alpha={a:g}", StudentJob(dataset, student, t, a, seed, width)))
+    return chosen
+
+
+def compare(cfg: Config, stage, classical: pd.DataFrame, quantum: pd.DataFrame | None = None, run=None,
+            resamples: int = 1000) -> list[ModelReport]:
+    """The teacher, then each student (no KD and best KD) on ``stage``'s dataset.
+
+    ``classical`` and ``quantum`` are finished grid rows (``ecgkd.sweep.finished_runs``); ``run`` is the
+    dataset's :class:`ecgkd.quantum.stage.AutoencoderRun`, needed for the latent students.
+    """
+    data = StudentData.from_stage(stage)
+    reports = [teacher_report(stage, resamples, cfg.seed)]
+    for student in STUDENT_LABELS:
+        for kind, job in selected_jobs(classical, student, cfg.seed):
+            record, model = train_student(job, data, student_settings(cfg, data.dataset), device=cfg.device,
+                                          return_model=True, build=classical_student)
+            reports.append(student_report(f"{record['model']}, {kind}", model.cpu(), data, resamples=resamples,
+                                          seed=cfg.seed))
+    if quantum is not None and run is not None and not quantum.empty:
+        from .quantum import hardware
+        from .quantum.stage import train_one
+
+        builder = run.builder()
+        compiled = hardware.transpile_for(builder(StudentJob(data.dataset, "vqc", math.nan, 0.0, 0)).head.vqc,
+                                          hardware.fake_backend(), seed=cfg.seed)
+        circuit = {"qubits": builder.spec.qubits, "depth on device": compiled.depth,
+                   "two-qubit gates": compiled.two_qubit_gates, "device": compiled.device}
+        for student in ("vqc", "mlp"):
+            for kind, job in selected_jobs(quantum, student, cfg.seed):
+                record, model = train_one(cfg, data, builder, job)
+                reports.append(student_report(f"{record['model']}, {kind}", model.cpu(), data,
+                                              efficiency=circuit if student == "vqc" else None,
+                                              resamples=resamples, seed=cfg.seed))
+    return reports
+
+
+def report_table(reports: list[ModelReport]) -> pd.DataFrame:
+    """One row per model: metrics with 95% intervals, calibration, efficiency."""
+    return pd.DataFrame([r.row() for r in reports])
+
+
+def per_class_table(reports: list[ModelReport]) -> pd.DataFrame:
+    """Share of each AAMI class called abnormal, one column per model (MIT-BIH reports only)."""
+    from .evaluate import per_class_detection
+
+    columns = {r.model: per_class_detection(r.classes, r.scores, r.threshold)["called abnormal"]
+               for r in reports if r.classes is not None}
+    return pd.DataFrame(columns)
+
+
+def keeps_of_teacher(table: pd.DataFrame, metric: str = "auroc") -> pd.Series:
+    """Each model's ``metric`` as a share of the teacher's on the same dataset (the teacher is row 0)."""
+    teacher = table.groupby("dataset")[metric].transform("first")
+    return pd.Series(np.asarray(table[metric] / teacher), index=table["model"], name=f"{metric} / teacher")
