@@ -257,8 +257,12 @@ def plot_pipeline() -> plt.Figure:
 
 def plot_confusions(reports, title: str = "") -> plt.Figure:
     """Confusion matrices at each model's validation threshold, as shares of each true class."""
-    fig, axes = plt.subplots(1, len(reports), figsize=(2.5 * len(reports), 2.9), squeeze=False)
-    for ax, report in zip(axes[0], reports):
+    columns = min(5, len(reports))
+    rows = -(-len(reports) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.9 * rows), squeeze=False)
+    for ax in axes.flat[len(reports):]:
+        ax.axis("off")
+    for ax, report in zip(axes.flat, reports):
         counts = report.confusion
         shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
         ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
@@ -269,7 +273,8 @@ def plot_confusions(reports, title: str = "") -> plt.Figure:
         ax.set_yticks([0, 1], ["normal", "abnormal"], fontsize=8)
         ax.set_xlabel("predicted", fontsize=8)
         ax.set_title(report.model.replace(", ", "\n", 1), fontsize=8)
-    axes[0][0].set_ylabel("true")
+    for row in axes:
+        row[0].set_ylabel("true")
     fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -26,9 +26,9 @@
 # - where the students fail (per AAMI class on MIT-BIH) and how well their probabilities are calibrated;
 # - the limits of what this tutorial shows.
 #
-# **Runtime**: about 1 minute in quick mode. In full mode the models compared are retrained from their
-# finished grids (deterministic, so they reproduce the grid's rows): minutes for the CNN-1D and the
-# latent students, about 12 minutes per full-size ResNet-1D on MIT-BIH on 2 CPU cores.
+# **Runtime** (measured on 2 CPU cores): about 1 minute in quick mode. In full mode the models compared
+# are retrained from their finished grids (deterministic, so they reproduce the grid's rows): 21 minutes,
+# 12 of them for the full-size ResNet-1D on MIT-BIH.
 
 # %% [markdown]
 # ## Parameters
