@@ -60,9 +60,7 @@ def stage_teacher(cfg: config.Config, out: Path, datasets: tuple[str, ...], prog
     _write_table(pd.concat([s.metrics_table() for s in stages.values()], ignore_index=True), out / "teacher.csv")
     fig, axes = plt.subplots(1, len(stages), figsize=(4.8 * len(stages), 4.4), squeeze=False)
     for ax, (name, stage) in zip(axes[0], stages.items()):
-        per_record = stage.teacher_data is not stage.students
-        rows = stage.teacher_data.test if per_record else stage.students.test
-        logits = stage.run.logits(rows) if per_record else stage.outputs["test"].logits
+        rows, logits = stage.split_logits("test")
         plots.plot_roc({name: (rows.y, logits)}, title=stage.label, ax=ax)
     _write_figure(fig, out / "teacher_roc.png")
 
@@ -116,7 +114,7 @@ def stage_evaluate(cfg: config.Config, out: Path, datasets: tuple[str, ...], pro
     import matplotlib.pyplot as plt
 
     from . import comparison, plots, sweep
-    from .quantum.stage import prepare_autoencoder, quantum_settings
+    from .quantum.stage import prepare_autoencoder
     from .teacher import prepare_teacher
 
     reports = {}
@@ -124,11 +122,7 @@ def stage_evaluate(cfg: config.Config, out: Path, datasets: tuple[str, ...], pro
         stage = prepare_teacher(cfg, name, progress=progress)
         data = sweep.StudentData.from_stage(stage)
         run = prepare_autoencoder(cfg, data, progress=progress)
-        classical = sweep.finished_runs(sweep.grid(cfg, name), data, sweep.student_settings(cfg, name),
-                                        cfg.cache_root / "results" / f"students-{cfg.mode}-{name}.csv")
-        quantum = pd.concat([sweep.finished_runs(sweep.grid(cfg, name, names=(s,)), data, quantum_settings(cfg, name),
-                                                 cfg.cache_root / "results" / f"quantum-{cfg.mode}-{name}.csv",
-                                                 run.builder().model_code()) for s in ("vqc", "mlp")])
+        classical, quantum = comparison.finished_grids(cfg, data, run)
         reports[name] = comparison.compare(cfg, stage, classical, quantum, run, 200 if cfg.quick else 1000)
     _write_table(comparison.report_table([r for rs in reports.values() for r in rs]), out / "comparison.csv")
     if "mitbih" in reports:

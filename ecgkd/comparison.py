@@ -16,22 +16,17 @@ import pandas as pd
 from .config import Config
 from .evaluate import ModelReport, evaluate_scores, latency_ms
 from .students import STUDENT_LABELS, describe, size_on_disk
-from .sweep import StudentData, StudentJob, classical_student, scores, student_settings, summary_table, train_student
+from .sweep import (StudentData, StudentJob, classical_student, finished_runs, grid, scores, student_settings,
+                    summary_table, train_student)
 from .teacher.net1d import count_parameters
 from .train import predict
 
 
 def teacher_report(stage, resamples: int = 1000, seed: int = 0) -> ModelReport:
     """The teacher, judged where the students are: MIT-BIH beats (bootstrap by record), PTB-XL records."""
-    per_record = stage.teacher_data is not stage.students
-    if per_record:
-        val, test = stage.teacher_data.val, stage.teacher_data.test
-        s_val, s_test = stage.run.logits(val), stage.run.logits(test)
-        groups = classes = None
-    else:
-        val, test = stage.students.val, stage.students.test
-        s_val, s_test = stage.outputs["val"].logits, stage.outputs["test"].logits
-        groups, classes = test.record, test.aami
+    (val, s_val), (test, s_test) = stage.split_logits("val"), stage.split_logits("test")
+    beats = test.dataset == "mitbih"
+    groups, classes = (test.record, test.aami) if beats else (None, None)
     efficiency = {"parameters": count_parameters(stage.run.model), "bytes on disk": size_on_disk(stage.run.model)}
     report = evaluate_scores(f"teacher ({stage.label})", test.dataset, val.y, s_val, test.y, s_test, groups=groups,
                              classes=classes, efficiency=efficiency, resamples=resamples, seed=seed)
@@ -51,6 +46,22 @@ def student_report(name: str, model, data: StudentData, efficiency: dict | None 
                              efficiency={**describe(model), **(efficiency or {})}, resamples=resamples, seed=seed)
     report.latency_ms = latency_ms(model, (1, 1, test.x.shape[-1]))
     return report
+
+
+def finished_grids(cfg: Config, data: StudentData, run=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The finished rows of the classical grid and (with the dataset's autoencoder ``run``) of the VQC and
+    control grids, for this mode and data; nothing is trained."""
+    from .quantum.stage import quantum_settings
+
+    name = data.dataset
+    results = cfg.cache_root / "results"
+    classical = finished_runs(grid(cfg, name), data, student_settings(cfg, name), results / f"students-{cfg.mode}-{name}.csv")
+    if run is None:
+        return classical, pd.DataFrame(columns=["key"])
+    quantum = pd.concat([finished_runs(grid(cfg, name, names=(s,)), data, quantum_settings(cfg, name),
+                                       results / f"quantum-{cfg.mode}-{name}.csv", run.builder().model_code())
+                         for s in ("vqc", "mlp")], ignore_index=True)
+    return classical, quantum
 
 
 def selected_jobs(results: pd.DataFrame, student: str, seed: int) -> list[tuple[str, StudentJob]]:

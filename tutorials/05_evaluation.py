@@ -38,7 +38,7 @@ import pandas as pd
 
 import ecgkd.config
 from ecgkd import comparison, plots, sweep
-from ecgkd.quantum.stage import prepare_autoencoder, quantum_settings
+from ecgkd.quantum.stage import prepare_autoencoder
 from ecgkd.report import versions_table
 from ecgkd.teacher import prepare_teacher, stand_in_note
 
@@ -61,13 +61,7 @@ data = {name: sweep.StudentData.from_stage(stage) for name, stage in stages.item
 runs = {name: prepare_autoencoder(cfg, data[name], progress=False) for name in data}
 classical, quantum = {}, {}
 for name in data:
-    classical[name] = sweep.finished_runs(sweep.grid(cfg, name), data[name], sweep.student_settings(cfg, name),
-                                          cfg.cache_root / "results" / f"students-{cfg.mode}-{name}.csv")
-    builder = runs[name].builder()
-    quantum[name] = pd.concat([sweep.finished_runs(sweep.grid(cfg, name, names=(s,)), data[name],
-                                                   quantum_settings(cfg, name),
-                                                   cfg.cache_root / "results" / f"quantum-{cfg.mode}-{name}.csv",
-                                                   builder.model_code()) for s in ("vqc", "mlp")])
+    classical[name], quantum[name] = comparison.finished_grids(cfg, data[name], runs[name])
     print(f"{name}: {len(classical[name])} classical and {len(quantum[name])} latent-student runs finished; "
           f"{stand_in_note(stages[name].label)}")
 

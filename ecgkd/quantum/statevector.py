@@ -36,6 +36,13 @@ _TORCH_FUNCTIONS = {"sin": torch.sin, "cos": torch.cos, "exp": torch.exp, "sqrt"
 AngleFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
+class UnsupportedCircuit(NotImplementedError):
+    """The circuit is outside what this simulator reads (a scope limit, with the reason in the message).
+
+    Simulate such a circuit with Qiskit instead (``VQCHead(backend="qiskit")``).
+    """
+
+
 @dataclass
 class Gate:
     """One compiled instruction: its name, qubits and a function (inputs, weights) -> angle per param."""
@@ -43,6 +50,19 @@ class Gate:
     name: str
     qubits: tuple[int, ...]
     angles: tuple[AngleFn, ...]
+    permutation: torch.Tensor | None = None  # two-qubit gates: new[k] = old[permutation[k]]
+    signs: torch.Tensor | None = None  # CZ: -1 where both qubits are 1
+
+
+def _two_qubit_tables(name: str, qubits: tuple[int, ...], n: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Index permutation (CX, SWAP) or sign vector (CZ) of a two-qubit gate, computed once per circuit."""
+    a, c = qubits
+    k = np.arange(2 ** n)
+    if name == "cz":
+        return None, torch.from_numpy(np.where((k >> a) & (k >> c) & 1, -1.0, 1.0))
+    if name == "cx":  # flip the target where the control is 1
+        return torch.from_numpy(np.where((k >> a) & 1, k ^ (1 << c), k)), None
+    return torch.from_numpy(np.where(((k >> a) ^ (k >> c)) & 1, k ^ ((1 << a) | (1 << c)), k)), None  # swap
 
 
 def _angle_function(value, inputs: dict[Parameter, int], weights: dict[Parameter, int]) -> tuple[AngleFn, str]:
@@ -60,7 +80,7 @@ def _angle_function(value, inputs: dict[Parameter, int], weights: dict[Parameter
         return (lambda x, w: w[j]), "weights"
     kinds = {"inputs" if p in inputs else "weights" if p in weights else "unknown" for p in params}
     if kinds != {"inputs"} and kinds != {"weights"}:
-        raise NotImplementedError(f"gate parameter {value} mixes inputs and weights (or unknown parameters); "
+        raise UnsupportedCircuit(f"gate parameter {value} mixes inputs and weights (or unknown parameters); "
                                   "the fast simulator needs data-only or weight-only gates")
     expr = value.sympify()
     symbols = {str(s): s for s in expr.free_symbols}
@@ -113,15 +133,16 @@ class TorchVQC:
             if op.name == "barrier":
                 continue
             if op.name not in SUPPORTED:
-                raise NotImplementedError(f"gate {op.name!r} is not simulated; supported: {sorted(SUPPORTED)}")
+                raise UnsupportedCircuit(f"gate {op.name!r} is not simulated; supported: {sorted(SUPPORTED)}")
             names.add(op.name)
             qubits = tuple(vqc.circuit.find_bit(q).index for q in instruction.qubits)
             compiled = [_angle_function(v, inputs, weights) for v in op.params]
             kinds = {kind for _, kind in compiled}
-            gate = Gate(op.name, qubits, tuple(fn for fn, _ in compiled))
+            tables = _two_qubit_tables(op.name, qubits, self.n) if len(qubits) == 2 else (None, None)
+            gate = Gate(op.name, qubits, tuple(fn for fn, _ in compiled), *tables)
             if "weights" in kinds or (self.ansatz and "inputs" not in kinds):
                 if "inputs" in kinds:
-                    raise NotImplementedError("a data-dependent gate after a trainable one (re-uploading) is not "
+                    raise UnsupportedCircuit("a data-dependent gate after a trainable one (re-uploading) is not "
                                               "supported by the fast simulator")
                 self.ansatz.append(gate)
             else:
@@ -132,7 +153,7 @@ class TorchVQC:
         self.product_encoding = all(len(g.qubits) == 1 for g in self.encoding)
         observable = vqc.observable
         if any(set(label) - {"I", "Z"} for label in observable.paulis.to_labels()):
-            raise NotImplementedError("the fast simulator reads diagonal (I/Z) observables only")
+            raise UnsupportedCircuit("the fast simulator reads diagonal (I/Z) observables only")
         diagonal = np.real(observable.to_matrix(sparse=True).diagonal())
         self.diagonal = torch.tensor(diagonal, dtype=dtype)
 
@@ -145,15 +166,9 @@ class TorchVQC:
             view = state.reshape(b, 2 ** (n - 1 - q), 2, 2 ** q)
             equation = "bij,bljr->blir" if matrix.ndim == 3 else "ij,bljr->blir"
             return torch.einsum(equation, matrix, view).reshape(b, -1)
-        a, c = gate.qubits
-        k = np.arange(2 ** n)
-        if gate.name == "cz":  # -1 where both qubits are 1
-            return state * torch.tensor(np.where((k >> a) & (k >> c) & 1, -1.0, 1.0), dtype=state.dtype)
-        if gate.name == "cx":  # flip the target where the control is 1: new[k] = old[perm[k]]
-            perm = np.where((k >> a) & 1, k ^ (1 << c), k)
-        else:  # swap: exchange the two bits where they differ
-            perm = np.where(((k >> a) ^ (k >> c)) & 1, k ^ ((1 << a) | (1 << c)), k)
-        return state[:, torch.from_numpy(perm)]
+        if gate.signs is not None:
+            return state * gate.signs.to(state.device, state.dtype)
+        return state[:, gate.permutation.to(state.device)]
 
     # -- the three steps -----------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> torch.Tensor:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .. import data as data_mod
 from ..config import Config
-from ..data.split import PreparedData
+from ..data.split import PreparedData, Split
 from ..evaluate import binary_metrics, roc_auc
 from .checkpoint import released_weights
 from .inputs import teacher_length
@@ -36,11 +36,18 @@ class TeacherStage:
         split = self.teacher_data.train
         return 1, len(split.leads), teacher_length(split)
 
+    def split_logits(self, split: str = "test", per_record: bool | None = None) -> tuple[Split, np.ndarray]:
+        """(rows, logits) of a split at the unit the teacher is judged on: the students' windows (from the
+        cached outputs), or PTB-XL's whole records (``per_record``, the default when the views differ)."""
+        per_record = self.teacher_data is not self.students if per_record is None else per_record
+        if per_record:
+            rows = self.teacher_data[split]
+            return rows, self.run.logits(rows)
+        return self.students[split], self.outputs[split].logits
+
     def test_metrics(self, split: str = "test", per_record: bool | None = None) -> dict[str, float]:
         """The teacher's metrics on a split at its validation threshold (PTB-XL: one row per record)."""
-        per_record = self.teacher_data is not self.students if per_record is None else per_record
-        rows = self.teacher_data[split] if per_record else self.students[split]
-        logits = self.run.logits(rows) if per_record else self.outputs[split].logits
+        rows, logits = self.split_logits(split, per_record)
         return binary_metrics(rows.y, logits, self.run.threshold)
 
     def zero_shot_table(self) -> pd.DataFrame:
