@@ -87,7 +87,8 @@ def stage_students(cfg: config.Config, out: Path, datasets: tuple[str, ...], pro
 def stage_quantum(cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool) -> None:
     """Autoencoders, the VQC and control grids, and the shots / noise study on MIT-BIH."""
     from . import plots, sweep
-    from .quantum.stage import best_vqc, hardware_study, prepare_autoencoder, run_quantum_grid
+    from .quantum.stage import (best_vqc, hardware_shots, hardware_study, hardware_windows, prepare_autoencoder,
+                                run_quantum_grid)
     from .teacher import prepare_teacher
 
     tables, runs, data = [], {}, {}
@@ -103,7 +104,8 @@ def stage_quantum(cfg: config.Config, out: Path, datasets: tuple[str, ...], prog
                                          title="Latent students: test AUROC (mean over seeds)"), out / "quantum_auroc.png")
     if "mitbih" in datasets:
         _, _, model = best_vqc(cfg, data["mitbih"], runs["mitbih"], results)
-        table, compiled = hardware_study(model, data["mitbih"], size=150 if cfg.quick else 2000, seed=cfg.seed)
+        table, compiled = hardware_study(model, data["mitbih"], shots=hardware_shots(cfg), size=hardware_windows(cfg),
+                                         seed=cfg.seed)
         table = table.assign(device=compiled.device, depth=compiled.depth, two_qubit_gates=compiled.two_qubit_gates)
         _write_table(table, out / "hardware.csv")
         _write_figure(plots.plot_shots(table, "auroc", title="VQC on MIT-BIH test windows"), out / "hardware.png")
@@ -117,13 +119,16 @@ def stage_evaluate(cfg: config.Config, out: Path, datasets: tuple[str, ...], pro
     from .quantum.stage import prepare_autoencoder
     from .teacher import prepare_teacher
 
-    reports = {}
+    reports, resamples = {}, comparison.bootstrap_resamples(cfg)
     for name in datasets:
         stage = prepare_teacher(cfg, name, progress=progress)
         data = sweep.StudentData.from_stage(stage)
         run = prepare_autoencoder(cfg, data, progress=progress)
         classical, quantum = comparison.finished_grids(cfg, data, run)
-        reports[name] = comparison.compare(cfg, stage, classical, quantum, run, 200 if cfg.quick else 1000)
+        reports[name] = comparison.compare(cfg, stage, classical, quantum, run, resamples)
+        if name == "mitbih" and not quantum.empty and ((quantum["student"] == "vqc") & (quantum["alpha"] > 0)).any():
+            device = comparison.vqc_on_device(cfg, data, run, quantum, resamples=resamples)
+            _write_table(comparison.report_table(device), out / "vqc_on_device.csv")
     _write_table(comparison.report_table([r for rs in reports.values() for r in rs]), out / "comparison.csv")
     if "mitbih" in reports:
         _write_table(comparison.per_class_table(reports["mitbih"]).T.reset_index(names="model"),

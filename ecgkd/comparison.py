@@ -64,18 +64,28 @@ def finished_grids(cfg: Config, data: StudentData, run=None) -> tuple[pd.DataFra
     return classical, quantum
 
 
+def bootstrap_resamples(cfg: Config) -> int:
+    """Bootstrap resamples per model: 200 in quick mode, 1000 in full mode."""
+    return 200 if cfg.quick else 1000
+
+
 def selected_jobs(results: pd.DataFrame, student: str, seed: int) -> list[tuple[str, StudentJob]]:
     """(description, job) for no KD and for the best KD setting by validation, when the grid has them."""
     rows = results[results["student"] == student]
     if rows.empty:
         return []
     dataset, width = rows["dataset"].iloc[0], float(rows["width"].iloc[0])
-    chosen = [("no KD", StudentJob(dataset, student, math.nan, 0.0, seed, width))] if (rows["alpha"] == 0).any() else []
+    jobs = [StudentJob(dataset, student, math.nan, 0.0, seed, width)] if (rows["alpha"] == 0).any() else []
     if (rows["alpha"] > 0).any():
         best = summary_table(rows).iloc[0]
         t, a = float(best["best KD T (by val)"]), float(best["best KD alpha (by val)"])
-        chosen.append((f"KD T={t:g} alpha={a:g}", StudentJob(dataset, student, t, a, seed, width)))
-    return chosen
+        jobs.append(StudentJob(dataset, student, t, a, seed, width))
+    return [(describe_job(job), job) for job in jobs]
+
+
+def describe_job(job: StudentJob) -> str:
+    """'no KD' or 'KD T=2 alpha=0.75': how a configuration is named in the comparison."""
+    return "no KD" if job.alpha == 0 else f"KD T={job.temperature:g} alpha={job.alpha:g}"
 
 
 def compare(cfg: Config, stage, classical: pd.DataFrame, quantum: pd.DataFrame | None = None, run=None,
@@ -100,8 +110,7 @@ def compare(cfg: Config, stage, classical: pd.DataFrame, quantum: pd.DataFrame |
         builder = run.builder()
         compiled = hardware.transpile_for(builder(StudentJob(data.dataset, "vqc", math.nan, 0.0, 0)).head.vqc,
                                           hardware.fake_backend(), seed=cfg.seed)
-        circuit = {"qubits": builder.spec.qubits, "depth on device": compiled.depth,
-                   "two-qubit gates": compiled.two_qubit_gates, "device": compiled.device}
+        circuit = circuit_costs(builder.spec.qubits, compiled, math.inf)
         for student in ("vqc", "mlp"):
             for kind, job in selected_jobs(quantum, student, cfg.seed):
                 record, model = train_one(cfg, data, builder, job)
@@ -109,6 +118,41 @@ def compare(cfg: Config, stage, classical: pd.DataFrame, quantum: pd.DataFrame |
                                               efficiency=circuit if student == "vqc" else None,
                                               resamples=resamples, seed=cfg.seed))
     return reports
+
+
+def circuit_costs(qubits: int, compiled, shots: float) -> dict:
+    """What running the VQC costs: qubits, depth and two-qubit gates on the device, shots per window."""
+    return {"qubits": qubits, "depth on device": compiled.depth, "two-qubit gates": compiled.two_qubit_gates,
+            "device": compiled.device, "shots": "exact" if math.isinf(shots) else int(shots)}
+
+
+def device_reports(name: str, student, data: StudentData, device_scores, resamples: int = 1000,
+                   seed: int = 0) -> list[ModelReport]:
+    """The VQC student evaluated like every other model, once per mode of ``device_scores``
+    (:func:`ecgkd.quantum.stage.device_scores`: exact, finite shots, device noise), on its test subset."""
+    test, index = data.splits["test"], device_scores.index
+    return [evaluate_scores(f"{name}, {mode}" + ("" if math.isinf(shots) else f", {int(shots)} shots"), data.dataset,
+                            device_scores.y_val, device_scores.val_logits, test.y[index], logits,
+                            groups=test.record[index], classes=None if test.aami is None else test.aami[index],
+                            efficiency={**describe(student),
+                                        **circuit_costs(student.head.spec.qubits, device_scores.compiled, shots)},
+                            resamples=resamples, seed=seed)
+            for mode, shots, logits in device_scores.runs]
+
+
+def vqc_on_device(cfg: Config, data: StudentData, run, quantum: pd.DataFrame, shots: int = 8192,
+                  size: int | None = None, resamples: int = 1000) -> list[ModelReport]:
+    """The best-KD VQC (by validation, seed ``cfg.seed``) on a stratified subset of MIT-BIH test windows:
+    exact, with ``shots`` per window, and with ``shots`` under the default device's noise model.
+
+    ``size`` defaults to :func:`ecgkd.quantum.stage.hardware_windows` (the noisy simulation's cost).
+    """
+    from .quantum.stage import best_vqc, device_scores, hardware_windows
+
+    job, record, model = best_vqc(cfg, data, run, quantum)
+    size = size or hardware_windows(cfg)
+    scored = device_scores(model, data, shots=(shots,), size=size, seed=cfg.seed)
+    return device_reports(f"{record['model']}, {describe_job(job)}", model, data, scored, resamples, cfg.seed)
 
 
 def report_table(reports: list[ModelReport]) -> pd.DataFrame:

@@ -13,11 +13,13 @@ from ecgkd.quantum import TorchVQC, VQCSpec, bind, build_vqc
 from ecgkd.quantum import hardware
 from ecgkd.quantum.circuit import VQCCircuit
 from ecgkd.quantum.model import MatchedMLP, VQCHead, count_trainable, head_parameters, qiskit_qnn
-from ecgkd.quantum.stage import AutoencoderRun, hardware_subset
+from ecgkd.quantum.stage import AutoencoderRun, device_scores, hardware_study, hardware_subset
 from ecgkd.sweep import StudentJob, train_student
 from ecgkd.teacher.finetune import model_fingerprint
+from ecgkd.comparison import device_reports, report_table
 from ecgkd.distill import kd_loss
-from ecgkd.train import TrainData, TrainSettings, fit
+from ecgkd.evaluate import binary_metrics, youden_threshold
+from ecgkd.train import TrainData, TrainSettings, fit, predict
 
 from test_students import student_data
 
@@ -210,3 +212,32 @@ def test_hardware_subset_is_stratified_and_seeded():
     assert len(index) == 20 and y[index].sum() == 2 and np.all(np.diff(index) > 0)
     np.testing.assert_array_equal(index, hardware_subset(y, 20, seed=0))
     assert len(hardware_subset(y, 500, seed=0)) == 100
+
+
+def test_device_scores_feed_the_common_evaluation_in_every_mode():
+    """Exact, shots and noisy logits of one VQC student on one test subset, judged by evaluate_scores."""
+    data = student_data()
+    run = tiny_run()
+    settings = TrainSettings(epochs=1, batch_size=16, lr=3e-2, weight_decay=0.0, patience=1)
+    _, model = train_student(StudentJob("mitbih", "vqc", 2.0, 0.5, 0), data, settings, return_model=True,
+                             build=run.builder(), label="VQC")
+    result = device_scores(model, data, shots=(64, 100_000), size=24, seed=3)
+    test = data.splits["test"]
+    assert len(result.index) == 24 and test.y[result.index].sum() == 8
+    modes = [(mode, shots) for mode, shots, _ in result.runs]
+    assert modes == [("ideal (exact)", math.inf), ("ideal + shots", 64.0), ("ideal + shots", 1e5),
+                     (f"noisy ({result.compiled.device})", 64.0), (f"noisy ({result.compiled.device})", 1e5)]
+    exact = predict(model, test.x[result.index])
+    np.testing.assert_allclose(result.runs[0][2], exact, atol=1e-5)
+    np.testing.assert_allclose(result.runs[2][2], exact, atol=0.05 * float(model.head.scale.detach().abs()) + 1e-6)
+    assert not np.allclose(result.runs[1][2], exact)  # 64 shots are visibly noisy
+
+    reports = device_reports("VQC", model, data, result, resamples=20)
+    table = report_table(reports)
+    assert len({r.threshold for r in reports}) == 1  # one threshold, chosen on validation with the exact model
+    assert list(table["shots"]) == ["exact", 64, 100_000, 64, 100_000]
+    assert (table["qubits"] == 6).all() and (table["two-qubit gates"] > 0).all() and (table["parameters"] == 38).all()
+    study, _ = hardware_study(model, data, shots=(64, 100_000), size=24, seed=3)
+    np.testing.assert_allclose(study["auroc"], table["auroc"])
+    threshold = youden_threshold(result.y_val, result.val_logits)
+    assert study["balanced_accuracy"].iloc[0] == binary_metrics(test.y[result.index], exact, threshold)["balanced_accuracy"]

@@ -50,7 +50,8 @@ from ecgkd import plots, sweep
 from ecgkd.autoencoder import encode
 from ecgkd.quantum import TorchVQC, bind, hardware
 from ecgkd.quantum.model import VQCHead, latent_angles
-from ecgkd.quantum.stage import best_vqc, hardware_study, prepare_autoencoder, run_quantum_grid, train_one
+from ecgkd.quantum.stage import (best_vqc, hardware_shots, hardware_study, hardware_windows, prepare_autoencoder,
+                                run_quantum_grid, train_one)
 from ecgkd.report import versions_table
 from ecgkd.teacher import prepare_teacher, stand_in_note
 from ecgkd.distill import kd_loss
@@ -59,8 +60,8 @@ from ecgkd.train import TrainData, TrainSettings, fit
 cfg = ecgkd.config.load()
 ecgkd.config.seed_everything(cfg.seed)
 pd.set_option("display.width", 140)
-HARDWARE_WINDOWS = 150 if cfg.quick else 2000  # test windows simulated on Aer (noisy runs cost ms each)
-SHOTS = (128, 1024, 8192) if cfg.quick else (128, 512, 2048, 8192)
+HARDWARE_WINDOWS = hardware_windows(cfg)  # test windows simulated on Aer (noisy runs cost ms each)
+SHOTS = hardware_shots(cfg)
 print(f"mode: {cfg.mode} | data: {cfg.data_root} | cache: {cfg.cache_root} | seed: {cfg.seed} | jobs: {cfg.n_jobs}")
 
 # %% [markdown]

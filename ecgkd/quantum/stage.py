@@ -28,6 +28,17 @@ from .circuit import VQCSpec
 from .model import LatentStudent, QuantumBuilder, VQCHead, latent_angles
 
 SHOTS = (128, 512, 2048, 8192)
+QUICK_SHOTS = (128, 1024, 8192)
+
+
+def hardware_windows(cfg: Config) -> int:
+    """How many MIT-BIH test windows the Aer runs score (a noisy simulation costs milliseconds each)."""
+    return 150 if cfg.quick else 2000
+
+
+def hardware_shots(cfg: Config) -> tuple[int, ...]:
+    """The shot counts of the hardware study."""
+    return QUICK_SHOTS if cfg.quick else SHOTS
 
 
 def ae_settings(cfg: Config, dataset: str) -> AESettings:
@@ -125,38 +136,64 @@ def hardware_subset(y: np.ndarray, size: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(picked))
 
 
-def hardware_study(student: LatentStudent, data: StudentData, *, shots: tuple[int, ...] = SHOTS, size: int = 2000,
-                   device: str = hardware.DEFAULT_DEVICE, seed: int = 0) -> tuple[pd.DataFrame, hardware.Transpiled]:
-    """Test metrics of a trained VQC student: ideal, with finite shots, and with a device's noise.
+@dataclass
+class DeviceScores:
+    """A trained VQC student's test logits as a device would give them: exact, with finite shots, with noise.
 
-    Scored on a stratified subset of ``size`` test windows (Aer's noisy simulation costs milliseconds per
-    window); every row uses the same subset, and the threshold chosen on validation with the ideal model.
+    ``index`` picks the scored windows of the test split (a stratified subset: Aer's noisy simulation costs
+    milliseconds per window); ``runs`` holds (mode, shots, logits) with shots = inf for the exact value. The
+    validation logits are exact: the operating threshold is chosen once, on the simulator, as a user would
+    before sending circuits to a device.
     """
+
+    index: np.ndarray
+    y_val: np.ndarray
+    val_logits: np.ndarray
+    runs: list[tuple[str, float, np.ndarray]]
+    compiled: hardware.Transpiled
+
+
+def device_scores(student: LatentStudent, data: StudentData, *, shots: tuple[int, ...] = SHOTS, size: int = 2000,
+                  device: str = hardware.DEFAULT_DEVICE, seed: int = 0) -> DeviceScores:
+    """Score ``size`` stratified MIT-BIH test windows exactly, with each number of ``shots`` (ideal
+    sampler), and with each number of shots under ``device``'s noise model (transpiled to its basis)."""
     head = student.head
     if not isinstance(head, VQCHead) or head.backend != "torch":
-        raise TypeError("hardware_study needs a student with a VQCHead trained on the 'torch' backend")
+        raise TypeError("device_scores needs a student with a VQCHead trained on the 'torch' backend")
     if data.dataset != "mitbih":
-        raise ValueError("hardware_study scores windows one by one: use it on MIT-BIH (PTB-XL is scored per record)")
+        raise ValueError("device_scores scores windows one by one: use it on MIT-BIH (PTB-XL is scored per record)")
     val, test = data.splits["val"], data.splits["test"]
     y_val, s_val = scores(val, predict(student, val.x))
-    threshold = youden_threshold(y_val, s_val)
     index = hardware_subset(test.y, size, seed)
     angles = latent_angles(student, test.x[index])
-    y = test.y[index]
     weights = head.circuit_weights.detach().double().numpy()
     scale, bias = float(head.scale.detach()), float(head.bias.detach())
     backend = hardware.fake_backend(device)
     compiled = hardware.transpile_for(head.vqc, backend, seed)
     noise = hardware.noise_model(backend)
     ideal = head.simulator.expectation(torch.from_numpy(angles).double(), torch.from_numpy(weights)).numpy()
-    rows = [{"mode": "ideal (exact)", "shots": math.inf, **binary_metrics(y, scale * ideal + bias, threshold)}]
+    runs = [("ideal (exact)", math.inf, scale * ideal + bias)]
     for mode, noisy in (("ideal + shots", None), (f"noisy ({compiled.device})", compiled)):
         for n in shots:
             ev = hardware.sampled_expectations(head.vqc, angles, weights, n, seed=seed, noisy=noisy, noise=noise)
-            rows.append({"mode": mode, "shots": n, **binary_metrics(y, scale * ev + bias, threshold)})
-    table = pd.DataFrame(rows)
-    table.insert(2, "windows", len(index))
-    return table, compiled
+            runs.append((mode, float(n), scale * ev + bias))
+    return DeviceScores(index, y_val, s_val, runs, compiled)
+
+
+def hardware_study(student: LatentStudent, data: StudentData, *, shots: tuple[int, ...] = SHOTS, size: int = 2000,
+                   device: str = hardware.DEFAULT_DEVICE, seed: int = 0) -> tuple[pd.DataFrame, hardware.Transpiled]:
+    """Test metrics of a trained VQC student: ideal, with finite shots, and with a device's noise.
+
+    One row per (mode, shots) of :func:`device_scores`; every row uses the same windows and the threshold
+    chosen on validation with the exact model.
+    """
+    result = device_scores(student, data, shots=shots, size=size, device=device, seed=seed)
+    threshold = youden_threshold(result.y_val, result.val_logits)
+    y = data.splits["test"].y[result.index]
+    table = pd.DataFrame([{"mode": mode, "shots": n, **binary_metrics(y, logits, threshold)}
+                          for mode, n, logits in result.runs])
+    table.insert(2, "windows", len(result.index))
+    return table, result.compiled
 
 
 def best_vqc(cfg: Config, data: StudentData, run: AutoencoderRun, results: pd.DataFrame) -> tuple[StudentJob, dict, LatentStudent]:
