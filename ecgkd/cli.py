@@ -129,6 +129,8 @@ def stage_evaluate(cfg: config.Config, out: Path, datasets: tuple[str, ...], pro
         if name == "mitbih" and not quantum.empty and ((quantum["student"] == "vqc") & (quantum["alpha"] > 0)).any():
             device = comparison.vqc_on_device(cfg, data, run, quantum, resamples=resamples)
             _write_table(comparison.report_table(device), out / "vqc_on_device.csv")
+            _write_figure(plots.plot_score_distributions(device, title="VQC logits on the DS2 subset"),
+                          out / "vqc_on_device.png")
     _write_table(comparison.report_table([r for rs in reports.values() for r in rs]), out / "comparison.csv")
     if "mitbih" in reports:
         _write_table(comparison.per_class_table(reports["mitbih"]).T.reset_index(names="model"),

@@ -314,3 +314,22 @@ def plot_auroc_vs_parameters(table, title: str = "") -> plt.Figure:
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_score_distributions(reports, labels: tuple[str, ...] | None = None, title: str = "") -> plt.Figure:
+    """Each report's test logits, normal and abnormal windows apart, with its validation threshold: one
+    panel per report on a shared axis, so a shift or a squeeze of the distribution is visible."""
+    labels = labels or tuple(r.model for r in reports)
+    fig, axes = plt.subplots(len(reports), 1, figsize=(7, 1.9 * len(reports)), sharex=True, squeeze=False)
+    edges = np.histogram_bin_edges(np.concatenate([r.scores for r in reports]), bins=40)
+    for ax, report, label in zip(axes[:, 0], reports, labels):
+        for cls, name in ((0, "normal"), (1, "abnormal")):
+            ax.hist(report.scores[report.y == cls], bins=edges, density=True, alpha=0.55, color=f"C{cls}", label=name)
+        ax.axvline(report.threshold, color="k", ls="--", lw=1, label="threshold (validation)")
+        ax.set_ylabel("density")
+        ax.set_title(label, fontsize=9)
+    axes[0, 0].legend(fontsize=7)
+    axes[-1, 0].set_xlabel("logit")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -59,7 +59,7 @@ def test_cli_reproduces_notebook_05(tmp_path, monkeypatch):
     assert teacher_rows["model"].str.contains("stand-in teacher, not ECGFounder").all()
     assert notebook["table"]["model"].str.contains("VQC").any() and notebook["table"]["model"].str.contains("CNN-1D").any()
     assert set(notebook["on_device"]["shots"].astype(str)) == {"exact", "8192"}
-    for figure in ("teacher_roc", "students_auroc", "quantum_auroc", "hardware", "comparison_roc"):
+    for figure in ("teacher_roc", "students_auroc", "quantum_auroc", "hardware", "comparison_roc", "vqc_on_device"):
         assert (tmp_path / f"{figure}.png").stat().st_size > 10_000, figure
 
 

@@ -175,9 +175,12 @@ for label, report in (("exact", exact), ("device noise, 8,192 shots", noisy)):
     print(f"{label:>26}: logit spread (std) {report.scores.std():.3f}, "
           f"share called abnormal {(report.scores >= report.threshold).mean():.3f}")
 
+# %%
+fig = plots.plot_score_distributions(device_reports, title="VQC logits on the DS2 subset")
+
 # %% [markdown]
 # How to read this: device noise pulls every expectation value towards zero, so the logits crowd
-# around the head's bias (compare the spreads above). The ranking of the windows, which is all AUROC
+# around the head's bias (compare the spreads above and the bottom panel). The ranking of the windows, which is all AUROC
 # measures, largely survives; but the threshold was chosen on the exact simulator, and in the shrunken
 # noisy distribution it sits elsewhere, so the balance between sensitivity and specificity shifts. On a
 # real device one would re-choose the threshold on validation windows run on that device (not done here).
