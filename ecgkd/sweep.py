@@ -187,11 +187,13 @@ def append_row(path: Path, row: dict) -> None:
 
 def run_grid(jobs: list[StudentJob], data: StudentData, settings: TrainSettings, results: Path, *,
              n_jobs: int = 1, device: str = "cpu", progress: bool = True, build: Builder = classical_student,
-             label: str | None = None, model_code: str = "") -> pd.DataFrame:
+             label: str | None = None, model_code: str = "", epoch_bars: bool = False) -> pd.DataFrame:
     """Run every job not already in ``results`` (a CSV), append each as it finishes, return the jobs' rows.
 
     ``build``, ``label`` and ``model_code`` are passed on to :func:`train_student` and :func:`job_key`
-    (the quantum student's builder; the defaults train the classical students).
+    (the quantum student's builder; the defaults train the classical students). ``epoch_bars`` adds each
+    run's own bar over its epochs, worth it when one run takes minutes (full mode); only with ``n_jobs=1``,
+    since bars from parallel workers would interleave.
     """
     from joblib import Parallel, delayed
 
@@ -201,7 +203,8 @@ def run_grid(jobs: list[StudentJob], data: StudentData, settings: TrainSettings,
     todo = [job for job in jobs if keys[job] not in done]
 
     def one(job: StudentJob) -> dict:
-        return {**train_student(job, data, settings, device=device, build=build, label=label), "key": keys[job]}
+        return {**train_student(job, data, settings, device=device, progress=progress and epoch_bars and n_jobs == 1,
+                                build=build, label=label), "key": keys[job]}
 
     if todo:
         runner = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(one)(job) for job in todo)

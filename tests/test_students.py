@@ -122,3 +122,13 @@ def test_joblib_workers_give_the_same_rows(tmp_path):
     two = run_grid(jobs, data, SETTINGS, tmp_path / "b.csv", n_jobs=2, progress=False).sort_values("seed")
     cols = ["seed", "initial_weights", "test_auroc", "val_auroc", "best_epoch"]
     pd.testing.assert_frame_equal(one[cols].reset_index(drop=True), two[cols].reset_index(drop=True))
+
+
+@pytest.mark.parametrize("epoch_bars, n_jobs, shown", [(True, 1, True), (False, 1, False), (True, 2, False)])
+def test_epoch_bars_only_when_asked_and_in_process(tmp_path, capfd, epoch_bars, n_jobs, shown):
+    data = student_data()
+    jobs = [StudentJob("mitbih", "cnn1d", 2.0, 0.5, 0)]
+    run_grid(jobs, data, SETTINGS, tmp_path / "r.csv", n_jobs=n_jobs, progress=True, epoch_bars=epoch_bars)
+    err = capfd.readouterr().err
+    assert "mitbih students" in err  # the grid's own bar, always
+    assert ("epoch 1/2" in err) == shown

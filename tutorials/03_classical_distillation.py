@@ -114,7 +114,7 @@ settings = {name: sweep.student_settings(cfg, name) for name in data}
 results = pd.concat([
     sweep.run_grid(sweep.grid(cfg, name), data[name], settings[name],
                    cfg.cache_root / "results" / f"students-{cfg.mode}-{name}.csv", n_jobs=cfg.n_jobs,
-                   device=cfg.device)
+                   device=cfg.device, epoch_bars=not cfg.quick)
     for name in data], ignore_index=True)
 results[["dataset", "model", "temperature", "alpha", "seed", "best_epoch", "val_auroc", "test_auroc",
          "test_f1"]].round(4)
