@@ -46,3 +46,10 @@ def test_vqc_benchmark_smoke_gives_equal_results(capsys):
     if "PennyLane" in diffs:
         assert diffs["PennyLane"] < 1e-6
     assert "goal" in out
+
+
+def test_grid_parallel_benchmark_smoke(capsys):
+    table = load("grid_parallel").main(["--smoke", "--cores", "2", "--students", "cnn1d"])
+    assert list(table["student"]) == ["cnn1d"]
+    assert (table[["1 process x 2 threads", "2 processes x 1 thread", "ratio"]] > 0).all(axis=None)
+    assert "SMOKE" in capsys.readouterr().out
