@@ -9,6 +9,7 @@ test logits :func:`ecgkd.evaluate.evaluate_scores` needs. Nothing is chosen on t
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,11 @@ from .sweep import (StudentData, StudentJob, classical_student, finished_runs, g
                     summary_table, train_student)
 from .teacher.net1d import count_parameters
 from .train import predict
+
+if TYPE_CHECKING:
+    from .quantum.hardware import Transpiled
+    from .quantum.model import LatentStudent
+    from .quantum.stage import AutoencoderRun, DeviceScores
 
 
 def teacher_report(stage, resamples: int = 1000, seed: int = 0) -> ModelReport:
@@ -120,14 +126,14 @@ def compare(cfg: Config, stage, classical: pd.DataFrame, quantum: pd.DataFrame |
     return reports
 
 
-def circuit_costs(qubits: int, compiled, shots: float) -> dict:
+def circuit_costs(qubits: int, compiled: Transpiled, shots: float) -> dict:
     """What running the VQC costs: qubits, depth and two-qubit gates on the device, shots per window."""
     return {"qubits": qubits, "depth on device": compiled.depth, "two-qubit gates": compiled.two_qubit_gates,
             "device": compiled.device, "shots": "exact" if math.isinf(shots) else int(shots)}
 
 
-def device_reports(name: str, student, data: StudentData, device_scores, resamples: int = 1000,
-                   seed: int = 0) -> list[ModelReport]:
+def device_reports(name: str, student: LatentStudent, data: StudentData, device_scores: DeviceScores,
+                   resamples: int = 1000, seed: int = 0) -> list[ModelReport]:
     """The VQC student evaluated like every other model, once per mode of ``device_scores``
     (:func:`ecgkd.quantum.stage.device_scores`: exact, finite shots, device noise), on its test subset."""
     test, index = data.splits["test"], device_scores.index
@@ -140,7 +146,7 @@ def device_reports(name: str, student, data: StudentData, device_scores, resampl
             for mode, shots, logits in device_scores.runs]
 
 
-def vqc_on_device(cfg: Config, data: StudentData, run, quantum: pd.DataFrame, shots: int = 8192,
+def vqc_on_device(cfg: Config, data: StudentData, run: AutoencoderRun, quantum: pd.DataFrame, shots: int = 8192,
                   size: int | None = None, resamples: int = 1000) -> list[ModelReport]:
     """The best-KD VQC (by validation, seed ``cfg.seed``) on a stratified subset of MIT-BIH test windows:
     exact, with ``shots`` per window, and with ``shots`` under the default device's noise model.
