@@ -33,7 +33,8 @@
 # cores the CNN-1D half takes about a quarter of an hour, but the full-size ResNet-1D trains about 40 times
 # more slowly than the CNN-1D (`benchmarks/students.py`), which makes its half a job of many hours: use a
 # GPU (`ECGKD_DEVICE=cuda`) or let it run overnight. Finished runs are saved as they complete, so an
-# interrupted study resumes where it stopped.
+# interrupted study resumes where it stopped. On a CPU, `benchmarks/grid_parallel.py` measures whether
+# one run per core (`ECGKD_JOBS` set to the number of cores) beats one run using every core.
 
 # %% [markdown]
 # ## Parameters
