@@ -73,10 +73,7 @@ def stage_students(cfg: config.Config, out: Path, datasets: tuple[str, ...], pro
     tables = []
     for name in datasets:
         data = sweep.StudentData.from_stage(prepare_teacher(cfg, name, progress=progress))
-        tables.append(sweep.run_grid(sweep.grid(cfg, name), data, sweep.student_settings(cfg, name),
-                                     cfg.cache_root / "results" / f"students-{cfg.mode}-{name}.csv",
-                                     n_jobs=cfg.n_jobs, device=cfg.device, progress=progress,
-                                     epoch_bars=not cfg.quick))
+        tables.append(sweep.run_classical_grid(cfg, data, progress=progress))
     results = pd.concat(tables, ignore_index=True)
     _write_table(results, out / "students.csv")
     _write_table(sweep.summary_table(results), out / "students_summary.csv")

@@ -17,8 +17,8 @@ import pandas as pd
 from .config import Config
 from .evaluate import ModelReport, evaluate_scores, latency_ms
 from .students import STUDENT_LABELS, describe, size_on_disk
-from .sweep import (StudentData, StudentJob, classical_student, finished_runs, grid, scores, student_settings,
-                    summary_table, train_student)
+from .sweep import (StudentData, StudentJob, classical_student, finished_classical_grid, finished_runs, grid,
+                    results_path, scores, student_settings, summary_table, train_student)
 from .teacher.net1d import count_parameters
 from .train import predict
 
@@ -60,12 +60,11 @@ def finished_grids(cfg: Config, data: StudentData, run=None) -> tuple[pd.DataFra
     from .quantum.stage import quantum_settings
 
     name = data.dataset
-    results = cfg.cache_root / "results"
-    classical = finished_runs(grid(cfg, name), data, student_settings(cfg, name), results / f"students-{cfg.mode}-{name}.csv")
+    classical = finished_classical_grid(cfg, data)
     if run is None:
         return classical, pd.DataFrame(columns=["key"])
     quantum = pd.concat([finished_runs(grid(cfg, name, names=(s,)), data, quantum_settings(cfg, name),
-                                       results / f"quantum-{cfg.mode}-{name}.csv", run.builder().model_code())
+                                       results_path(cfg, "quantum", name), run.builder().model_code())
                          for s in ("vqc", "mlp")], ignore_index=True)
     return classical, quantum
 

@@ -224,6 +224,26 @@ def finished_runs(jobs: list[StudentJob], data: StudentData, settings: TrainSett
     return table[table["key"].isin(keys)].reset_index(drop=True)
 
 
+def results_path(cfg: Config, kind: str, dataset: str) -> Path:
+    """Where a grid's finished runs live: ``<cache>/results/<kind>-<mode>-<dataset>.csv``
+    (``kind``: ``students`` for the classical grid, ``quantum`` for the latent students)."""
+    return Path(cfg.cache_root) / "results" / f"{kind}-{cfg.mode}-{dataset}.csv"
+
+
+def run_classical_grid(cfg: Config, data: StudentData, progress: bool = True) -> pd.DataFrame:
+    """The classical T x alpha study of notebook 03 for one dataset, as ``cfg`` sets it (grid, settings, jobs,
+    device; each run's epoch bar in full mode, where one run takes minutes)."""
+    name = data.dataset
+    return run_grid(grid(cfg, name), data, student_settings(cfg, name), results_path(cfg, "students", name),
+                    n_jobs=cfg.n_jobs, device=cfg.device, progress=progress, epoch_bars=not cfg.quick)
+
+
+def finished_classical_grid(cfg: Config, data: StudentData) -> pd.DataFrame:
+    """The finished rows of :func:`run_classical_grid` for this mode and data; nothing is trained."""
+    name = data.dataset
+    return finished_runs(grid(cfg, name), data, student_settings(cfg, name), results_path(cfg, "students", name))
+
+
 def gain_table(table: pd.DataFrame, metric: str = "test_auroc") -> pd.DataFrame:
     """Each KD run's ``metric`` minus that of the no-KD run of the same dataset, student and seed."""
     base = table[table["alpha"] == 0].set_index(["dataset", "student", "seed"])[metric].rename("no_kd")

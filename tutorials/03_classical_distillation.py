@@ -111,12 +111,7 @@ for name, stage in stages.items():
 # `cache/results/`, so a rerun skips what is done.
 
 # %%
-settings = {name: sweep.student_settings(cfg, name) for name in data}
-results = pd.concat([
-    sweep.run_grid(sweep.grid(cfg, name), data[name], settings[name],
-                   cfg.cache_root / "results" / f"students-{cfg.mode}-{name}.csv", n_jobs=cfg.n_jobs,
-                   device=cfg.device, epoch_bars=not cfg.quick)
-    for name in data], ignore_index=True)
+results = pd.concat([sweep.run_classical_grid(cfg, data[name]) for name in data], ignore_index=True)
 results[["dataset", "model", "temperature", "alpha", "seed", "best_epoch", "val_auroc", "test_auroc",
          "test_f1"]].round(4)
 

@@ -257,10 +257,8 @@ fig = plots.plot_shots(shots_table, "auroc", title=f"VQC on {HARDWARE_WINDOWS} M
 # %%
 classical = []
 for name in data:
-    jobs = sweep.grid(cfg, name)
-    done = sweep.finished_runs(jobs, data[name], sweep.student_settings(cfg, name),
-                               cfg.cache_root / "results" / f"students-{cfg.mode}-{name}.csv")
-    print(f"{name}: notebook 03 has finished {len(done)} of its {len(jobs)} classical runs")
+    done = sweep.finished_classical_grid(cfg, data[name])
+    print(f"{name}: notebook 03 has finished {len(done)} of its {len(sweep.grid(cfg, name))} classical runs")
     classical.append(done)
 everything = pd.concat([*classical, results], ignore_index=True)
 table = sweep.summary_table(everything)

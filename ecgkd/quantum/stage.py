@@ -21,7 +21,7 @@ from .. import cache
 from ..autoencoder import AESettings, AngleScaler, ConvAutoencoder, encode, reconstruction_error, train_autoencoder
 from ..config import Config, seed_everything
 from ..evaluate import binary_metrics, youden_threshold
-from ..sweep import StudentData, StudentJob, grid, run_grid, scores, train_student
+from ..sweep import StudentData, StudentJob, grid, results_path, run_grid, scores, train_student
 from ..train import TrainSettings, predict
 from . import hardware
 from .circuit import VQCSpec
@@ -112,7 +112,7 @@ def run_quantum_grid(cfg: Config, data: StudentData, builder: QuantumBuilder, st
     """Train the VQC (or its MLP control) over the grid; results in ``<cache>/results/quantum-*.csv``."""
     jobs = jobs if jobs is not None else quantum_grid(cfg, data.dataset, student)
     label = builder.label(student)
-    path = Path(cfg.cache_root) / "results" / f"quantum-{cfg.mode}-{data.dataset}.csv"
+    path = results_path(cfg, "quantum", data.dataset)
     return run_grid(jobs, data, quantum_settings(cfg, data.dataset), path, n_jobs=cfg.n_jobs, device=cfg.device,
                     progress=progress, build=builder, label=label, model_code=builder.model_code())
 
