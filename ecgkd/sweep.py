@@ -37,7 +37,7 @@ ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 QUICK_TEMPERATURES = (2.0, 4.0)
 QUICK_ALPHAS = (0.0, 0.5, 1.0)
 SEEDS = (0, 1, 2)
-QUICK_WIDTH = {"resnet1d": 0.25, "cnn1d": 1.0}  # the quick-mode ResNet-1D is a quarter as wide
+QUICK_WIDTH = {"resnet1d": 0.5, "cnn1d": 1.0}  # the quick-mode ResNet-1D is half as wide
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,16 @@ class StudentJob:
 
 
 def student_settings(cfg: Config, dataset: str) -> TrainSettings:
-    """Our choice of optimisation for the students (both datasets, both students, KD or not)."""
+    """Our choice of optimisation for the students (both datasets, both students, KD or not).
+
+    On MIT-BIH an epoch is 8192 windows drawn from DS1's ~45 k training beats: validation, and so early
+    stopping, looks at the model every sixth of a pass, because inter-patient validation AUROC peaks early.
+    """
     if cfg.quick:
         return TrainSettings(epochs=5, batch_size=128, lr=3e-3, weight_decay=1e-4, patience=3,
                              samples_per_epoch=2048 if dataset == "mitbih" else None)
-    return TrainSettings(epochs=20, batch_size=128, lr=1e-3, weight_decay=1e-4, patience=4,
-                         samples_per_epoch=16384 if dataset == "mitbih" else None)
+    return TrainSettings(epochs=20, batch_size=128, lr=1e-3, weight_decay=1e-4, patience=3,
+                         samples_per_epoch=8192 if dataset == "mitbih" else None)
 
 
 def grid(cfg: Config, dataset: str, names: tuple[str, ...] = ("resnet1d", "cnn1d"),

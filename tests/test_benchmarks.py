@@ -30,9 +30,11 @@ def test_every_benchmark_has_a_smoke_mode(script):
 
 def test_students_benchmark_smoke(capsys):
     table = load("students").main(["--smoke"])
-    assert list(table["model"])[1:] == ["ResNet-1D", "CNN-1D"]
+    assert list(table["model"])[1:3] == ["ResNet-1D", "CNN-1D"] and table["model"].iloc[3].startswith("Wang")
     assert table["x teacher speed"].iloc[0] == 1.0 and (table["windows/s"] > 0).all()
-    assert "goal" in capsys.readouterr().out
+    assert table["x teacher training speed"].iloc[0] == 1.0 and (table["train windows/s"] > 0).all()
+    out = capsys.readouterr().out
+    assert "goal" in out and "Wang's full-size ResNet" in out
 
 
 def test_vqc_benchmark_smoke_gives_equal_results(capsys):

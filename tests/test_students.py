@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from torch import nn
 
 import ecgkd.config
 from ecgkd.data.split import Split
-from ecgkd.students import CNN1D, ResNet1D, build_student, describe, size_on_disk
+from ecgkd.students import CNN1D, ResidualBlock, ResNet1D, build_student, describe, size_on_disk
 from ecgkd.sweep import (StudentData, StudentJob, finished_runs, gain_table, grid, job_key, run_grid,
                          train_student)
 from ecgkd.teacher.finetune import model_fingerprint
@@ -36,7 +37,7 @@ def student_data(dataset: str = "mitbih") -> StudentData:
     return StudentData(splits, teacher, "stand-in teacher, not ECGFounder", "f" * 16)
 
 
-@pytest.mark.parametrize("cls, limit", [(ResNet1D, 600_000), (CNN1D, 50_000)])
+@pytest.mark.parametrize("cls, limit", [(ResNet1D, 200_000), (CNN1D, 50_000)])
 def test_students_shapes_and_sizes(cls, limit):
     model = cls()
     assert model(torch.randn(3, 1, 256)).shape == (3, 1)
@@ -52,6 +53,19 @@ def test_width_and_depth_change_the_size():
         CNN1D(depth=9)
     with pytest.raises(ValueError, match="student"):
         build_student("lstm", 0)
+
+
+def test_resnet_pools_between_blocks_and_keeps_wangs_network():
+    """Our ResNet-1D halves the length between blocks; pool=False at 64/128/128 is Wang et al.'s own."""
+    lengths = []
+    model = ResNet1D()
+    for block in model.blocks:
+        block.register_forward_hook(lambda m, i, o: lengths.append(o.shape[-1]) if isinstance(m, ResidualBlock) else None)
+    model(torch.randn(2, 1, 256))
+    assert lengths == [256, 128, 64]
+    wang = ResNet1D(channels=(64, 128, 128), pool=False)
+    assert describe(wang)["parameters"] == 502_721 and not any(isinstance(m, nn.MaxPool1d) for m in wang.modules())
+    assert wang(torch.randn(2, 1, 256)).shape == (2, 1)
 
 
 def test_same_seed_same_initial_weights():

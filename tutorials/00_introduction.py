@@ -86,7 +86,8 @@ choices = pd.DataFrame([
     ("teacher", "without the weights: a stand-in Net1D trained from scratch, labelled on every result"),
     ("threshold", "every model's operating threshold is chosen on validation (Youden's J), never on test"),
     ("KD", "Hinton's loss for one logit: two-class KL at temperature T, times T^2, mixed with weighted BCE by alpha"),
-    ("students", "ResNet-1D after Wang et al. (2017); a 20 k-parameter CNN-1D of our design"),
+    ("students", "ResNet-1D after Wang et al. (2017) at half width, pooled between blocks (126 k parameters);"
+     " a 20 k-parameter CNN-1D of our design"),
     ("quantum", "a convolutional autoencoder to 6 numbers, scaled to [0, pi] with training percentiles"),
     ("quantum", "angle encoding, Qiskit's real_amplitudes with 5 layers, parity readout, trainable scale"
      " and bias; trained with an exact torch simulation equal to Qiskit's"),
@@ -101,9 +102,10 @@ choices.style.hide(axis="index").set_properties(**{"text-align": "left"})
 #   record, PTB-XL records 1-500), a quarter-width stand-in teacher, short training, small grids and one
 #   seed. Every notebook runs in under about two minutes on 2 CPU cores; CI runs this mode.
 # - **Full** (the default): whole records, the full-size Net1D, 3 seeds over a 4 x 5 T x alpha grid.
-#   On 2 CPU cores the teacher takes about half an hour, the CNN-1D and quantum grids minutes to tens of
-#   minutes each, and the full-size ResNet-1D grid many hours (use a GPU: `ECGKD_DEVICE=cuda`). Every
-#   stage caches its results under `ECGKD_CACHE`, and a rerun resumes where it stopped.
+#   On 2 CPU cores the teacher takes about half an hour per dataset, the CNN-1D and quantum grids minutes
+#   to tens of minutes each, and the ResNet-1D grid on MIT-BIH about an hour; a GPU
+#   (`ECGKD_DEVICE=cuda`, or `auto`) shortens all of it. Every stage caches its results under
+#   `ECGKD_CACHE`, and a rerun resumes where it stopped.
 #
 # Each notebook states its own measured run times at its top.
 #

@@ -28,13 +28,14 @@
 # - how a T x alpha sensitivity study is run, resumed and read;
 # - where distillation helps here, and where it does not.
 #
-# **Runtime**: about 1.5 minutes in quick mode (a 2 x 3 grid, one seed, short epochs, a quarter-width
-# ResNet-1D). Full mode runs a 4 x 5 grid with 3 seeds for 2 students on 2 datasets (204 runs): on 2 CPU
-# cores the CNN-1D half takes about a quarter of an hour, but the full-size ResNet-1D trains about 40 times
-# more slowly than the CNN-1D (`benchmarks/students.py`), which makes its half a job of many hours: use a
-# GPU (`ECGKD_DEVICE=cuda`) or let it run overnight. Finished runs are saved as they complete, so an
-# interrupted study resumes where it stopped. On a CPU, `benchmarks/grid_parallel.py` measures whether
-# one run per core (`ECGKD_JOBS` set to the number of cores) beats one run using every core.
+# **Runtime**: about 1.5 minutes in quick mode (a 2 x 3 grid, one seed, short epochs, a half-width
+# ResNet-1D). Full mode runs a 4 x 5 grid with 3 seeds for 2 students on 2 datasets (204 runs); on 2 CPU
+# cores with `ECGKD_JOBS=2` expect minutes for the CNN-1D and about an hour for the ResNet-1D on MIT-BIH
+# (each of its 51 runs trains on a few tens of thousands of windows and scores all 50 k DS2 beats), and
+# minutes for both on the PTB-XL subset. A GPU (`ECGKD_DEVICE=cuda`) is used when present. Finished runs
+# are saved as they complete, so an interrupted study resumes where it stopped. On a CPU,
+# `benchmarks/grid_parallel.py` measures whether one run per core (`ECGKD_JOBS`
+# set to the number of cores) beats one run using every core.
 
 # %% [markdown]
 # ## Parameters
@@ -78,8 +79,13 @@ fig = plots.plot_soft_targets((1, 2, 4, 8))
 # Both read one 256-sample lead (MIT-BIH: MLII at 360 Hz around a beat; PTB-XL: lead II at 100 Hz,
 # four windows per record) and output one logit. The ResNet-1D follows Wang et al. (2017), the ResNet
 # used in the PTB-XL benchmark: three residual blocks of kernel-8/5/3 convolutions with batch norm.
+# Two changes are our choice, to make it a student rather than a second teacher: half of Wang's widths
+# (32/64/64 channels) and a max-pool halving the length between blocks, as ECG ResNets usually
+# downsample. Wang's own network (`ResNet1D(channels=(64, 128, 128), pool=False)`, 0.5 M parameters)
+# trained about 8 times more slowly on a CPU and scored a window no faster than the 31 M-parameter
+# teacher, because it convolves the full 256 samples at 128 channels three blocks deep.
 # The CNN-1D is ours: four small convolution stages and global pooling, designed to fit a wearable.
-# In quick mode the ResNet-1D is a quarter as wide, to keep the notebook under two minutes.
+# In quick mode the ResNet-1D is half as wide again, to keep the notebook under two minutes.
 
 # %%
 width = {name: sweep.QUICK_WIDTH[name] if cfg.quick else 1.0 for name in STUDENT_LABELS}
