@@ -6,7 +6,7 @@
 Each model reads the same beats in its own view: the students 256 samples at 360 Hz, the teacher the
 same window resampled to 500 Hz (356 samples), as in the tutorial. Goal from the issue: the CNN-1D at
 least 50x the teacher's windows per second. The last row is Wang et al.'s full-size ResNet (64/128/128
-channels, no pooling), which our ResNet-1D replaced: it shows why (scoring no faster than the teacher).
+channels, no pooling), which our ResNet-1D replaced: it shows why (scoring hardly faster than the teacher).
 """
 
 from __future__ import annotations

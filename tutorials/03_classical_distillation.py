@@ -82,8 +82,9 @@ fig = plots.plot_soft_targets((1, 2, 4, 8))
 # Two changes are our choice, to make it a student rather than a second teacher: half of Wang's widths
 # (32/64/64 channels) and a max-pool halving the length between blocks, as ECG ResNets usually
 # downsample. Wang's own network (`ResNet1D(channels=(64, 128, 128), pool=False)`, 0.5 M parameters)
-# trained about 8 times more slowly on a CPU and scored a window no faster than the 31 M-parameter
-# teacher, because it convolves the full 256 samples at 128 channels three blocks deep.
+# trained about ten times more slowly on 2 CPU cores and scored a window hardly faster than the
+# 31 M-parameter teacher (`benchmarks/students.py` prints both ratios), because it convolves the full
+# 256 samples at 128 channels three blocks deep.
 # The CNN-1D is ours: four small convolution stages and global pooling, designed to fit a wearable.
 # In quick mode the ResNet-1D is half as wide again, to keep the notebook under two minutes.
 
