@@ -6,9 +6,9 @@
   changes, global average pooling and a linear head. Our changes, to make it a student rather than a
   second teacher: half of Wang's widths (3 blocks of 32/64/64 channels, about 126 k parameters) and a
   max-pool halving the length between blocks, as ECG ResNets usually downsample (Hannun et al., 2019;
-  Ribeiro et al., 2020). Wang's full-width, full-length network (about 0.5 M parameters) trained about 8
-  times more slowly on a CPU and inferred no faster per window than the 31 M-parameter teacher; it is
-  ``ResNet1D(channels=(64, 128, 128), pool=False)``.
+  Ribeiro et al., 2020). Wang's full-width, full-length network (about 0.5 M parameters) trained about ten
+  times more slowly on 2 CPU cores and scored a window hardly faster than the 31 M-parameter teacher
+  (``benchmarks/students.py`` prints both ratios); it is ``ResNet1D(channels=(64, 128, 128), pool=False)``.
 - :class:`CNN1D` is our lightweight student: four conv-BN-ReLU-maxpool stages (16/32/48/64 channels),
   global average pooling and a linear head, about 20 k parameters (80 kB of float32), small enough for a
   microcontroller.
