@@ -154,7 +154,11 @@ def plot_soft_targets(temperatures: tuple[float, ...] = (1, 2, 4, 8), span: floa
 
 
 def plot_kd_heatmaps(table, value: str, title: str, centre: float | None = None, fmt: str = "{:.3f}") -> plt.Figure:
-    """One T x alpha heatmap per (dataset, model) of ``value`` averaged over seeds (alpha = 0: no KD)."""
+    """One T x alpha heatmap per (dataset, model) of ``value`` averaged over seeds (alpha = 0: no KD).
+
+    The teacher the students learnt from (the table's ``teacher`` column) is named under the title, so a
+    figure made with the stand-in teacher says so wherever it ends up.
+    """
     panels = list(table.groupby(["dataset", "model"], sort=True))
     fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.2), squeeze=False)
     for ax, ((dataset, model), rows) in zip(axes[0], panels):
@@ -177,7 +181,8 @@ def plot_kd_heatmaps(table, value: str, title: str, centre: float | None = None,
                         color="white" if extreme else "black")
         ax.set(xlabel="alpha (weight of the teacher)", ylabel="temperature T", title=f"{dataset}, {model}")
         fig.colorbar(image, ax=ax, shrink=0.8)
-    fig.suptitle(title)
+    teachers = sorted(table["teacher"].dropna().unique()) if "teacher" in table.columns else []
+    fig.suptitle(title + (f"\nteacher: {' | '.join(teachers)}" if teachers else ""))
     fig.tight_layout()
     return fig
 

@@ -146,3 +146,17 @@ def test_epoch_bars_only_when_asked_and_in_process(tmp_path, capfd, epoch_bars, 
     err = capfd.readouterr().err
     assert "mitbih students" in err  # the grid's own bar, always
     assert ("epoch 1/2" in err) == shown
+
+
+def test_kd_heatmaps_name_the_teacher_of_their_runs():
+    """A heatmap made from stand-in-teacher runs says so in its title, wherever the figure ends up."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from ecgkd import plots
+
+    table = pd.DataFrame({"dataset": "mitbih", "model": "CNN-1D", "temperature": [2.0, 2.0, 4.0, 4.0],
+                          "alpha": [0.0, 0.5, 0.0, 0.5], "test_auroc": [0.8, 0.85, 0.8, 0.84],
+                          "teacher": "stand-in teacher, not ECGFounder"})
+    fig = plots.plot_kd_heatmaps(table, "test_auroc", title="Test AUROC")
+    assert fig._suptitle.get_text() == "Test AUROC\nteacher: stand-in teacher, not ECGFounder"
+    assert plots.plot_kd_heatmaps(table.drop(columns="teacher"), "test_auroc", title="T")._suptitle.get_text() == "T"

@@ -127,8 +127,7 @@ results[["dataset", "model", "temperature", "alpha", "seed", "best_epoch", "val_
 # Rows are temperatures, columns alpha; the alpha = 0 column is the same no-KD run repeated in each row.
 
 # %%
-fig = plots.plot_kd_heatmaps(sweep.by_temperature(results), "test_auroc",
-                             title=f"Test AUROC (mean over seeds); teachers: {stages['mitbih'].label}")
+fig = plots.plot_kd_heatmaps(sweep.by_temperature(results), "test_auroc", title="Test AUROC (mean over seeds)")
 
 # %% [markdown]
 # ### Gain over no KD

@@ -224,7 +224,7 @@ pd.DataFrame([{"training": "two-stage (frozen encoder)", "trainable parameters":
 
 # %%
 fig = plots.plot_kd_heatmaps(sweep.by_temperature(results), "test_auroc",
-                             title=f"Latent students: test AUROC (mean over seeds); teachers: {stages['mitbih'].label}")
+                             title="Latent students: test AUROC (mean over seeds)")
 
 # %%
 gains = sweep.gain_table(results)
