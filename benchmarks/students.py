@@ -20,6 +20,7 @@ import torch
 from ecgkd.data.preprocess import TEACHER_FS, resampled_length
 from ecgkd.students import STUDENT_LABELS, ResNet1D, build_student, describe
 from ecgkd.teacher import Net1D, count_parameters, ecgfounder_config
+from ecgkd.train import bce_loss, binary_logits
 
 
 WANG = "Wang's ResNet (64/128/128, no pooling; not used)"
@@ -39,14 +40,13 @@ def windows_per_second(model: torch.nn.Module, shape: tuple[int, ...], repeats: 
 def training_windows_per_second(model: torch.nn.Module, shape: tuple[int, ...], repeats: int) -> float:
     """One AdamW step on a batch of random windows (forward, backward, update), as the training loop does."""
     x, y = torch.randn(*shape), torch.rand(shape[0])
+    loss = bce_loss()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     model.train()
 
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
-        out = model(x)
-        logits = (out[0] if isinstance(out, tuple) else out).reshape(shape[0], -1)[:, 0]
-        torch.nn.functional.binary_cross_entropy_with_logits(logits, y).backward()
+        loss(binary_logits(model(x)), y).backward()
         optimizer.step()
 
     step()
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     teacher = Net1D(ecgfounder_config(1, 1))
     models = {"teacher (Net1D, full size)": (teacher, (batch, 1, resampled_length(256, 360, TEACHER_FS)))}
     models.update({STUDENT_LABELS[n]: (build_student(n, 0), (batch, 1, 256)) for n in STUDENT_LABELS})
-    models[WANG] = (ResNet1D(channels=(64, 128, 128), pool=False), (batch, 1, 256))
+    models[WANG] = (ResNet1D.wang(), (batch, 1, 256))
     rows = []
     for name, (model, shape) in models.items():
         params = count_parameters(model) if name.startswith("teacher") else describe(model)["parameters"]

@@ -8,7 +8,7 @@
   max-pool halving the length between blocks, as ECG ResNets usually downsample (Hannun et al., 2019;
   Ribeiro et al., 2020). Wang's full-width, full-length network (about 0.5 M parameters) trained about ten
   times more slowly on 2 CPU cores and scored a window hardly faster than the 31 M-parameter teacher
-  (``benchmarks/students.py`` prints both ratios); it is ``ResNet1D(channels=(64, 128, 128), pool=False)``.
+  (``benchmarks/students.py`` prints both ratios); it is ``ResNet1D.wang()``.
 - :class:`CNN1D` is our lightweight student: four conv-BN-ReLU-maxpool stages (16/32/48/64 channels),
   global average pooling and a linear head, about 20 k parameters (80 kB of float32), small enough for a
   microcontroller.
@@ -77,8 +77,19 @@ class ResNet1D(nn.Module):
             previous = w
         self.blocks = nn.Sequential(*blocks)
         self.head = nn.Linear(previous, 1)
+        self.depth = depth
+        self.min_length = 2 ** (depth - 1) if pool else 1
+
+    @classmethod
+    def wang(cls, in_channels: int = 1) -> "ResNet1D":
+        """Wang et al.'s own network (64/128/128 channels, no pooling): a reference, not our student."""
+        return cls(in_channels=in_channels, channels=(64, 128, 128), pool=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] < self.min_length:
+            raise ValueError(f"ResNet1D: windows of {x.shape[-1]} samples are too short for depth="
+                             f"{self.depth} with pooling (need >= {self.min_length}); "
+                             "lower depth or pass pool=False")
         return self.head(self.blocks(x).mean(-1))
 
 

@@ -63,9 +63,16 @@ def test_resnet_pools_between_blocks_and_keeps_wangs_network():
         block.register_forward_hook(lambda m, i, o: lengths.append(o.shape[-1]) if isinstance(m, ResidualBlock) else None)
     model(torch.randn(2, 1, 256))
     assert lengths == [256, 128, 64]
-    wang = ResNet1D(channels=(64, 128, 128), pool=False)
+    wang = ResNet1D.wang()
     assert describe(wang)["parameters"] == 502_721 and not any(isinstance(m, nn.MaxPool1d) for m in wang.modules())
     assert wang(torch.randn(2, 1, 256)).shape == (2, 1)
+
+
+def test_resnet_names_depth_when_pooling_leaves_no_samples():
+    """Nine pooled blocks need 256 samples; ten would pool a 256-sample window away inside torch."""
+    assert ResNet1D(depth=9, channels=(4,))(torch.randn(2, 1, 256)).shape == (2, 1)
+    with pytest.raises(ValueError, match="depth=10"):
+        ResNet1D(depth=10, channels=(4,))(torch.randn(1, 1, 256))
 
 
 def test_same_seed_same_initial_weights():

@@ -81,7 +81,7 @@ fig = plots.plot_soft_targets((1, 2, 4, 8))
 # used in the PTB-XL benchmark: three residual blocks of kernel-8/5/3 convolutions with batch norm.
 # Two changes are our choice, to make it a student rather than a second teacher: half of Wang's widths
 # (32/64/64 channels) and a max-pool halving the length between blocks, as ECG ResNets usually
-# downsample. Wang's own network (`ResNet1D(channels=(64, 128, 128), pool=False)`, 0.5 M parameters)
+# downsample. Wang's own network (`ResNet1D.wang()`: 64/128/128 channels, no pooling, 0.5 M parameters)
 # trained about ten times more slowly on 2 CPU cores and scored a window hardly faster than the
 # 31 M-parameter teacher (`benchmarks/students.py` prints both ratios), because it convolves the full
 # 256 samples at 128 channels three blocks deep.
