@@ -123,7 +123,7 @@ def stage_evaluate(cfg: config.Config, out: Path, datasets: tuple[str, ...], pro
         data = sweep.StudentData.from_stage(stage)
         run = prepare_autoencoder(cfg, data, progress=progress)
         classical, quantum = comparison.finished_grids(cfg, data, run)
-        reports[name] = comparison.compare(cfg, stage, classical, quantum, run, resamples)
+        reports[name] = comparison.compare(cfg, stage, classical, quantum, run, resamples, progress=progress)
         if name == "mitbih" and not quantum.empty and ((quantum["student"] == "vqc") & (quantum["alpha"] > 0)).any():
             device = comparison.vqc_on_device(cfg, data, run, quantum, resamples=resamples)
             _write_table(comparison.report_table(device), out / "vqc_on_device.csv")

@@ -9,13 +9,15 @@ test logits :func:`ecgkd.evaluate.evaluate_scores` needs. Nothing is chosen on t
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
 
 from .config import Config
 from .evaluate import ModelReport, evaluate_scores, latency_ms
+from .progress import progress_bar
 from .students import STUDENT_LABELS, describe, size_on_disk
 from .sweep import (StudentData, StudentJob, classical_student, finished_classical_grid, finished_runs, grid,
                     results_path, scores, student_settings, summary_table, train_student)
@@ -94,20 +96,28 @@ def describe_job(job: StudentJob) -> str:
 
 
 def compare(cfg: Config, stage, classical: pd.DataFrame, quantum: pd.DataFrame | None = None, run=None,
-            resamples: int = 1000) -> list[ModelReport]:
+            resamples: int = 1000, progress: bool = False) -> list[ModelReport]:
     """The teacher, then each student (no KD and best KD) on ``stage``'s dataset.
 
     ``classical`` and ``quantum`` are finished grid rows (``ecgkd.sweep.finished_runs``); ``run`` is the
-    dataset's :class:`ecgkd.quantum.stage.AutoencoderRun`, needed for the latent students.
+    dataset's :class:`ecgkd.quantum.stage.AutoencoderRun`, needed for the latent students. Each student is
+    retrained from its seed (bit-equal to its grid run) and bootstrapped: with ``progress``, a bar per model.
     """
     data = StudentData.from_stage(stage)
-    reports = [teacher_report(stage, resamples, cfg.seed)]
+    if "student" not in classical.columns or classical.empty:
+        raise ValueError(f"no finished classical-student runs for {data.dataset} in {cfg.mode} mode under "
+                         f"{cfg.cache_root}: run the students stage first (notebook 03, or python -m ecgkd "
+                         "--stages students)")
+    steps: list[tuple[str, Callable[[], ModelReport]]] = [("teacher", lambda: teacher_report(stage, resamples, cfg.seed))]
+
+    def classical_report(job: StudentJob, kind: str) -> ModelReport:
+        record, model = train_student(job, data, student_settings(cfg, data.dataset), device=cfg.device,
+                                      return_model=True, build=classical_student)
+        return student_report(f"{record['model']}, {kind}", model.cpu(), data, resamples=resamples, seed=cfg.seed)
+
     for student in STUDENT_LABELS:
-        for kind, job in selected_jobs(classical, student, cfg.seed):
-            record, model = train_student(job, data, student_settings(cfg, data.dataset), device=cfg.device,
-                                          return_model=True, build=classical_student)
-            reports.append(student_report(f"{record['model']}, {kind}", model.cpu(), data, resamples=resamples,
-                                          seed=cfg.seed))
+        steps += [(f"{STUDENT_LABELS[student]}, {kind}", partial(classical_report, job, kind))
+                  for kind, job in selected_jobs(classical, student, cfg.seed)]
     if quantum is not None and run is not None and not quantum.empty:
         from .quantum import hardware
         from .quantum.stage import train_one
@@ -116,12 +126,22 @@ def compare(cfg: Config, stage, classical: pd.DataFrame, quantum: pd.DataFrame |
         compiled = hardware.transpile_for(builder(StudentJob(data.dataset, "vqc", math.nan, 0.0, 0)).head.vqc,
                                           hardware.fake_backend(), seed=cfg.seed)
         circuit = circuit_costs(builder.spec.qubits, compiled, math.inf)
+
+        def latent_report(job: StudentJob, kind: str) -> ModelReport:
+            record, model = train_one(cfg, data, builder, job)
+            return student_report(f"{record['model']}, {kind}", model.cpu(), data,
+                                  efficiency=circuit if job.student == "vqc" else None, resamples=resamples,
+                                  seed=cfg.seed)
+
         for student in ("vqc", "mlp"):
-            for kind, job in selected_jobs(quantum, student, cfg.seed):
-                record, model = train_one(cfg, data, builder, job)
-                reports.append(student_report(f"{record['model']}, {kind}", model.cpu(), data,
-                                              efficiency=circuit if student == "vqc" else None,
-                                              resamples=resamples, seed=cfg.seed))
+            steps += [(f"{student}, {kind}", partial(latent_report, job, kind))
+                      for kind, job in selected_jobs(quantum, student, cfg.seed)]
+    bar = progress_bar(steps, desc=f"evaluate {data.dataset}", enabled=progress)
+    reports = []
+    for name, make_report in bar:
+        if progress:
+            bar.set_postfix_str(name)
+        reports.append(make_report())
     return reports
 
 

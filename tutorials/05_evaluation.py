@@ -68,7 +68,8 @@ for name in data:
           f"{stand_in_note(stages[name].label)}")
 
 # %%
-reports = {name: comparison.compare(cfg, stages[name], classical[name], quantum[name], runs[name], RESAMPLES)
+reports = {name: comparison.compare(cfg, stages[name], classical[name], quantum[name], runs[name], RESAMPLES,
+                                    progress=True)
            for name in data}
 table = comparison.report_table([r for rs in reports.values() for r in rs])
 
