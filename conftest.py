@@ -1,4 +1,4 @@
-"""Tests and notebook runs default to quick mode, so a plain `pytest` never starts the full experiment."""
+"""Tests and notebooks default to quick mode: a plain `pytest` never starts the full experiment."""
 
 import os
 

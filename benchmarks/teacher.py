@@ -1,11 +1,11 @@
 """Teacher size and CPU throughput, full width vs the quick-mode stand-in, measured in one run.
 
-    python benchmarks/teacher.py            # batch 64, the numbers quoted in notebook 02 and the README
-    python benchmarks/teacher.py --smoke    # tiny batches, one repeat: checks the script still runs (CI)
+    python benchmarks/teacher.py            # batch 64
+    python benchmarks/teacher.py --smoke    # tiny batches, one repeat: the script still runs (CI)
 
 Prints parameters and windows per second (inference and one training step: forward, backward, AdamW)
-for each teacher on each dataset's input view, then the ratios quick / full. Threads: torch's default,
-or ``--threads``.
+for each teacher on each dataset's input view, then the ratios quick / full. Threads: torch's
+default, or ``--threads``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import pandas as pd
 import torch
 
 from ecgkd.data.preprocess import TEACHER_FS, resampled_length
-from ecgkd.teacher import Net1D, count_parameters, ecgfounder_config, scaled_config
+from ecgkd.modelinfo import count_parameters
+from ecgkd.teacher import Net1D, ecgfounder_config, scaled_config
 from ecgkd.teacher.finetune import QUICK_SCALE
 
 VIEWS = {  # dataset: (leads, samples at 500 Hz) of the teacher's input view (ecgkd.teacher.inputs)
@@ -26,7 +27,9 @@ VIEWS = {  # dataset: (leads, samples at 500 Hz) of the teacher's input view (ec
 }
 
 
-def throughput(model: Net1D, leads: int, length: int, batch: int, repeats: int) -> tuple[float, float]:
+def throughput(
+    model: Net1D, leads: int, length: int, batch: int, repeats: int
+) -> tuple[float, float]:
     """(inference, training) windows per second, after one warm-up call of each."""
     x = torch.randn(batch, leads, length)
     y = torch.randint(0, 2, (batch,)).float()
@@ -54,7 +57,9 @@ def throughput(model: Net1D, leads: int, length: int, batch: int, repeats: int) 
 
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="batch 2, one repeat: a check, not a measurement")
+    parser.add_argument(
+        "--smoke", action="store_true", help="batch 2, one repeat: a check, not a measurement"
+    )
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
@@ -65,21 +70,36 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     torch.manual_seed(0)
     rows = []
     for dataset, (leads, length) in VIEWS.items():
-        for name, (width, depth) in (("full (ECGFounder size)", (1.0, 1.0)), ("quick stand-in", QUICK_SCALE)):
+        for name, (width, depth) in (
+            ("full (ECGFounder size)", (1.0, 1.0)),
+            ("quick stand-in", QUICK_SCALE),
+        ):
             model = Net1D(scaled_config(ecgfounder_config(leads, 1), width, depth))
             infer, train = throughput(model, leads, length, batch, repeats)
-            rows.append({"dataset": dataset, "input": f"{leads} x {length}", "teacher": name,
-                         "parameters": count_parameters(model), "infer windows/s": round(infer, 1),
-                         "train windows/s": round(train, 1)})
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "input": f"{leads} x {length}",
+                    "teacher": name,
+                    "parameters": count_parameters(model),
+                    "infer windows/s": round(infer, 1),
+                    "train windows/s": round(train, 1),
+                }
+            )
     table = pd.DataFrame(rows)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {batch}, {repeats} repeat(s)"
-          + (" [SMOKE: not a measurement]" if args.smoke else ""))
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {batch}, {repeats} "
+        "repeat(s)" + (" [SMOKE: not a measurement]" if args.smoke else "")
+    )
     print(table.to_string(index=False))
     for dataset, group in table.groupby("dataset", sort=False):
         full, quick = group.iloc[0], group.iloc[1]
-        print(f"{dataset}: quick stand-in has {full['parameters'] / quick['parameters']:.1f}x fewer parameters, "
-              f"infers {quick['infer windows/s'] / full['infer windows/s']:.1f}x and trains "
-              f"{quick['train windows/s'] / full['train windows/s']:.1f}x faster")
+        print(
+            f"{dataset}: quick stand-in has {full['parameters'] / quick['parameters']:.1f}x fewer "
+            "parameters, "
+            f"infers {quick['infer windows/s'] / full['infer windows/s']:.1f}x and trains "
+            f"{quick['train windows/s'] / full['train windows/s']:.1f}x faster"
+        )
     return table
 
 

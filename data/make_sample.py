@@ -5,9 +5,9 @@
 
 MIT-BIH: the first ``--minutes`` of each DS1/DS2 record (MLII and the second lead, with every
 annotation in that span), rewritten with wfdb in the original format 212 with the original gains, so
-the digital samples are the original ones. PTB-XL: the records present in the source's ``records100``
-plus ``scp_statements.csv`` and the metadata table, copied byte for byte. Then ``SHA256SUMS`` is
-rewritten. Nothing is invented: every sample comes from the source files.
+the digital samples are the original ones. PTB-XL: the records present in the source's
+``records100`` plus ``scp_statements.csv`` and the metadata table, copied byte for byte. Then
+``SHA256SUMS`` is rewritten. Nothing is invented: every sample comes from the source files.
 """
 
 from __future__ import annotations
@@ -33,13 +33,31 @@ def write_mitdb_excerpt(source: Path, dest: Path, record: str, seconds: int) -> 
     ann = wfdb.rdann(base, "atr", sampto=n - 1)
     out = dest / "mitdb"
     out.mkdir(parents=True, exist_ok=True)
-    wfdb.wrsamp(record, fs=rec.fs, units=rec.units, sig_name=rec.sig_name, d_signal=rec.d_signal,
-                fmt=rec.fmt, adc_gain=rec.adc_gain, baseline=rec.baseline,
-                comments=rec.comments + [f"ecgkd sample: first {seconds} s of MIT-BIH record {record}"],
-                write_dir=str(out))
+    wfdb.wrsamp(
+        record,
+        fs=rec.fs,
+        units=rec.units,
+        sig_name=rec.sig_name,
+        d_signal=rec.d_signal,
+        fmt=rec.fmt,
+        adc_gain=rec.adc_gain,
+        baseline=rec.baseline,
+        comments=rec.comments + [f"ecgkd sample: first {seconds} s of MIT-BIH record {record}"],
+        write_dir=str(out),
+    )
     aux = [a.rstrip("\x00") for a in ann.aux_note]
-    wfdb.wrann(record, "atr", np.asarray(ann.sample), symbol=ann.symbol, subtype=np.asarray(ann.subtype),
-               chan=np.asarray(ann.chan), num=np.asarray(ann.num), aux_note=aux, fs=rec.fs, write_dir=str(out))
+    wfdb.wrann(
+        record,
+        "atr",
+        np.asarray(ann.sample),
+        symbol=ann.symbol,
+        subtype=np.asarray(ann.subtype),
+        chan=np.asarray(ann.chan),
+        num=np.asarray(ann.num),
+        aux_note=aux,
+        fs=rec.fs,
+        write_dir=str(out),
+    )
 
 
 def copy_ptbxl(source: Path, dest: Path) -> int:
@@ -61,23 +79,41 @@ def copy_ptbxl(source: Path, dest: Path) -> int:
 def write_checksums(dest: Path) -> int:
     """``SHA256SUMS`` over every data file below ``dest`` (paths relative to it)."""
     skip = {"SHA256SUMS", "README.md", "make_sample.py"}
-    files = sorted(p for p in dest.rglob("*") if p.is_file() and p.name not in skip and "__pycache__" not in p.parts)
-    lines = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(dest).as_posix()}" for p in files]
+    files = sorted(
+        p
+        for p in dest.rglob("*")
+        if p.is_file() and p.name not in skip and "__pycache__" not in p.parts
+    )
+    lines = [
+        f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(dest).as_posix()}"
+        for p in files
+    ]
     (dest / "SHA256SUMS").write_text("\n".join(lines) + "\n")
     return len(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", type=Path, required=True, help="folder with the original mitdb/ and ptb-xl/")
-    parser.add_argument("--dest", type=Path, default=HERE, help="where to write the sample (default: this folder)")
-    parser.add_argument("--minutes", type=int, default=5, help="minutes kept from each MIT-BIH record")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--source", type=Path, required=True, help="folder with the original mitdb/ and ptb-xl/"
+    )
+    parser.add_argument(
+        "--dest", type=Path, default=HERE, help="where to write the sample (default: this folder)"
+    )
+    parser.add_argument(
+        "--minutes", type=int, default=5, help="minutes kept from each MIT-BIH record"
+    )
     args = parser.parse_args()
     for record in DS1 + DS2:
         write_mitdb_excerpt(args.source, args.dest, record, args.minutes * 60)
     n_ptbxl = copy_ptbxl(args.source, args.dest)
     n_files = write_checksums(args.dest)
-    print(f"wrote {len(DS1 + DS2)} MIT-BIH excerpts, {n_ptbxl} PTB-XL records, {n_files} checksums to {args.dest}")
+    print(
+        f"wrote {len(DS1 + DS2)} MIT-BIH excerpts, {n_ptbxl} PTB-XL records, {n_files} checksums "
+        f"to {args.dest}"
+    )
 
 
 if __name__ == "__main__":

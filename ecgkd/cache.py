@@ -1,9 +1,9 @@
 """Fingerprints and atomic on-disk caches.
 
 A cached file is named by a fingerprint of everything that produced it (inputs, parameters, code
-version), so a change to any of them gives a new name instead of silently reusing a stale file. Files are
-written to a temporary name in the same folder and renamed into place, so an interrupted run never
-leaves a half-written cache behind.
+version), so a change to any of them gives a new name instead of silently reusing a stale file.
+Files are written to a temporary name in the same folder and renamed into place, so an interrupted
+run never leaves a half-written cache behind.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,8 @@ def fingerprint(obj: Any, length: int = 16) -> str:
 
 
 def code_version(*modules: ModuleType) -> str:
-    """Fingerprint of the source text of modules: editing the code that made a cache invalidates it."""
+    """Fingerprint of the source text of modules: editing the code that made a cache invalidates
+    it."""
     digest = hashlib.sha256()
     for module in modules:
         source = Path(module.__file__).read_bytes()  # type: ignore[arg-type]
@@ -54,7 +56,8 @@ def code_version(*modules: ModuleType) -> str:
 
 
 def file_stamp(paths: Iterable[Path], root: Path) -> list[list[Any]]:
-    """Relative path, size and modification time of input files: cheap to compute, changes with them."""
+    """Relative path, size and modification time of input files: cheap to compute, changes with
+    them."""
     stamps = []
     for path in sorted(Path(p) for p in paths):
         st = path.stat()

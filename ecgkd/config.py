@@ -1,28 +1,33 @@
 """Run configuration: quick/full mode, data and cache folders, seed, device.
 
-All environment parsing of the project lives here, so that a notebook, a test and the CLI see the same
-settings. Read them with :func:`load`:
+All environment parsing of the project lives here, so that a notebook, a test and the CLI see the
+same settings. Read them with :func:`load`:
 
-========================  ==========================================================  ==============
-variable                  meaning                                                     default
-========================  ==========================================================  ==============
-``ECGKD_QUICK``           ``1`` quick mode (minutes, used by tests/CI), ``0`` full     ``0`` (full)
-``ECGKD_DATA``            folder holding ``mitdb/`` and ``ptb-xl/``                    repo ``data/``
-``ECGKD_CACHE``           folder for prepared arrays, checkpoints, teacher outputs     repo ``cache/``
-``ECGKD_SEED``            base random seed                                             ``0``
-``ECGKD_DEVICE``          ``cpu``, ``cuda``, ``cuda:1``... (``auto``: GPU when present)  ``auto``
-``ECGKD_JOBS``            parallel jobs for sweeps                                     ``1``
-``ECGKD_WEIGHTS``         folder holding ECGFounder's released ``.pth`` files          unset (stand-in)
-========================  ==========================================================  ==============
+==================  ======================================================  ================
+variable            meaning                                                 default
+==================  ======================================================  ================
+``ECGKD_QUICK``     ``1`` quick mode (minutes), ``0`` full (the experiment)  see below
+``ECGKD_DATA``      folder holding ``mitdb/`` and ``ptb-xl/``                repo ``data/``
+``ECGKD_CACHE``     prepared arrays, checkpoints, teacher outputs           repo ``cache/``
+``ECGKD_SEED``      base random seed                                        ``0``
+``ECGKD_DEVICE``    ``auto`` (GPU when present), ``cpu``, ``cuda[:N]``      ``auto``
+``ECGKD_JOBS``      parallel jobs for sweeps                                ``1``
+``ECGKD_WEIGHTS``   folder holding ECGFounder's released ``.pth`` files     unset (stand-in)
+``ECGKD_PROGRESS``  ``1`` progress bars, ``0`` none (the book's execution)  ``1``
+==================  ======================================================  ================
+
+The mode, when ``ECGKD_QUICK`` is not set, follows the data: quick on the repository's sample
+(``ECGKD_DATA`` unset), full when ``ECGKD_DATA`` (or the CLI's ``--data``) names a data folder.
+``ECGKD_QUICK`` always wins.
 """
 
 from __future__ import annotations
 
 import os
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
@@ -51,13 +56,14 @@ class Config:
     seed: int = 0
     device: str = "cpu"
     n_jobs: int = 1
-    weights: Path | None = None  # folder holding ECGFounder's released .pth files, when the user has them
+    # folder holding ECGFounder's released .pth files, when the user has them
+    weights: Path | None = None
 
     @property
     def mode(self) -> str:
         return "quick" if self.quick else "full"
 
-    def with_(self, **changes: object) -> "Config":
+    def with_(self, **changes: object) -> Config:
         """A copy with some fields changed (e.g. ``cfg.with_(seed=1)``)."""
         return replace(self, **changes)
 
@@ -69,7 +75,7 @@ def parse_bool(name: str, value: str) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ConfigError(f"{name}={value!r} is not a yes/no value: use 1 (quick mode) or 0 (full mode).")
+    raise ConfigError(f"{name}={value!r} is not a yes/no value: use 1 or 0 (or unset it).")
 
 
 def parse_int(name: str, value: str, minimum: int = 0) -> int:
@@ -84,7 +90,8 @@ def parse_int(name: str, value: str, minimum: int = 0) -> int:
 
 
 def resolve_device(name: str, value: str) -> str:
-    """``auto`` picks CUDA when torch sees a GPU; an explicit CUDA request without one is an error."""
+    """``auto`` picks CUDA when torch sees a GPU; an explicit CUDA request without one is an
+    error."""
     import torch
 
     text = value.strip().lower() or "auto"
@@ -94,9 +101,26 @@ def resolve_device(name: str, value: str) -> str:
         return "cpu"
     if text.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ConfigError(f"{name}={value!r} asks for a GPU but torch sees none: use cpu or auto.")
+            raise ConfigError(
+                f"{name}={value!r} asks for a GPU but torch sees none: use cpu or auto."
+            )
         return text
     raise ConfigError(f"{name}={value!r} is not a device: use auto, cpu or cuda[:N].")
+
+
+def default_quick(env: Mapping[str, str], data_given: bool) -> bool:
+    """``ECGKD_QUICK`` when set; otherwise quick mode on the shipped sample, full mode on a data
+    folder the user named (the sample is a 5-minute excerpt: full mode on it is neither quick nor
+    the experiment)."""
+    text = env.get("ECGKD_QUICK", "").strip()
+    return parse_bool("ECGKD_QUICK", text) if text else not data_given
+
+
+def progress_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """``ECGKD_PROGRESS`` (default on): off when a notebook is executed to be stored (the book,
+    nbval)."""
+    env = os.environ if env is None else env
+    return parse_bool("ECGKD_PROGRESS", env.get("ECGKD_PROGRESS", "1") or "1")
 
 
 def load(env: Mapping[str, str] | None = None, **overrides: object) -> Config:
@@ -107,12 +131,13 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> Config:
     """
     env = os.environ if env is None else env
     root = project_root()
-    quick = parse_bool("ECGKD_QUICK", env.get("ECGKD_QUICK", "0"))
     data_text = env.get("ECGKD_DATA", "").strip()
+    quick = default_quick(env, data_given=bool(data_text) or "data_root" in overrides)
     data_root = Path(data_text).expanduser() if data_text else root / "data"
     if data_text and not data_root.is_dir():
         raise ConfigError(
-            f"ECGKD_DATA={data_text!r} is not a folder. Point it at a folder holding mitdb/ and ptb-xl/ "
+            f"ECGKD_DATA={data_text!r} is not a folder. Point it at a folder holding mitdb/ and "
+            "ptb-xl/ "
             "(see data/README.md), or unset it to use the sample in the repository's data/."
         )
     cache_text = env.get("ECGKD_CACHE", "").strip()
@@ -122,8 +147,10 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> Config:
     if weights is not None and not weights.is_dir():
         raise ConfigError(
             f"ECGKD_WEIGHTS={weights_text!r} is not a folder. Put 1_lead_ECGFounder.pth and/or "
-            "12_lead_ECGFounder.pth (https://huggingface.co/PKUDigitalHealth/ECGFounder) in a folder and point "
-            "ECGKD_WEIGHTS at it, or unset it to train the stand-in teacher.")
+            "12_lead_ECGFounder.pth (https://huggingface.co/PKUDigitalHealth/ECGFounder) in a "
+            "folder and point "
+            "ECGKD_WEIGHTS at it, or unset it to train the stand-in teacher."
+        )
     cfg = Config(
         quick=quick,
         data_root=data_root.resolve(),

@@ -1,26 +1,41 @@
 """Progress bars: one place decides how they look.
 
-Plain-text tqdm on stderr: it renders in a terminal, in JupyterLab, and in an executed notebook or the
-book (a widget bar would be stored as an empty "0%" there).
+``tqdm.auto`` draws one updating bar: a widget in JupyterLab, a redrawn line in a terminal. Where a
+notebook is executed to be stored (the book's build, nbval), every frame of a bar would be kept in
+the page, so the Makefile sets ``ECGKD_PROGRESS=0`` there and no bar is drawn
+(:func:`ecgkd.config.progress_enabled`).
 """
 
 from __future__ import annotations
 
-from typing import Iterable, TypeVar
+import sys
+from collections.abc import Iterable
+from typing import TypeVar
+
+from .config import progress_enabled
 
 T = TypeVar("T")
 
 
-def progress_bar(iterable: Iterable[T], desc: str, enabled: bool = True, total: int | None = None,
-                 leave: bool = True) -> Iterable[T]:
-    """Wrap ``iterable`` in a text tqdm bar, or return it untouched when not ``enabled``."""
-    if not enabled:
+def progress_bar(
+    iterable: Iterable[T],
+    desc: str,
+    enabled: bool = True,
+    total: int | None = None,
+    leave: bool = True,
+) -> Iterable[T]:
+    """Wrap ``iterable`` in a tqdm bar, or return it untouched when not ``enabled`` or bars are
+    off."""
+    if not enabled or not progress_enabled():
         return iterable
-    import sys
+    from tqdm.auto import tqdm
 
-    from tqdm.std import tqdm
-
-    # A terminal redraws one line; elsewhere (Jupyter, an executed notebook, a log) every refresh is kept,
-    # so refresh rarely there.
-    interval = 0.5 if sys.stderr.isatty() else 10.0
-    return tqdm(iterable, desc=desc, total=total, leave=leave, file=sys.stderr, ncols=90, mininterval=interval)
+    return tqdm(
+        iterable,
+        desc=desc,
+        total=total,
+        leave=leave,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        mininterval=0.5,
+    )

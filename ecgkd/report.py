@@ -1,14 +1,90 @@
-"""Small tables every notebook ends with: the versions that produced its numbers."""
+"""What every notebook opens and ends with: one setup call, shown source code, the versions
+table."""
 
 from __future__ import annotations
 
+import inspect
 import platform
 from importlib import metadata
+from typing import Any
 
 import pandas as pd
 
-PACKAGES = ("ecgkd", "numpy", "scipy", "pandas", "scikit-learn", "torch", "wfdb", "matplotlib", "qiskit",
-            "qiskit-aer", "qiskit-machine-learning", "joblib")
+from . import config
+
+PACKAGES = (
+    "ecgkd",
+    "numpy",
+    "scipy",
+    "pandas",
+    "scikit-learn",
+    "torch",
+    "wfdb",
+    "matplotlib",
+    "qiskit",
+    "qiskit-aer",
+    "qiskit-machine-learning",
+    "joblib",
+)
+
+#: Figures sized for the book's text column (about 7.5 inches at 100 dpi) and readable there.
+FIGURE_STYLE = {
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "legend.fontsize": 8,
+    "figure.max_open_warning": 0,
+}
+
+
+def setup(**overrides: Any) -> config.Config:
+    """The opening of every notebook: the configuration (``ECGKD_*``, see :mod:`ecgkd.config`),
+    every random generator seeded, display options for tables and figures, and a one-line banner.
+
+    Keyword ``overrides`` change fields of the configuration (``setup(seed=1)``).
+    """
+    import matplotlib.pyplot as plt
+
+    cfg = config.load(**overrides)
+    config.seed_everything(cfg.seed)
+    pd.set_option("display.width", 100)
+    pd.set_option("display.max_colwidth", 60)
+    pd.set_option("display.precision", 4)
+    plt.rcParams.update(FIGURE_STYLE)
+    print(banner(cfg))
+    return cfg
+
+
+def banner(cfg: config.Config) -> str:
+    """One line saying which mode, data, cache, seed, device and jobs a notebook runs with."""
+    return (
+        f"ecgkd {metadata.version('ecgkd')} | mode: {cfg.mode} | data: {cfg.data_root} | "
+        f"seed: {cfg.seed} | device: {cfg.device} | jobs: {cfg.n_jobs}"
+    )
+
+
+class SourceCode:
+    """The source of a function or class, shown as a highlighted code block in JupyterLab and the
+    book.
+
+    A notebook shows the code it teaches where it teaches it; the package keeps the one definition.
+    """
+
+    def __init__(self, obj: Any):
+        self.name = f"{obj.__module__}.{obj.__qualname__}"
+        self.text = inspect.getsource(obj).rstrip()
+
+    def _repr_markdown_(self) -> str:
+        return f"`{self.name}`:\n\n```python\n{self.text}\n```"
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def show_source(obj: Any) -> SourceCode:
+    """``show_source(kd_loss)`` as the last line of a cell displays the code of ``kd_loss``."""
+    return SourceCode(obj)
 
 
 def versions_table(packages: tuple[str, ...] = PACKAGES) -> pd.DataFrame:
@@ -20,3 +96,27 @@ def versions_table(packages: tuple[str, ...] = PACKAGES) -> pd.DataFrame:
         except metadata.PackageNotFoundError:
             rows[name] = "not installed"
     return pd.DataFrame({"version": rows})
+
+
+def titled(table: pd.DataFrame | pd.Series, caption: str, precision: int = 4):
+    """A table with a caption naming what it shows and on which dataset (a pandas Styler)."""
+    frame = table.to_frame() if isinstance(table, pd.Series) else table
+    styled = frame.style.set_caption(caption).format(precision=precision)
+    # a plain row number says nothing: hide it (a named index, like "split", stays)
+    return styled.hide(axis="index") if isinstance(frame.index, pd.RangeIndex) else styled
+
+
+def _setting(value: Any) -> str:
+    """A setting as a reader writes it: 0.003 and 2048, not 0.0030 and 2048.0000; unset as '-'."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:g}"
+    return str(value)
+
+
+def settings_table(settings: dict[str, Any], caption: str):
+    """Training settings side by side, one row per owner (``{"mitbih": TrainSettings, ...}``)."""
+    rows = {name: s.as_dict() if hasattr(s, "as_dict") else dict(s) for name, s in settings.items()}
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    return frame.style.set_caption(caption).format(_setting)

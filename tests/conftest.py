@@ -12,6 +12,8 @@ import wfdb
 
 from ecgkd.config import project_root
 from ecgkd.data import mitbih, ptbxl
+from ecgkd.data.split import Split
+from ecgkd.students.inputs import StudentData
 
 REPO_DATA = project_root() / "data"
 SHARED_DATA = project_root().parent / "shared" / "data"
@@ -26,9 +28,16 @@ def synthetic_ecg(n: int, fs: float, beats: np.ndarray, seed: int = 0) -> np.nda
     return sig
 
 
-def write_mitdb_record(folder: Path, record: str, beats: np.ndarray, symbols: list[str], n: int = 3600,
-                       sig_names: tuple[str, ...] = ("MLII", "V1"), fs: int = 360,
-                       p_signal: np.ndarray | None = None) -> None:
+def write_mitdb_record(
+    folder: Path,
+    record: str,
+    beats: np.ndarray,
+    symbols: list[str],
+    n: int = 3600,
+    sig_names: tuple[str, ...] = ("MLII", "V1"),
+    fs: int = 360,
+    p_signal: np.ndarray | None = None,
+) -> None:
     """A two-lead MIT-BIH-like record with annotations, written by wfdb in format 212."""
     folder.mkdir(parents=True, exist_ok=True)
     if p_signal is None:
@@ -37,16 +46,35 @@ def write_mitdb_record(folder: Path, record: str, beats: np.ndarray, symbols: li
     gain = 200.0
     d_signal = np.round(np.nan_to_num(p_signal, nan=0.0) * gain).astype(np.int64)
     d_signal[np.isnan(p_signal)] = -2048  # format 212's missing-sample value
-    wfdb.wrsamp(record, fs=fs, units=["mV"] * len(sig_names), sig_name=list(sig_names), d_signal=d_signal,
-                fmt=["212"] * len(sig_names), adc_gain=[gain] * len(sig_names), baseline=[0] * len(sig_names),
-                write_dir=str(folder))
-    wfdb.wrann(record, "atr", np.asarray(beats, dtype=np.int64), symbol=list(symbols), fs=fs, write_dir=str(folder))
+    wfdb.wrsamp(
+        record,
+        fs=fs,
+        units=["mV"] * len(sig_names),
+        sig_name=list(sig_names),
+        d_signal=d_signal,
+        fmt=["212"] * len(sig_names),
+        adc_gain=[gain] * len(sig_names),
+        baseline=[0] * len(sig_names),
+        write_dir=str(folder),
+    )
+    wfdb.wrann(
+        record,
+        "atr",
+        np.asarray(beats, dtype=np.int64),
+        symbol=list(symbols),
+        fs=fs,
+        write_dir=str(folder),
+    )
 
 
 def write_checksums(root: Path) -> None:
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != "SHA256SUMS")
-    (root / "SHA256SUMS").write_text("".join(
-        f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(root).as_posix()}\n" for p in files))
+    (root / "SHA256SUMS").write_text(
+        "".join(
+            f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(root).as_posix()}\n"
+            for p in files
+        )
+    )
 
 
 @pytest.fixture
@@ -64,18 +92,36 @@ def mitdb_root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def ptbxl_root(tmp_path: Path) -> Path:
-    """A PTB-XL-like folder: 12 records over the 10 folds, 12 leads at 100 Hz, real SCP table layout."""
+    """A PTB-XL-like folder: 12 records over the 10 folds, 12 leads at 100 Hz, real SCP table
+    layout; one patient has records in two splits (train and validation), which must show."""
     root = tmp_path / "data"
     folder = root / "ptb-xl"
     statements = pd.DataFrame(
-        {"description": ["normal ECG", "anterior MI", "ST-T change", "LBBB", "LVH", "sinus rhythm"],
-         "diagnostic": [1.0, 1.0, 1.0, 1.0, 1.0, np.nan], "rhythm": [np.nan] * 5 + [1.0],
-         "diagnostic_class": ["NORM", "MI", "STTC", "CD", "HYP", np.nan]},
-        index=pd.Index(["NORM", "AMI", "NDT", "CLBBB", "LVH", "SR"]))
+        {
+            "description": [
+                "normal ECG",
+                "anterior MI",
+                "ST-T change",
+                "LBBB",
+                "LVH",
+                "sinus rhythm",
+            ],
+            "diagnostic": [1.0, 1.0, 1.0, 1.0, 1.0, np.nan],
+            "rhythm": [np.nan] * 5 + [1.0],
+            "diagnostic_class": ["NORM", "MI", "STTC", "CD", "HYP", np.nan],
+        },
+        index=pd.Index(["NORM", "AMI", "NDT", "CLBBB", "LVH", "SR"]),
+    )
     folder.mkdir(parents=True)
     statements.to_csv(folder / "scp_statements.csv")
-    codes = ["{'NORM': 100.0, 'SR': 0.0}", "{'AMI': 50.0}", "{'NORM': 50.0, 'NDT': 50.0}", "{'SR': 0.0}",
-             "{'CLBBB': 100.0}", "{'LVH': 50.0, 'SR': 0.0}"]
+    codes = [
+        "{'NORM': 100.0, 'SR': 0.0}",
+        "{'AMI': 50.0}",
+        "{'NORM': 50.0, 'NDT': 50.0}",
+        "{'SR': 0.0}",
+        "{'CLBBB': 100.0}",
+        "{'LVH': 50.0, 'SR': 0.0}",
+    ]
     rows = []
     for i in range(12):
         ecg_id = i + 1
@@ -83,11 +129,57 @@ def ptbxl_root(tmp_path: Path) -> Path:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         ecg = synthetic_ecg(1000, 100, np.arange(50, 1000, 80), seed=i)
         signal = np.stack([ecg * (1 + 0.1 * k) for k in range(12)], axis=1)
-        wfdb.wrsamp(f"{ecg_id:05d}_lr", fs=100, units=["mV"] * 12, sig_name=list(ptbxl.LEADS), p_signal=signal,
-                    fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str((folder / name).parent))
-        rows.append({"ecg_id": ecg_id, "patient_id": float(100 + i), "scp_codes": codes[i % len(codes)],
-                     "strat_fold": i % 10 + 1, "filename_lr": name,
-                     "filename_hr": f"records500/00000/{ecg_id:05d}_hr"})
+        wfdb.wrsamp(
+            f"{ecg_id:05d}_lr",
+            fs=100,
+            units=["mV"] * 12,
+            sig_name=list(ptbxl.LEADS),
+            p_signal=signal,
+            fmt=["16"] * 12,
+            adc_gain=[1000.0] * 12,
+            baseline=[0] * 12,
+            write_dir=str((folder / name).parent),
+        )
+        rows.append(
+            {
+                "ecg_id": ecg_id,
+                # record 9 (fold 9, validation) belongs to the patient of record 1 (fold 1, train):
+                # the overlap check must report it; records 2 and 12 share a patient and a fold
+                "patient_id": float(100 + {8: 0, 11: 1}.get(i, i)),
+                "scp_codes": codes[i % len(codes)],
+                "strat_fold": i % 10 + 1,
+                "filename_lr": name,
+                "filename_hr": f"records500/00000/{ecg_id:05d}_hr",
+            }
+        )
     pd.DataFrame(rows).to_csv(folder / "ptbxl_database.csv", index=False)
     write_checksums(root)
     return root
+
+
+def windows(name: str, n: int, seed: int, dataset: str = "mitbih") -> Split:
+    """Synthetic one-lead windows; abnormal ones carry an 8 Hz sine (tests only)."""
+    rng = np.random.default_rng(seed)
+    y = np.tile([0, 0, 1], n // 3 + 1)[:n].astype(np.int64)
+    t = np.arange(256) / 360
+    x = rng.normal(scale=0.5, size=(n, 1, 256)) + y[:, None, None] * np.sin(2 * np.pi * 8 * t)
+    rec = (
+        np.array([f"{name}-{i // 4}" for i in range(n)])
+        if dataset == "ptbxl"
+        else np.array([f"{name}-{i}" for i in range(n)])
+    )
+    if dataset == "ptbxl":  # windows of one record share its label
+        y = y[np.arange(n) // 4 * 4]
+    return Split(
+        name, dataset, x.astype(np.float32), y, rec, rec, np.zeros(n, np.int64), 360, ("MLII",)
+    )
+
+
+def student_data(dataset: str = "mitbih") -> StudentData:
+    """Three small synthetic splits and a teacher whose logits follow the labels, with noise."""
+    splits = {s: windows(s, 48, i, dataset) for i, s in enumerate(("train", "val", "test"))}
+    teacher = {
+        s: (4.0 * sp.y - 2.0 + np.random.default_rng(9).normal(size=len(sp))).astype(np.float32)
+        for s, sp in splits.items()
+    }
+    return StudentData(splits, teacher, "stand-in teacher, not ECGFounder", "f" * 16)

@@ -9,7 +9,9 @@ from ecgkd import cache
 def test_fingerprint_ignores_dict_order_and_sees_changes():
     assert cache.fingerprint({"a": 1, "b": [1, 2]}) == cache.fingerprint({"b": [1, 2], "a": 1})
     assert cache.fingerprint({"a": 1}) != cache.fingerprint({"a": 2})
-    assert cache.fingerprint({"p": Path("x/y"), "n": np.int64(3)}) == cache.fingerprint({"p": "x/y", "n": 3})
+    assert cache.fingerprint({"p": Path("x/y"), "n": np.int64(3)}) == cache.fingerprint(
+        {"p": "x/y", "n": 3}
+    )
     with pytest.raises(TypeError, match="cannot fingerprint"):
         cache.fingerprint({"f": object()})
 

@@ -1,5 +1,7 @@
-"""``python -m ecgkd``: options, clear errors, and the first stages on the repository's real sample."""
+"""``python -m ecgkd``: options, clear errors, and the first stages on the repository's real
+sample."""
 
+import os
 import subprocess
 import sys
 
@@ -7,28 +9,77 @@ import pandas as pd
 import pytest
 
 from ecgkd import cli
-from ecgkd.config import project_root
+from ecgkd.config import ConfigError, project_root
 
 
-def test_bad_options_give_clear_errors(tmp_path):
-    with pytest.raises(SystemExit, match="--data .*not a folder"):
-        cli.main(["--quick", "--data", str(tmp_path / "missing"), "--out", str(tmp_path)])
-    with pytest.raises(SystemExit, match="--jobs 0"):
-        cli.main(["--quick", "--jobs", "0", "--out", str(tmp_path)])
+def test_bad_options_give_clear_errors(tmp_path, capsys):
+    assert cli.main(["--quick", "--data", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
+    assert "--data" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="--jobs 0"):
+        cli.run(["--quick", "--jobs", "0", "--out", str(tmp_path)])
     with pytest.raises(SystemExit):  # argparse: an unknown stage
         cli.main(["--stages", "everything"])
 
 
+@pytest.mark.parametrize(
+    "env, named",
+    [
+        ({"ECGKD_QUICK": "maybe"}, "ECGKD_QUICK='maybe'"),
+        ({"ECGKD_DATA": "/no/such/folder"}, "ECGKD_DATA='/no/such/folder' is not a folder"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_status_2(tmp_path, env, named):
+    """What a user sees: one line naming the variable and what to do, no traceback."""
+    run = subprocess.run(
+        [sys.executable, "-m", "ecgkd", "--stages", "data", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=project_root(),
+        env={**os.environ, **env},
+    )
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 2 and len(lines) == 1 and named in lines[0]
+    assert "Traceback" not in run.stderr
+
+
+def test_a_checksum_mismatch_is_one_line(tmp_path, capsys):
+    """A corrupted data file: the CLI names it and says what to do, in one line."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(project_root() / "data", data)
+    with open(data / "mitdb" / "100.hea", "a") as handle:
+        handle.write("# changed\n")
+    args = ["--quick", "--stages", "data", "--datasets", "mitbih", "--no-progress"]
+    status = cli.main(
+        [*args, "--data", str(data), "--cache", str(tmp_path / "c"), "--out", str(tmp_path)]
+    )
+    err = capsys.readouterr().err.strip().splitlines()  # the banner, then the error
+    assert status == 2 and err[-1].startswith("ecgkd: error: ") and "100.hea" in err[-1]
+    assert len(err) == 2 and "Traceback" not in "".join(err)
+
+
 def test_help_lists_the_stages():
-    out = subprocess.run([sys.executable, "-m", "ecgkd", "--help"], capture_output=True, text=True,
-                         cwd=project_root(), check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "ecgkd", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=project_root(),
+        check=True,
+    ).stdout
     for stage in cli.STAGES:
         assert stage in out
 
 
 def test_data_and_teacher_stages_write_their_tables(tmp_path):
-    """Quick mode on the repository's data; the teacher comes from the shared cache when it is there."""
-    assert cli.main(["--quick", "--stages", "teacher", "data", "--out", str(tmp_path), "--no-progress"]) == 0
+    """Quick mode on the repository's data; the teacher comes from the shared cache when it is
+    there."""
+    assert (
+        cli.main(
+            ["--quick", "--stages", "teacher", "data", "--out", str(tmp_path), "--no-progress"]
+        )
+        == 0
+    )
     data = pd.read_csv(tmp_path / "data.csv")
     assert set(data["dataset"]) == {"mitbih", "ptbxl"}
     teacher = pd.read_csv(tmp_path / "teacher.csv")

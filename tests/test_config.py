@@ -7,29 +7,58 @@ import torch
 from ecgkd.config import ConfigError, load, project_root, seed_everything
 
 
-def test_defaults_are_full_mode_and_repo_folders():
+def test_defaults_are_quick_mode_on_the_sample_and_repo_folders():
     cfg = load(env={})
-    assert cfg.quick is False and cfg.mode == "full"
+    assert cfg.quick is True and cfg.mode == "quick"
     assert cfg.data_root == (project_root() / "data").resolve()
     assert cfg.cache_root == (project_root() / "cache").resolve()
     assert cfg.seed == 0 and cfg.n_jobs == 1 and cfg.device in ("cpu", "cuda")
 
 
-@pytest.mark.parametrize("value, quick", [("1", True), ("true", True), ("YES", True), ("0", False), ("off", False)])
+@pytest.mark.parametrize(
+    "value, quick", [("1", True), ("true", True), ("YES", True), ("0", False), ("off", False)]
+)
 def test_quick_values(value, quick):
     assert load(env={"ECGKD_QUICK": value}).quick is quick
 
 
-@pytest.mark.parametrize("env, needle", [
-    ({"ECGKD_QUICK": "maybe"}, "ECGKD_QUICK='maybe'"),
-    ({"ECGKD_SEED": "-1"}, "ECGKD_SEED"),
-    ({"ECGKD_SEED": "abc"}, "ECGKD_SEED='abc' is not a whole number"),
-    ({"ECGKD_JOBS": "0"}, "ECGKD_JOBS"),
-    ({"ECGKD_DEVICE": "tpu"}, "ECGKD_DEVICE='tpu'"),
-])
+@pytest.mark.parametrize(
+    "env, needle",
+    [
+        ({"ECGKD_QUICK": "maybe"}, "ECGKD_QUICK='maybe'"),
+        ({"ECGKD_SEED": "-1"}, "ECGKD_SEED"),
+        ({"ECGKD_SEED": "abc"}, "ECGKD_SEED='abc' is not a whole number"),
+        ({"ECGKD_JOBS": "0"}, "ECGKD_JOBS"),
+        ({"ECGKD_DEVICE": "tpu"}, "ECGKD_DEVICE='tpu'"),
+    ],
+)
 def test_invalid_values_name_the_variable(env, needle):
     with pytest.raises(ConfigError, match=needle.replace("(", r"\(")):
         load(env=env)
+
+
+def test_mode_follows_the_data_unless_quick_is_set(tmp_path: Path):
+    folder = str(tmp_path)
+    assert load(env={"ECGKD_DATA": folder}).quick is False  # a data folder named: the experiment
+    assert load(env={"ECGKD_DATA": folder, "ECGKD_QUICK": "1"}).quick is True
+    assert load(env={"ECGKD_QUICK": "0"}).quick is False
+    assert load(env={"ECGKD_QUICK": ""}).quick is True  # empty counts as unset
+    assert load(env={}, data_root=tmp_path).quick is False  # the CLI's --data
+    assert load(env={}, data_root=tmp_path, quick=True).quick is True
+
+
+def test_progress_bars_switch(monkeypatch):
+    from ecgkd.config import progress_enabled
+    from ecgkd.progress import progress_bar
+
+    assert progress_enabled({}) is True and progress_enabled({"ECGKD_PROGRESS": "0"}) is False
+    with pytest.raises(ConfigError, match="ECGKD_PROGRESS='sometimes'"):
+        progress_enabled({"ECGKD_PROGRESS": "sometimes"})
+    items = [1, 2]
+    monkeypatch.setenv("ECGKD_PROGRESS", "0")
+    assert progress_bar(items, "x") is items  # off: the iterable itself, nothing drawn
+    monkeypatch.setenv("ECGKD_PROGRESS", "1")
+    assert progress_bar(items, "x") is not items and list(progress_bar(items, "x")) == items
 
 
 def test_missing_data_folder_is_a_clear_error(tmp_path: Path):
@@ -39,8 +68,14 @@ def test_missing_data_folder_is_a_clear_error(tmp_path: Path):
 
 
 def test_data_and_cache_from_environment(tmp_path: Path):
-    cfg = load(env={"ECGKD_DATA": str(tmp_path), "ECGKD_CACHE": str(tmp_path / "c"), "ECGKD_SEED": "7"})
-    assert cfg.data_root == tmp_path.resolve() and cfg.cache_root == (tmp_path / "c").resolve() and cfg.seed == 7
+    cfg = load(
+        env={"ECGKD_DATA": str(tmp_path), "ECGKD_CACHE": str(tmp_path / "c"), "ECGKD_SEED": "7"}
+    )
+    assert (
+        cfg.data_root == tmp_path.resolve()
+        and cfg.cache_root == (tmp_path / "c").resolve()
+        and cfg.seed == 7
+    )
     assert cfg.with_(seed=3).seed == 3
 
 

@@ -1,4 +1,5 @@
-"""The tutorials' shape: paired py:percent + ipynb, in sync, committed without outputs, same opening."""
+"""The tutorials' shape: paired py:percent + ipynb, in sync, committed without outputs, same
+opening."""
 
 from pathlib import Path
 
@@ -20,8 +21,14 @@ def test_paired_in_sync_and_without_outputs(source: Path):
     assert notebook.is_file(), f"{notebook.name} missing: run `jupytext --sync {source}`"
     py_cells = [(c.cell_type, c.source) for c in jupytext.read(source).cells]
     nb = jupytext.read(notebook)
-    assert [(c.cell_type, c.source) for c in nb.cells] == py_cells, f"run `jupytext --sync {source}`"
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+    assert [(c.cell_type, c.source) for c in nb.cells] == py_cells, (
+        f"run `jupytext --sync {source}`"
+    )
+    assert all(
+        not c.get("outputs") and c.get("execution_count") is None
+        for c in nb.cells
+        if c.cell_type == "code"
+    )
 
 
 @pytest.mark.parametrize("source", TUTORIALS, ids=lambda p: p.name)
@@ -29,9 +36,41 @@ def test_opens_and_closes_the_house_way(source: Path):
     cells = jupytext.read(source).cells
     assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# ")
     assert "**Runtime**" in cells[0].source and "**You will learn**" in cells[0].source
-    assert any("ecgkd.config.load()" in c.source and "seed_everything" in c.source for c in cells[:4])
-    assert any(c.source.startswith("## Summary") for c in cells if c.cell_type == "markdown")
+    parameters = [c for c in cells[:4] if "parameters" in c.metadata.get("tags", [])]
+    assert len(parameters) == 1, "one code cell tagged 'parameters' near the top"
+    assert "cfg = ecgkd.setup()" in parameters[0].source
+    markdown = [c.source for c in cells if c.cell_type == "markdown"]
+    assert any(m.startswith("## Summary") for m in markdown)
+    exercises = "\n".join(m for m in markdown if "## Exercises" in m)
+    assert exercises.count("**Exercise ") >= 2, "two or three exercises at the end"
+    assert exercises.count("*Self-check*") == exercises.count("**Exercise "), "one self-check each"
     assert "versions_table()" in cells[-1].source
+
+
+@pytest.mark.parametrize("source", TUTORIALS, ids=lambda p: p.name)
+def test_code_cells_fit_the_page(source: Path):
+    """The book clips code wider than about 100 columns: no code line is (ruff formats the rest)."""
+    for cell in jupytext.read(source).cells:
+        if cell.cell_type == "code":
+            wide = [line for line in cell.source.splitlines() if len(line) > 100]
+            assert not wide, f"{source.name}: code lines over 100 columns: {wide}"
+
+
+def test_the_package_and_notebooks_pass_ruff():
+    """Formatting and lint, as configured in pyproject.toml (line length 100)."""
+    import subprocess
+    import sys
+
+    root = project_root()
+    paths = ["ecgkd", "tests", "benchmarks", "tutorials", "data/make_sample.py", "conftest.py"]
+    for command in (["format", "--check"], ["check"]):
+        run = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, *paths],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, f"ruff {' '.join(command)}:\n{run.stdout}{run.stderr}"
 
 
 def test_the_book_lists_every_tutorial_and_executes_them_strictly():
@@ -40,7 +79,9 @@ def test_the_book_lists_every_tutorial_and_executes_them_strictly():
     root = project_root()
     toc = (root / "book" / "_toc.yml").read_text()
     for source in TUTORIALS:
-        assert f"file: tutorials/{source.stem}\n" in toc, f"{source.name} is missing from book/_toc.yml"
+        assert f"file: tutorials/{source.stem}\n" in toc, (
+            f"{source.name} is missing from book/_toc.yml"
+        )
     config = yaml.safe_load((root / "book" / "_config.yml").read_text())
     assert config["execute"]["timeout"] == 600 and config["execute"]["allow_errors"] is False
     assert "tutorials/*.ipynb" in config["exclude_patterns"]  # the .py sources are the book's pages

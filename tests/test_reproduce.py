@@ -1,9 +1,9 @@
-"""End to end in quick mode, on the repository's real sample: ``python -m ecgkd`` runs every stage, and
-notebook 05, executed afterwards from its source, computes the very numbers the CLI wrote.
+"""End to end in quick mode, on the repository's real sample: ``python -m ecgkd`` runs every stage,
+and notebook 05, executed afterwards from its source, computes the very numbers the CLI wrote.
 
-Notebook 05 retrains the compared models, bootstraps and simulates shots and noise again on its own, so
-equal tables also show that a CPU rerun with the same seed reproduces them exactly. (The grids it reads
-come from the cache the CLI filled: the notebooks of the book reuse that cache too.)
+Notebook 05 retrains the compared models, bootstraps and simulates shots and noise again on its own,
+so equal tables also show that a CPU rerun with the same seed reproduces them exactly. (The grids it
+reads come from the cache the CLI filled: the notebooks of the book reuse that cache too.)
 """
 
 from pathlib import Path
@@ -30,15 +30,22 @@ def run_notebook(source: Path) -> dict:
 
 
 def same_table(ours: pd.DataFrame, cli_csv: Path) -> None:
-    """Equal values, column by column, after the CSV round trip (floats to 12 significant digits)."""
+    """Equal values, column by column, after the CSV round trip (floats to 12 significant
+    digits)."""
     theirs = pd.read_csv(cli_csv)
     ours = ours.drop(columns=[c for c in TIMINGS if c in ours]).reset_index(drop=True)
     assert list(theirs.columns) == list(ours.columns), cli_csv.name
     for column in ours.columns:
         a, b = ours[column], theirs[column]
         if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
-            pd.testing.assert_series_equal(a.astype(float), b.astype(float), check_exact=False, rtol=1e-12,
-                                           check_names=False, obj=f"{cli_csv.name}[{column}]")
+            pd.testing.assert_series_equal(
+                a.astype(float),
+                b.astype(float),
+                check_exact=False,
+                rtol=1e-12,
+                check_names=False,
+                obj=f"{cli_csv.name}[{column}]",
+            )
         else:
             assert list(a.astype(str)) == list(b.astype(str)), f"{cli_csv.name}[{column}]"
 
@@ -52,14 +59,28 @@ def test_cli_reproduces_notebook_05(tmp_path, monkeypatch):
     notebook = run_notebook(project_root() / "tutorials" / "05_evaluation.py")
     same_table(notebook["table"], tmp_path / "comparison.csv")
     same_table(notebook["on_device"], tmp_path / "vqc_on_device.csv")
-    per_class = notebook["comparison"].per_class_table(notebook["reports"]["mitbih"]).T.reset_index(names="model")
+    per_class = (
+        notebook["comparison"]
+        .per_class_table(notebook["reports"]["mitbih"])
+        .T.reset_index(names="model")
+    )
     same_table(per_class, tmp_path / "per_class_mitbih.csv")
 
     teacher_rows = notebook["table"].groupby("dataset").head(1)
     assert teacher_rows["model"].str.contains("stand-in teacher, not ECGFounder").all()
-    assert notebook["table"]["model"].str.contains("VQC").any() and notebook["table"]["model"].str.contains("CNN-1D").any()
+    assert (
+        notebook["table"]["model"].str.contains("VQC").any()
+        and notebook["table"]["model"].str.contains("CNN-1D").any()
+    )
     assert set(notebook["on_device"]["shots"].astype(str)) == {"exact", "8192"}
-    for figure in ("teacher_roc", "students_auroc", "quantum_auroc", "hardware", "comparison_roc", "vqc_on_device"):
+    for figure in (
+        "teacher_roc",
+        "students_auroc",
+        "quantum_auroc",
+        "hardware",
+        "comparison_roc",
+        "vqc_on_device",
+    ):
         assert (tmp_path / f"{figure}.png").stat().st_size > 10_000, figure
 
 

@@ -5,9 +5,17 @@ import pytest
 import torch
 from torch import nn
 
-from ecgkd.evaluate import binary_metrics, roc_auc, sigmoid, youden_threshold
-from ecgkd.train import (TrainData, TrainSettings, balancing_weight, bce_loss, binary_logits, epoch_order, fit,
-                         predict)
+from ecgkd.evaluation.metrics import binary_metrics, roc_auc, sigmoid, youden_threshold
+from ecgkd.train import (
+    TrainData,
+    TrainSettings,
+    balancing_weight,
+    bce_loss,
+    binary_logits,
+    epoch_order,
+    fit,
+    predict,
+)
 
 
 def separable(n: int = 256, seed: int = 0) -> TrainData:
@@ -20,7 +28,9 @@ def separable(n: int = 256, seed: int = 0) -> TrainData:
 
 def small_model(seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Conv1d(1, 4, 5), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(4, 1))
+    return nn.Sequential(
+        nn.Conv1d(1, 4, 5), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(4, 1)
+    )
 
 
 SETTINGS = TrainSettings(epochs=4, batch_size=32, lr=1e-2, patience=10)
@@ -29,7 +39,9 @@ SETTINGS = TrainSettings(epochs=4, batch_size=32, lr=1e-2, patience=10)
 def test_youden_threshold_and_metrics_by_hand():
     y = np.array([0, 0, 0, 0, 1, 1, 1])
     score = np.array([0.1, 0.2, 0.3, 0.6, 0.5, 0.8, 0.9])
-    assert youden_threshold(y, score) == pytest.approx(0.5)  # J = 1 - 1/4 at 0.5 beats 2/3 - 0 at 0.8
+    assert youden_threshold(y, score) == pytest.approx(
+        0.5
+    )  # J = 1 - 1/4 at 0.5 beats 2/3 - 0 at 0.8
     m = binary_metrics(y, score, 0.5)
     assert (m["sensitivity"], m["specificity"]) == (1.0, pytest.approx(3 / 4))
     assert m["auroc"] == pytest.approx(11 / 12) and m["n"] == 7
@@ -85,9 +97,16 @@ def test_fit_learns_and_keeps_the_best_epoch():
     result = fit(model, train, val, bce_loss(balancing_weight(train.y)), SETTINGS, progress=False)
     after = roc_auc(val.y, predict(model, val.x))
     assert after > 0.9 > before or after > before + 0.2
-    assert after == pytest.approx(result.best_val_auroc)
-    assert result.history["val_auroc"].max() == pytest.approx(result.best_val_auroc)
-    assert list(result.history.columns) == ["epoch", "train_loss", "val_loss", "val_auroc", "lr", "seconds"]
+    assert after == pytest.approx(result.best_score)
+    assert result.history["val_auroc"].max() == pytest.approx(result.best_score)
+    assert list(result.history.columns) == [
+        "epoch",
+        "train_loss",
+        "val_loss",
+        "val_auroc",
+        "lr",
+        "seconds",
+    ]
 
 
 def test_fit_is_reproducible():
@@ -116,9 +135,23 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path):
 
     ckpt = tmp_path / "state.pt"
     with pytest.raises(KeyboardInterrupt):
-        fit(small_model(), train, val, crash_in_epoch_3, SETTINGS, seed=1, checkpoint=ckpt, key="k", progress=False)
-    resumed = small_model(seed=99)  # different initial weights: everything must come from the checkpoint
-    result = fit(resumed, train, val, bce_loss(), SETTINGS, seed=1, checkpoint=ckpt, key="k", progress=False)
+        fit(
+            small_model(),
+            train,
+            val,
+            crash_in_epoch_3,
+            SETTINGS,
+            seed=1,
+            checkpoint=ckpt,
+            key="k",
+            progress=False,
+        )
+    resumed = small_model(
+        seed=99
+    )  # different initial weights: everything must come from the checkpoint
+    result = fit(
+        resumed, train, val, bce_loss(), SETTINGS, seed=1, checkpoint=ckpt, key="k", progress=False
+    )
     assert result.resumed_from == 2 and len(result.history) == 4
     assert np.array_equal(predict(whole, val.x), predict(resumed, val.x))
 
@@ -132,10 +165,21 @@ def test_finished_run_is_reused_and_other_keys_start_over(tmp_path):
         raise AssertionError("a finished run was trained again")
 
     again = small_model(seed=5)
-    result = fit(again, train, val, must_not_train, SETTINGS, checkpoint=ckpt, key="k", progress=False)
+    result = fit(
+        again, train, val, must_not_train, SETTINGS, checkpoint=ckpt, key="k", progress=False
+    )
     assert result.reused and len(result.history) == SETTINGS.epochs
     with pytest.raises(AssertionError, match="trained again"):
-        fit(small_model(), train, val, must_not_train, SETTINGS, checkpoint=ckpt, key="other", progress=False)
+        fit(
+            small_model(),
+            train,
+            val,
+            must_not_train,
+            SETTINGS,
+            checkpoint=ckpt,
+            key="other",
+            progress=False,
+        )
 
 
 def test_transform_is_applied_to_every_batch():
@@ -147,6 +191,53 @@ def test_transform_is_applied_to_every_batch():
         return np.concatenate([x, x], axis=-1)
 
     model = small_model()
-    fit(model, train, val, bce_loss(), TrainSettings(epochs=1, batch_size=32), transform=double, progress=False)
+    fit(
+        model,
+        train,
+        val,
+        bce_loss(),
+        TrainSettings(epochs=1, batch_size=32),
+        transform=double,
+        progress=False,
+    )
     assert seen and all(shape[-1] == 32 for shape in seen)
     assert predict(model, val.x, transform=double).shape == (64,)
+
+
+def test_guards_name_what_is_wrong():
+    """The loop refuses a model with nothing to train and a validation split with one class."""
+    frozen = small_model()
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    train, val = separable(64), separable(64, seed=1)
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        fit(frozen, train, val, bce_loss(), SETTINGS, progress=False)
+    one_class = TrainData(val.x, np.zeros_like(val.y))
+    with pytest.raises(RuntimeError, match="validation split hold both classes"):
+        fit(small_model(), train, one_class, bce_loss(), SETTINGS, progress=False)
+
+
+def test_the_autoencoder_objective_keeps_the_lowest_validation_error():
+    """The same loop trains a reconstruction: it keeps the epoch of the lowest validation MSE."""
+    from ecgkd.train import RECONSTRUCTION, reconstruction_loss
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(96, 1, 16)).astype(np.float32)
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Flatten(), nn.Linear(16, 4), nn.Linear(4, 16), nn.Unflatten(1, (1, 16))
+    )
+    settings = TrainSettings(epochs=5, batch_size=16, lr=1e-2, patience=5)
+    result = fit(
+        model,
+        TrainData(x[:64], x[:64]),
+        TrainData(x[64:], x[64:]),
+        reconstruction_loss(),
+        settings,
+        objective=RECONSTRUCTION,
+        progress=False,
+    )
+    history = result.history
+    assert "val_mse" in history and "val_auroc" not in history
+    assert result.best_score == history["val_mse"].min()
+    assert result.best_epoch == int(history.loc[history["val_mse"].idxmin(), "epoch"])

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 0. Introduction: from a foundation ECG model to classical and quantum students
 #
-# ECGFounder is a 31-million-parameter network trained on about ten million ECGs. It reads an ECG well,
+# ECGFounder {cite:p}`li2024ecgfounder` is a 31-million-parameter network trained on about ten million ECGs. It reads an ECG well,
 # but it is too large for a wearable, and far too large for the quantum processors of today. This
 # tutorial distils it into small students and measures, on real recordings, what each one keeps of the
 # teacher's judgement and at what cost.
@@ -31,25 +31,24 @@
 
 # %% [markdown]
 # ## Parameters
-# Every notebook opens like this: the settings come from environment variables (`ecgkd.config`), so the
-# same notebook runs in quick mode in CI and in full mode on your machine, and every random generator is
-# seeded.
+# Every notebook opens like this. `ecgkd.setup()` reads the settings from environment variables
+# (`ECGKD_*`, listed below), seeds every random generator, sets how tables and figures look, and prints
+# one line saying what it runs with: the same notebook runs in quick mode on the shipped sample and in
+# full mode on the full databases. Each later notebook then names, in this cell, the hyper-parameters it
+# uses (grid, epochs, qubits, shots), read from the package so that the notebook and the command line agree.
 
-# %%
+# %% tags=["parameters"]
 import pandas as pd
 
-import ecgkd.config
+import ecgkd
 from ecgkd import plots
-from ecgkd.report import versions_table
+from ecgkd.report import titled, versions_table
 
-cfg = ecgkd.config.load()
-ecgkd.config.seed_everything(cfg.seed)
-pd.set_option("display.width", 140)
-print(f"mode: {cfg.mode} | data: {cfg.data_root} | cache: {cfg.cache_root} | seed: {cfg.seed} | device: {cfg.device}")
+cfg = ecgkd.setup()
 
 # %% [markdown]
 # ## The study
-# Franco et al. (2026), *From Foundation ECG Models to NISQ Learners: Distilling ECGFounder into a VQC
+# {cite:t}`franco2026nisq`, *From Foundation ECG Models to NISQ Learners: Distilling ECGFounder into a VQC
 # Student*, distil ECGFounder into a ResNet-1D, a lightweight CNN-1D and a variational quantum classifier
 # (VQC) that reads a compressed summary of a heartbeat, for normal-vs-abnormal classification on PTB-XL and
 # MIT-BIH, and study how the distillation temperature T and weight alpha matter. Only the abstract is
@@ -58,7 +57,8 @@ print(f"mode: {cfg.mode} | data: {cfg.data_root} | cache: {cfg.cache_root} | see
 # model of a real quantum device.
 #
 # ## The pipeline
-# One notebook per stage, and one module of the `ecgkd` package behind each; data flows one way.
+# One notebook per stage, and one package of `ecgkd` behind each (`ls tutorials ecgkd` shows the same
+# pipeline); data flows one way.
 
 # %%
 fig = plots.plot_pipeline()
@@ -66,57 +66,127 @@ fig = plots.plot_pipeline()
 # %% [markdown]
 # | notebook | what it does | package |
 # |---|---|---|
-# | 01 data | WFDB records to labelled windows, patient-disjoint splits | `ecgkd.data` |
-# | 02 teacher | ECGFounder's Net1D, real weights or a stand-in, fine-tuning, cached outputs | `ecgkd.teacher` |
-# | 03 classical distillation | KD loss, ResNet-1D and CNN-1D, T x alpha sensitivity | `ecgkd.distill`, `ecgkd.students`, `ecgkd.sweep` |
-# | 04 quantum student | autoencoder, 6-qubit VQC in Qiskit, shots and device noise | `ecgkd.autoencoder`, `ecgkd.quantum` |
+# | {doc}`01_data` | WFDB records to labelled windows, patient-disjoint splits | `ecgkd.data` |
+# | {doc}`02_teacher` | ECGFounder's Net1D, real weights or a stand-in, fine-tuning, cached outputs | `ecgkd.teacher` |
+# | {doc}`03_classical_distillation` | KD loss, ResNet-1D and CNN-1D, the T x alpha grid | `ecgkd.students` |
+# | {doc}`04_quantum_student` | autoencoder, 6-qubit VQC in Qiskit, shots and device noise | `ecgkd.quantum` |
+# | {doc}`05_evaluation` | every model on the same test splits, intervals, calibration, cost | `ecgkd.evaluation` |
+#
+# Beside them: `ecgkd.config` (settings), `ecgkd.cache` (fingerprints, atomic files), `ecgkd.train` (the
+# one training loop), `ecgkd.modelinfo` (sizes and fingerprints of models), `ecgkd.plots` and
+# `ecgkd.report` (what the notebooks show), and `python -m ecgkd` (`ecgkd.cli`), which runs the stages
+# without notebooks.
 #
 # ## Our choices
 # Where the study is silent we chose, and each notebook says why. The main ones:
 
 # %%
-choices = pd.DataFrame([
-    ("data", "MIT-BIH: one window per beat, 90 samples before the R peak and 166 after, lead MLII at 360 Hz;"
-     " normal = AAMI N, abnormal = S, V, F, Q; inter-patient DS1 (train) / DS2 (test)"),
-    ("data", "MIT-BIH validation: four whole DS1 records (101, 118, 124, 223), never a beat of a test patient"),
-    ("data", "PTB-XL: normal = NORM only, abnormal = MI, STTC, CD or HYP; strat_fold 1-8 / 9 / 10;"
-     " students read lead II at 100 Hz as four 256-sample windows, a record's score is their mean"),
-    ("teacher", "the teacher sees the beat resampled to 500 Hz (MIT-BIH) or the whole 12-lead record"
-     " (PTB-XL), filtered and z-scored as ECGFounder was trained"),
-    ("teacher", "without the weights: a stand-in Net1D trained from scratch, labelled on every result"),
-    ("threshold", "every model's operating threshold is chosen on validation (Youden's J), never on test"),
-    ("KD", "Hinton's loss for one logit: two-class KL at temperature T, times T^2, mixed with weighted BCE by alpha"),
-    ("students", "ResNet-1D after Wang et al. (2017) at half width, pooled between blocks (126 k parameters);"
-     " a 20 k-parameter CNN-1D of our design"),
-    ("quantum", "a convolutional autoencoder to 6 numbers, scaled to [0, pi] with training percentiles"),
-    ("quantum", "angle encoding, Qiskit's real_amplitudes with 5 layers, parity readout, trainable scale"
-     " and bias; trained with an exact torch simulation equal to Qiskit's"),
-    ("quantum", "a classical control: an MLP on the same 6 numbers with no more parameters than the VQC"),
-    ("hardware", "shots on Aer; noise and coupling map of IBM Torino (FakeTorino, qiskit-ibm-runtime)"),
-], columns=["stage", "our choice"])
-choices.style.hide(axis="index").set_properties(**{"text-align": "left"})
+choices = pd.DataFrame(
+    [
+        (
+            "data",
+            "MIT-BIH: one window per beat, 90 samples before the R peak and 166 after, lead MLII "
+            "at 360 Hz;"
+            " normal = AAMI N, abnormal = S, V, F, Q; inter-patient DS1 (train) / DS2 (test)",
+        ),
+        (
+            "data",
+            "MIT-BIH validation: four whole DS1 records (101, 118, 124, 223); DS1 and DS2 share no"
+            " record, and one subject (records 201 in DS1, 202 in DS2), as in the published split",
+        ),
+        (
+            "data",
+            "PTB-XL: normal = NORM only, abnormal = MI, STTC, CD or HYP; strat_fold 1-8 / 9 / 10;"
+            " students read lead II at 100 Hz as four 256-sample windows, a record's score is "
+            "their mean",
+        ),
+        (
+            "teacher",
+            "the teacher sees the beat resampled to 500 Hz (MIT-BIH) or the whole 12-lead record"
+            " (PTB-XL), filtered and z-scored as ECGFounder was trained",
+        ),
+        (
+            "teacher",
+            "without the weights: a stand-in Net1D trained from scratch, labelled on every result",
+        ),
+        (
+            "threshold",
+            "every model's operating threshold is chosen on validation (Youden's J), never on test",
+        ),
+        (
+            "KD",
+            "Hinton's loss for one logit: two-class KL at temperature T, times T^2, mixed with "
+            "weighted BCE by alpha",
+        ),
+        (
+            "students",
+            "ResNet-1D after Wang et al. (2017) at half width, pooled between blocks (126 k "
+            "parameters);"
+            " a 20 k-parameter CNN-1D of our design",
+        ),
+        (
+            "quantum",
+            "a convolutional autoencoder to 6 numbers, scaled to [0, pi] with training percentiles",
+        ),
+        (
+            "quantum",
+            "angle encoding, Qiskit's real_amplitudes with 5 layers, parity readout, trainable "
+            "scale"
+            " and bias; trained with an exact torch simulation equal to Qiskit's",
+        ),
+        (
+            "quantum",
+            "a classical control: an MLP on the same 6 numbers with no more parameters than the "
+            "VQC",
+        ),
+        (
+            "hardware",
+            "shots on Aer; noise and coupling map of IBM Torino (FakeTorino, qiskit-ibm-runtime)",
+        ),
+    ],
+    columns=["stage", "our choice"],
+)
+titled(choices, "Our choices, where the study is silent").hide(axis="index").set_properties(
+    **{"text-align": "left"}
+)
 
 # %% [markdown]
 # ## Quick mode and full mode
-# - **Quick** (`ECGKD_QUICK=1`): the repository's real sample (the first 5 minutes of each MIT-BIH
-#   record, PTB-XL records 1-500), a quarter-width stand-in teacher, short training, small grids and one
-#   seed. Every notebook runs in under about two minutes on 2 CPU cores; CI runs this mode.
-# - **Full** (the default): whole records, the full-size Net1D, 3 seeds over a 4 x 5 T x alpha grid.
-#   Measured on 2 CPU cores for the full MIT-BIH (`python -m ecgkd --full --datasets mitbih --jobs 2`,
-#   an empty cache): data 36 s, teacher 24 min, classical grids 67 min (102 runs), latent grids and the
-#   shots/noise study 16 min, evaluation 15 min: 2 hours in all. A GPU (`ECGKD_DEVICE=cuda`, or `auto`)
-#   shortens all of it. Every stage caches its results under
-#   `ECGKD_CACHE`, and a rerun resumes where it stopped.
+# - **Quick**: the repository's real sample (the first 5 minutes of each MIT-BIH record, PTB-XL records
+#   1-500), a quarter-width stand-in teacher, short training, small grids and one seed. Every notebook
+#   runs in under two minutes on 2 CPU cores; CI runs this mode.
+# - **Full**: whole records, the full-size Net1D, 3 seeds over a 4 x 5 T x alpha grid: the experiment.
+#   Hours on 2 CPU cores, minutes on a GPU (`ECGKD_DEVICE=auto` uses one when present). Every stage caches
+#   its results under `ECGKD_CACHE`, so a rerun resumes where it stopped.
 #
-# Each notebook states its own measured run times at its top.
+# **Which mode runs** (our rule): `ECGKD_QUICK=1` or `0` when you set it; otherwise quick mode on the
+# shipped sample (`ECGKD_DATA` unset) and full mode when `ECGKD_DATA` names a data folder. The measured
+# run times of both modes are on the {doc}`/book/status` page.
 #
+# | variable | meaning | default |
+# |---|---|---|
+# | `ECGKD_QUICK` | `1` quick, `0` full | by the data, as above |
+# | `ECGKD_DATA` | folder holding `mitdb/` and `ptb-xl/` | the repository's `data/` |
+# | `ECGKD_CACHE` | prepared arrays, checkpoints, teacher outputs, finished runs | the repository's `cache/` |
+# | `ECGKD_SEED` | base random seed | `0` |
+# | `ECGKD_DEVICE` | `auto`, `cpu` or `cuda[:N]` | `auto` |
+# | `ECGKD_JOBS` | parallel training runs in the grids | `1` |
+# | `ECGKD_WEIGHTS` | folder holding ECGFounder's released `.pth` files | unset: the stand-in teacher |
+# | `ECGKD_PROGRESS` | `1` progress bars, `0` none | `1` |
+#
+# This run:
+
+# %%
+print(f"mode: {cfg.mode} (data: {cfg.data_root})")
+
+# %% [markdown]
 # ## Getting the data and the weights
 # The repository ships a 27 MB real sample in `data/`, enough for quick mode. For the full databases
 # (internet needed), from a terminal:
 #
 # ```bash
-# python -m ecgkd.data.download --dest ~/ecg-data   # MIT-BIH (all 48 records) and PTB-XL from PhysioNet
-# export ECGKD_DATA=~/ecg-data
+# python -m ecgkd.data.download --dest ~/ecg-data   # MIT-BIH (all 48 records), PTB-XL, from PhysioNet
+# export ECGKD_DATA=~/ecg-data                      # full mode from now on
 # ```
 #
 # ECGFounder's weights are on Hugging Face (`PKUDigitalHealth/ECGFounder`, access on request). Put
@@ -125,9 +195,9 @@ choices.style.hide(axis="index").set_properties(**{"text-align": "left"})
 # ECGFounder". What this data folder holds now:
 
 # %%
-from ecgkd.data import data_summary  # noqa: E402
+from ecgkd.data import data_summary
 
-data_summary(cfg.data_root)
+titled(data_summary(cfg.data_root), f"What {cfg.data_root} holds")
 
 # %% [markdown]
 # ## Summary
@@ -135,7 +205,19 @@ data_summary(cfg.data_root)
 # - The method details are ours where the study is silent; the table above lists them.
 # - Quick mode for a look in minutes, full mode for the experiment; results are cached and resumable.
 #
-# Next: notebook 01, the data.
+# Next: {doc}`01_data`.
+#
+# ## Exercises
+# **Exercise 0.1.** Ask `ecgkd.config.load` which mode a user gets who points `ECGKD_DATA` at a data
+# folder (use `env={"ECGKD_DATA": str(cfg.data_root)}`), and which one if they also set `ECGKD_QUICK=1`.
+#
+# *Self-check*: `"full"`, then `"quick"`: the variable `ECGKD_QUICK` always wins over the rule.
+#
+# **Exercise 0.2.** From `ecgkd.data.DS1` and `ecgkd.data.DS2`, count the records of each half of the
+# inter-patient split and the records they share.
+#
+# *Self-check*: 22 and 22 records, none shared (`set(DS1) & set(DS2)` is empty). The one subject they
+# share, through two different records, is the subject of {doc}`01_data`'s overlap check.
 
 # %%
 versions_table()

@@ -26,33 +26,37 @@
 # - how a 10 s PTB-XL record becomes a normal/abnormal label from its diagnostic statements;
 # - why the splits must keep patients apart, and how we check that they do.
 #
-# **Runtime**: about 30 s in quick mode (the repository's 5-minute sample of each MIT-BIH record),
-# about 1 minute in full mode on the full MIT-BIH database. Prepared arrays are cached, so a rerun takes
-# seconds.
+# **Runtime**: under a minute in quick mode; about a minute in full mode on the full MIT-BIH database
+# (the {doc}`/book/status` page has the measured times). Prepared arrays are cached: a rerun takes seconds.
 
 # %% [markdown]
 # ## Parameters
-# All settings come from the environment through one function, `ecgkd.config.load()`:
-# `ECGKD_QUICK=1` for quick mode, `ECGKD_DATA` for the data folder (default: the repository's `data/`).
+# `ecgkd.setup()` reads the settings (`ECGKD_DATA`, `ECGKD_QUICK`, ...: see {doc}`00_introduction`) and
+# seeds every generator. The data choices below are the package's; the notebook names them here.
 
-# %%
+# %% tags=["parameters"]
 import numpy as np
 import pandas as pd
+from IPython.display import display
 
-import ecgkd.config
+import ecgkd
 from ecgkd import plots
 from ecgkd.data import mitbih, overlap_report, ptbxl
-from ecgkd.report import versions_table
+from ecgkd.report import titled, versions_table
 
-cfg = ecgkd.config.load()
-ecgkd.config.seed_everything(cfg.seed)
-pd.set_option("display.width", 140)
-print(f"mode: {cfg.mode} | data: {cfg.data_root} | cache: {cfg.cache_root} | seed: {cfg.seed}")
+cfg = ecgkd.setup()
+# MIT-BIH: one 256-sample window per beat, 250 ms before the R peak and 461 ms after it (360 Hz)
+SAMPLES_BEFORE_R, SAMPLES_AFTER_R = mitbih.PRE_R, mitbih.POST_R
+# whole DS1 records held out for early stopping and thresholds
+VALIDATION_RECORDS = mitbih.VAL_RECORDS
+# PTB-XL: the official strat_fold of each split
+PTBXL_FOLDS = ptbxl.FOLDS
+print(f"window: {SAMPLES_BEFORE_R} + {SAMPLES_AFTER_R} samples; validation: {VALIDATION_RECORDS}")
 
 # %% [markdown]
 # ## 1.1 MIT-BIH Arrhythmia Database
-# 48 half-hour two-lead ambulatory recordings at 360 Hz from 47 subjects, every beat annotated by two
-# cardiologists. We use the MLII lead (a modified lead II), found by its name in each header: record 114
+# 48 half-hour two-lead ambulatory recordings at 360 Hz from 47 subjects {cite:p}`moody2001mitbih`,
+# every beat annotated by two cardiologists. We use the MLII lead (a modified lead II), found by its name in each header: record 114
 # stores it second. The four paced records (102, 104, 107, 217) are excluded, as in the standard
 # inter-patient protocol.
 #
@@ -61,9 +65,16 @@ print(f"mode: {cfg.mode} | data: {cfg.data_root} | cache: {cfg.cache_root} | see
 # non-conducted P waves `x`, flutter waves `!`, ...) are ignored and counted.
 
 # %%
-pd.DataFrame({"beat symbols": {c: " ".join(s) for c, s in mitbih.AAMI_CLASSES.items()},
-              "meaning": plots.AAMI_NAMES,
-              "binary label": {c: "abnormal" if c in mitbih.ABNORMAL_AAMI else "normal" for c in mitbih.AAMI_CLASSES}})
+aami = pd.DataFrame(
+    {
+        "beat symbols": {c: " ".join(s) for c, s in mitbih.AAMI_CLASSES.items()},
+        "meaning": plots.AAMI_NAMES,
+        "binary label": {
+            c: "abnormal" if c in mitbih.ABNORMAL_AAMI else "normal" for c in mitbih.AAMI_CLASSES
+        },
+    }
+)
+titled(aami, "MIT-BIH: AAMI classes of the beat symbols")
 
 # %% [markdown]
 # ### One beat, one window
@@ -77,9 +88,17 @@ pd.DataFrame({"beat symbols": {c: " ".join(s) for c, s in mitbih.AAMI_CLASSES.it
 
 # %%
 rec208 = mitbih.read_record(cfg.data_root, "208", max_seconds=60)
-fig = plots.plot_record_beats(rec208.raw[0], mitbih.FS, rec208.r_peaks, rec208.aami, mitbih.PRE_R,
-                              mitbih.POST_R, seconds=(20, 28), highlight=int(np.searchsorted(rec208.r_peaks, 23 * 360)),
-                              title="MIT-BIH record 208, lead MLII (raw, mV), beats labelled by AAMI class")
+fig = plots.plot_record_beats(
+    rec208.raw[0],
+    mitbih.FS,
+    rec208.r_peaks,
+    rec208.aami,
+    mitbih.PRE_R,
+    mitbih.POST_R,
+    seconds=(20, 28),
+    highlight=int(np.searchsorted(rec208.r_peaks, 23 * 360)),
+    title="MIT-BIH record 208, lead MLII (raw, mV), beats labelled by AAMI class",
+)
 
 # %% [markdown]
 # ### Prepare all windows
@@ -89,10 +108,10 @@ fig = plots.plot_record_beats(rec208.raw[0], mitbih.FS, rec208.r_peaks, rec208.a
 
 # %%
 mit = mitbih.load_mitbih(cfg)
-mit.summary()
+titled(mit.summary(), f"MIT-BIH ({cfg.mode} mode): windows per split", precision=1)
 
 # %% [markdown]
-# ### The inter-patient split (de Chazal et al., 2004)
+# ### The inter-patient split {cite:p}`dechazal2004`
 # Beats of one person are far more alike than beats of two people, so a model tested on other beats of
 # the patients it trained on looks much better than it is. De Chazal's split puts 22 records in DS1
 # (training) and 22 other records in DS2 (testing). For early stopping we also need a validation set: our
@@ -100,7 +119,7 @@ mit.summary()
 # no validation beat comes from a training record.
 
 # %%
-mitbih.class_table(mit)
+titled(mitbih.class_table(mit), "MIT-BIH: beats per AAMI class and split")
 
 # %% [markdown]
 # Against the published counts: de Chazal's table lists every annotated beat of DS1 and DS2. The columns
@@ -112,14 +131,18 @@ mitbih.class_table(mit)
 # counts are about a sixth of the published ones and a few more beats are lost at the 5-minute cut.
 
 # %%
-mitbih.dechazal_comparison(mit)
+titled(mitbih.dechazal_comparison(mit), "MIT-BIH: our beats against de Chazal's published counts")
 
 # %% [markdown]
 # Which beats were lost, and where? Every row is one beat.
 
 # %%
 lost = pd.DataFrame(mit.report["dropped"])
-lost.groupby(["split", "reason", "aami"]).size().rename("beats").to_frame() if len(lost) else "no beat lost"
+if len(lost):
+    by_reason = lost.groupby(["split", "reason", "aami"]).size().rename("beats")
+    display(titled(by_reason, "MIT-BIH: beats lost, by split, reason and class"))
+else:
+    print("MIT-BIH: no beat lost")
 
 # %% [markdown]
 # ### Are the splits really disjoint?
@@ -129,8 +152,8 @@ lost.groupby(["split", "reason", "aami"]).size().rename("beats").to_frame() if l
 # below finds exactly this one overlap. Test beats of record 202:
 
 # %%
-print("records in two splits:", len(overlap_report(mit.splits, "record")))
-display(overlap_report(mit.splits, "patient"))
+print("MIT-BIH records in two splits:", len(overlap_report(mit.splits, "record")))
+display(titled(overlap_report(mit.splits, "patient"), "MIT-BIH: patients in two splits"))
 print("test windows from record 202:", int((mit.test.record == "202").sum()), "of", len(mit.test))
 
 # %% [markdown]
@@ -144,10 +167,11 @@ fig = plots.plot_class_examples(mit.train, r_offset=mitbih.PRE_R, seed=cfg.seed)
 
 # %% [markdown]
 # ## 1.2 PTB-XL
-# 21,799 clinical 10 s 12-lead ECGs from 18,869 patients, each with SCP-ECG statements given by up to two
+# 21,799 clinical 10 s 12-lead ECGs from 18,869 patients {cite:p}`wagner2020ptbxl`, each with SCP-ECG statements given by up to two
 # cardiologists. The repository holds records 1-500 at 100 Hz. Their labels come from a third-party
-# excerpt of `ptbxl_database.csv` (PhysioNet's original table was not obtainable here; see `data/README.md`),
-# and ecgkd warns whenever it falls back to that excerpt.
+# excerpt of `ptbxl_database.csv` (PhysioNet's original table was not obtainable here; see `data/README.md`).
+# That is said here once, and printed below; ecgkd warns only when it meets such an excerpt in a data
+# folder of yours.
 #
 # **Label** (our choice, following the PTB-XL benchmark's superclass aggregation): every statement marked
 # diagnostic in `scp_statements.csv` maps to one of five superclasses. *Normal* = NORM is the only
@@ -156,10 +180,15 @@ fig = plots.plot_class_examples(mit.train, r_offset=mitbih.PRE_R, seed=cfg.seed)
 
 # %%
 ptb = ptbxl.load_ptbxl(cfg)
-print(f"labels from: {ptb.report['database_csv']} (original: {ptb.report['database_csv_original']})")
-print(f"records listed: {ptb.report['records_listed']}, excluded (no diagnostic statement): "
-      f"{ptb.report['excluded_no_diagnostic']}")
-pd.Series(ptb.report["superclass_counts"], name="records with this superclass").to_frame().T
+print(
+    f"labels from: {ptb.report['database_csv']} (original: {ptb.report['database_csv_original']})"
+)
+print(
+    f"records listed: {ptb.report['records_listed']}, excluded (no diagnostic statement): "
+    f"{ptb.report['excluded_no_diagnostic']}"
+)
+superclasses = pd.Series(ptb.report["superclass_counts"], name="records").to_frame().T
+titled(superclasses, "PTB-XL: records with each diagnostic superclass")
 
 # %% [markdown]
 # **Splits**: the official `strat_fold` column, never re-split: folds 1-8 train, 9 validation, 10 test.
@@ -167,11 +196,15 @@ pd.Series(ptb.report["superclass_counts"], name="records with this superclass").
 # folds 9-10 hold only human-validated labels.
 
 # %%
-ptbxl.split_table(ptb)
+titled(ptbxl.split_table(ptb), "PTB-XL: records and windows per split")
 
 # %%
-print("records in two splits:", len(overlap_report(ptb.splits, "record")),
-      "| patients in two splits:", len(overlap_report(ptb.splits, "patient")))
+print(
+    "PTB-XL records in two splits:",
+    len(overlap_report(ptb.splits, "record")),
+    "| patients in two splits:",
+    len(overlap_report(ptb.splits, "patient")),
+)
 
 # %% [markdown]
 # ### The teacher's view and the students' view
@@ -181,8 +214,12 @@ print("records in two splits:", len(overlap_report(ptb.splits, "record")),
 # %%
 records = ptbxl.load_ptbxl(cfg, view="records")
 i = int(np.flatnonzero(records.test.y == 1)[0])
-fig = plots.plot_12lead(records.test.x[i], records.test.leads, records.test.fs,
-                        title=f"PTB-XL ecg_id {records.test.record[i]} (test fold, abnormal), cleaned, mV")
+fig = plots.plot_12lead(
+    records.test.x[i],
+    records.test.leads,
+    records.test.fs,
+    title=f"PTB-XL ecg_id {records.test.record[i]} (test fold, abnormal), cleaned, mV",
+)
 
 # %% [markdown]
 # The students get what a small device would: one lead. Our choice is lead II (the classic rhythm lead
@@ -203,7 +240,26 @@ fig = plots.plot_record_windows(ptb.test, records.test.record[i])
 # - Splits share no record; the only shared patient is MIT-BIH's 201/202 pair, shown above.
 # - The arrays are cached; the next notebooks load them in seconds.
 #
-# Next: notebook 02, the teacher: ECGFounder's architecture fine-tuned on these splits.
+# Next: {doc}`02_teacher`, ECGFounder's architecture fine-tuned on these splits.
+#
+# ## Exercises
+# **Exercise 1.1.** Count the DS2 test beats of each AAMI class (`mit.test.class_counts()`), and the
+# share of abnormal beats.
+#
+# *Self-check*: the counts add up to `len(mit.test)`, and the abnormal share equals `mit.test.y.mean()`
+# (S, V, F and Q are the abnormal classes). In full mode the counts are the `DS2` columns of the de Chazal
+# table above.
+#
+# **Exercise 1.2.** How are the validation set's abnormal beats spread over its records? Group
+# `mit.val.y` by `mit.val.record` and divide each record's abnormal beats by the total.
+#
+# *Self-check*: the shares add up to 1. If one record holds most of them, every choice made on
+# validation (early stopping, thresholds) rests mostly on one patient: a limit to state with the results.
+#
+# **Exercise 1.3.** Check the PTB-XL split yourself: collect `ptb.splits[name].patient` for each split
+# and intersect the sets.
+#
+# *Self-check*: every intersection is empty, as `overlap_report(ptb.splits, "patient")` says above.
 
 # %%
 versions_table()

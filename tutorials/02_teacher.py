@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 2. The teacher: ECGFounder's Net1D, fine-tuned for normal vs abnormal
 #
-# ECGFounder (Li et al., 2024) is a 30.8-million-parameter convolutional network trained on about ten
+# ECGFounder {cite:p}`li2024ecgfounder` is a 30.8-million-parameter convolutional network trained on about ten
 # million ECGs to read 150 diagnostic labels. It is the teacher every student in this tutorial learns from,
 # so this notebook builds it, feeds it, fine-tunes it on each dataset and saves what it says about every
 # window, once, for the students.
@@ -25,38 +25,55 @@
 # - how Net1D is built and where its 30.8 M parameters sit;
 # - how to plug in the released weights, and what the tutorial does when you do not have them;
 # - what the teacher sees on each dataset, and why;
-# - how the teacher is fine-tuned (official recipe), how its operating threshold is chosen, how it scores
-#   on the patient-disjoint test splits;
+# - how the teacher is fine-tuned (after the official recipe), how its operating threshold is chosen,
+#   how it scores on test splits that share no patient with training (but for MIT-BIH's one subject
+#   in both, records 201 and 202: {doc}`01_data`);
 # - how its outputs are saved so that a stale file can never feed a student.
 #
-# **Runtime**: about 1.5 minutes in quick mode (a quarter-width stand-in teacher, the repository's data);
-# in full mode on 2 CPU cores, about 30 minutes for MIT-BIH (the full Net1D on the full database) and
-# 5 minutes for PTB-XL's 500 records. Trained teachers and their outputs are cached: a rerun takes seconds.
+# **Runtime**: under 2 minutes in quick mode (a quarter-width stand-in teacher, the repository's data);
+# in full mode tens of minutes on 2 CPU cores, mostly for the full Net1D on MIT-BIH ({doc}`/book/status`
+# has the measured times). Trained teachers and their outputs are cached: a rerun takes seconds.
 
 # %% [markdown]
 # ## Parameters
 # Besides `ECGKD_QUICK` and `ECGKD_DATA`, this notebook reads `ECGKD_WEIGHTS`: a folder holding the
-# released `1_lead_ECGFounder.pth` and `12_lead_ECGFounder.pth`, if you have them.
+# released `1_lead_ECGFounder.pth` and `12_lead_ECGFounder.pth`, if you have them. The teacher's
+# training settings (our choices on top of the official recipe) come from `teacher_spec`.
 
-# %%
+# %% tags=["parameters"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-import ecgkd.config
+import ecgkd
 from ecgkd import plots
 from ecgkd.data import load
-from ecgkd.evaluate import per_class_detection
-from ecgkd.report import versions_table
-from ecgkd.teacher import (CheckpointError, Net1D, StaleOutputsError, count_parameters, ecgfounder_config,
-                           load_ecgfounder, prepare_teacher, stand_in_note, teacher_inputs, used_parameters)
+from ecgkd.evaluation.metrics import per_class_detection
+from ecgkd.modelinfo import count_parameters
+from ecgkd.report import settings_table, show_source, titled, versions_table
+from ecgkd.teacher import (
+    CheckpointError,
+    Net1D,
+    StaleOutputsError,
+    ecgfounder_config,
+    load_ecgfounder,
+    prepare_teacher,
+    stand_in_note,
+    teacher_inputs,
+    teacher_spec,
+    used_parameters,
+)
 from ecgkd.teacher.net1d import architecture_table
 
-cfg = ecgkd.config.load()
-ecgkd.config.seed_everything(cfg.seed)
-pd.set_option("display.width", 140)
-print(f"mode: {cfg.mode} | data: {cfg.data_root} | cache: {cfg.cache_root} | seed: {cfg.seed} | "
-      f"device: {cfg.device} | weights: {cfg.weights or 'none (stand-in teacher)'}")
+cfg = ecgkd.setup()
+# None: no released weights here, so the stand-in teacher is trained
+WEIGHTS = cfg.weights
+# which teacher, at which width and depth, trained how: our choices per dataset and mode
+TEACHERS = {name: teacher_spec(cfg, name) for name in ("mitbih", "ptbxl")}
+settings = {
+    n: {"width": t.width, "depth": t.depth, **t.settings.as_dict()} for n, t in TEACHERS.items()
+}
+settings_table(settings, f"Teacher settings per dataset, {cfg.mode} mode")
 
 # %% [markdown]
 # ## 2.1 The architecture
@@ -70,15 +87,17 @@ print(f"mode: {cfg.mode} | data: {cfg.data_root} | cache: {cfg.cache_root} | see
 
 # %%
 ecgfounder = Net1D(ecgfounder_config(leads=12, n_outputs=150))
-architecture_table(ecgfounder, length=5000)
+titled(architecture_table(ecgfounder, length=5000), "Net1D, 12 leads x 5000 samples, 150 labels")
 
 # %% [markdown]
 # Almost 90% of the weights sit in the last two stages. The totals match the published checkpoints
 # (a unit test checks every key and shape against the official file format):
 
 # %%
-print(f"12-lead parameters: {count_parameters(ecgfounder):,} "
-      f"({used_parameters(ecgfounder):,} without the unused batch-norm weights)")
+print(
+    f"12-lead parameters: {count_parameters(ecgfounder):,} "
+    f"({used_parameters(ecgfounder):,} without the unused batch-norm weights)"
+)
 print(f"1-lead parameters:  {count_parameters(Net1D(ecgfounder_config(leads=1))):,}")
 del ecgfounder
 
@@ -105,10 +124,15 @@ except CheckpointError as err:
 
 # %% [markdown]
 # ## 2.3 What the teacher sees
-# Our choice, for both datasets: the data stage (notebook 01) has already applied ECGFounder's filters at
-# the signal's own rate; `teacher_inputs` resamples to 500 Hz, the rate ECGFounder was trained at, and
+# Our choice, for both datasets: the data stage ({doc}`01_data`) has already applied ECGFounder's filters
+# at the signal's own rate; `teacher_inputs` resamples to 500 Hz, the rate ECGFounder was trained at, and
 # z-scores each example over all its leads, as the official recipe does. Training and inference both go
-# through this one function.
+# through this one function, and this is all of it:
+
+# %%
+show_source(teacher_inputs)
+
+# %% [markdown]
 #
 # - **MIT-BIH**: the very window the students see, 256 MLII samples around one beat, which becomes 356
 #   samples at 500 Hz. The teacher then knows nothing a student could not know, so any gain from
@@ -121,8 +145,13 @@ except CheckpointError as err:
 # %%
 mit = load(cfg, "mitbih", progress=False)
 i = int(np.flatnonzero(mit.train.aami == "V")[0])
-fig = plots.plot_teacher_view(mit.train.x[i], mit.train.fs, teacher_inputs(mit.train.x[i:i + 1], mit.train.fs)[0],
-                              500, title=f"MIT-BIH record {mit.train.record[i]}, one V beat")
+fig = plots.plot_teacher_view(
+    mit.train.x[i],
+    mit.train.fs,
+    teacher_inputs(mit.train.x[i : i + 1], mit.train.fs)[0],
+    500,
+    title=f"MIT-BIH record {mit.train.record[i]}, one V beat",
+)
 
 # %%
 ptb_records = load(cfg, "ptbxl", teacher=True, progress=False)
@@ -130,22 +159,31 @@ ptb_windows = load(cfg, "ptbxl", progress=False)
 rec = ptb_records.train.record[0]
 w = int(np.flatnonzero(ptb_windows.train.record == rec)[0])
 view = teacher_inputs(ptb_records.train.x[:1], ptb_records.train.fs)[0]
-fig = plots.plot_teacher_view(ptb_windows.train.x[w], ptb_windows.train.fs, view, 500, ptb_records.train.leads,
-                              title=f"PTB-XL ecg_id {rec}: one student window vs the teacher's record")
+fig = plots.plot_teacher_view(
+    ptb_windows.train.x[w],
+    ptb_windows.train.fs,
+    view,
+    500,
+    ptb_records.train.leads,
+    title=f"PTB-XL ecg_id {rec}: one student window vs the teacher's record",
+)
 
 # %% [markdown]
 # ## 2.4 Zero-shot: the released model before any fine-tuning
 # With the real weights, the 150-label head already has an opinion: output 0 is "ABNORMAL ECG" and output
 # 2 is "NORMAL ECG" (`tasks.txt`). Their difference is an abnormality score we can evaluate before any
-# training, a fair baseline for what fine-tuning adds. `train_teacher` computes it on the validation and
-# test splits whenever weights are loaded (the tables below); without them there is nothing meaningful to
-# score.
+# training. On PTB-XL, whose 10 s 12-lead records are ECGFounder's native input, it is a baseline for
+# what fine-tuning adds. On MIT-BIH it is not a fair one: the 1-lead model was trained on 10 s strips of
+# lead I, and here it reads 0.71 s of MLII around one beat, so a low score there says more about the
+# input than about the model. `train_teacher` computes it on the validation and test splits whenever
+# weights are loaded (the tables below); without them there is nothing meaningful to score.
 
 # %% [markdown]
 # ## 2.5 Fine-tuning on MIT-BIH
-# The official recipe: binary cross-entropy on the logit, AdamW (learning rate 1e-4, weight decay 1e-5),
-# the learning rate cut tenfold when the validation AUROC stalls, and the epoch with the best validation
-# AUROC kept. Our additions: the abnormal class weighted by the ratio of normal to abnormal beats
+# After the official recipe: binary cross-entropy on the logit, a learning rate of 1e-4 with weight decay
+# 1e-5, the learning rate cut tenfold when the validation AUROC stalls, and the epoch with the best
+# validation AUROC kept. The official code uses Adam; our one training loop (`ecgkd.train.fit`) uses
+# AdamW, our choice for every model here. Our other additions: the abnormal class weighted by the ratio of normal to abnormal beats
 # (abnormal beats are about 1 in 10); for the stand-in, which starts from random weights, a learning rate
 # of 1e-3, batches of 64 and, in full mode, epochs of 16,384 random training windows. Training resumes
 # from its last epoch if interrupted.
@@ -153,7 +191,7 @@ fig = plots.plot_teacher_view(ptb_windows.train.x[w], ptb_windows.train.fs, view
 # %%
 mit_teacher = prepare_teacher(cfg, "mitbih")
 print(stand_in_note(mit_teacher.label))
-mit_teacher.run.summary()
+titled(mit_teacher.run.summary(), "MIT-BIH: the teacher kept (best validation epoch)")
 
 # %%
 fig = plots.plot_history(mit_teacher.run.fit.history, title=f"MIT-BIH, {mit_teacher.label}")
@@ -165,7 +203,7 @@ fig = plots.plot_history(mit_teacher.run.fit.history, title=f"MIT-BIH, {mit_teac
 
 # %%
 mit_table = mit_teacher.metrics_table()
-mit_table.round(4)
+titled(mit_table, "MIT-BIH: teacher on validation (DS1 records) and test (DS2)")
 
 # %% [markdown]
 # Which beats does it miss, and which does it flag wrongly? The share of each AAMI class the teacher calls
@@ -175,11 +213,14 @@ mit_table.round(4)
 # them as N) whose wide QRS a threshold chosen on four DS1 records may well call abnormal.
 
 # %%
-test = mit_teacher.students.test
-per_class_detection(test.aami, mit_teacher.outputs["test"].logits, mit_teacher.run.threshold).round(3)
+test = mit_teacher.student_data.test
+per_class = per_class_detection(
+    test.aami, mit_teacher.outputs["test"].logits, mit_teacher.run.threshold
+)
+titled(per_class, "MIT-BIH DS2: share of each AAMI class the teacher calls abnormal", precision=3)
 
 # %%
-mit_teacher.zero_shot_table()
+titled(mit_teacher.zero_shot_table(), "MIT-BIH: zero-shot score of the released model")
 
 # %% [markdown]
 # ## 2.6 Fine-tuning on PTB-XL
@@ -190,7 +231,7 @@ mit_teacher.zero_shot_table()
 # %%
 ptb_teacher = prepare_teacher(cfg, "ptbxl")
 print(stand_in_note(ptb_teacher.label))
-ptb_teacher.run.summary()
+titled(ptb_teacher.run.summary(), "PTB-XL: the teacher kept (best validation epoch)")
 
 # %%
 fig = plots.plot_history(ptb_teacher.run.fit.history, title=f"PTB-XL, {ptb_teacher.label}")
@@ -200,10 +241,10 @@ fig = plots.plot_history(ptb_teacher.run.fit.history, title=f"PTB-XL, {ptb_teach
 
 # %%
 ptb_table = ptb_teacher.metrics_table()
-ptb_table.round(4)
+titled(ptb_table, "PTB-XL: teacher on validation (fold 9) and test (fold 10), per record")
 
 # %%
-ptb_teacher.zero_shot_table()
+titled(ptb_teacher.zero_shot_table(), "PTB-XL: zero-shot score of the released model")
 
 # %% [markdown]
 # ## 2.7 ROC curves on the test splits
@@ -211,12 +252,19 @@ ptb_teacher.zero_shot_table()
 # patients.
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
-for ax, stage, name in ((axes[0], mit_teacher, "MIT-BIH DS2"), (axes[1], ptb_teacher, "PTB-XL fold 10")):
+fig, axes = plt.subplots(1, 2, figsize=(8, 4), layout="constrained")
+for ax, stage, name in (
+    (axes[0], mit_teacher, "MIT-BIH DS2"),
+    (axes[1], ptb_teacher, "PTB-XL fold 10"),
+):
     rows = stage.teacher_data.test
     logits = stage.run.logits(rows)
-    plots.plot_roc({name: (rows.y, logits)}, title=stage.label, ax=ax,
-                   points={name: (rows.y, logits, stage.run.threshold)})
+    plots.plot_roc(
+        {name: (rows.y, logits)},
+        title=stage.label,
+        ax=ax,
+        points={name: (rows.y, logits, stage.run.threshold)},
+    )
 
 # %% [markdown]
 # ## 2.8 The saved outputs
@@ -229,11 +277,18 @@ for ax, stage, name in ((axes[0], mit_teacher, "MIT-BIH DS2"), (axes[1], ptb_tea
 rows = []
 for stage in (mit_teacher, ptb_teacher):
     for name, out in stage.outputs.items():
-        rows.append({"dataset": out.dataset, "split": name, "windows": len(out.logits),
-                     "abnormal by teacher": f"{np.mean(out.logits >= out.threshold):.1%}",
-                     "model": out.model_fingerprint, "windows fingerprint": out.split_fingerprint,
-                     "teacher": out.teacher})
-pd.DataFrame(rows)
+        rows.append(
+            {
+                "dataset": out.dataset,
+                "split": name,
+                "windows": len(out.logits),
+                "abnormal by teacher": f"{np.mean(out.logits >= out.threshold):.1%}",
+                "model": out.model_fingerprint,
+                "windows fingerprint": out.split_fingerprint,
+                "teacher": out.teacher,
+            }
+        )
+titled(pd.DataFrame(rows), "Saved teacher outputs, both datasets")
 
 # %% [markdown]
 # A file made for other windows is refused by name instead of being reused. Here we offer the test
@@ -241,7 +296,7 @@ pd.DataFrame(rows)
 
 # %%
 try:
-    mit_teacher.outputs["test"].check(mit_teacher.students.train)
+    mit_teacher.outputs["test"].check(mit_teacher.student_data.train)
 except StaleOutputsError as err:
     print("StaleOutputsError:", err)
 
@@ -255,7 +310,27 @@ except StaleOutputsError as err:
 # - The threshold comes from validation; the test splits are only scored.
 # - The teacher's logits are cached per student split with fingerprints; the students read them next.
 #
-# Next: notebook 03, distilling these outputs into a ResNet-1D and a small CNN-1D.
+# Next: {doc}`03_classical_distillation`, distilling these outputs into a ResNet-1D and a small CNN-1D.
+#
+# ## Exercises
+# **Exercise 2.1.** Give `teacher_inputs` three times the amplitude of a window,
+# `teacher_inputs(3 * x, fs)` with `x = mit.train.x[:4]`, and compare with `teacher_inputs(x, fs)`.
+#
+# *Self-check*: `np.allclose(..., atol=1e-4)` holds. Resampling is linear and each example is z-scored,
+# so the teacher cannot see a lead's gain: a useful property across devices with other amplifiers.
+#
+# **Exercise 2.2.** Choose the MIT-BIH threshold on the *test* split instead (`youden_threshold` from
+# `ecgkd.evaluation.metrics`, on `test.y` and the test logits) and compare the test balanced accuracy at
+# both thresholds with `binary_metrics`.
+#
+# *Self-check*: the test-chosen threshold scores at least as well, always, because Youden's J is twice the
+# balanced accuracy minus one and it is maximised on the very split it is scored on. That advantage is
+# exactly why every threshold here is chosen on validation.
+#
+# **Exercise 2.3.** Count the parameters of the teacher trained here, `count_parameters(mit_teacher.run.model)`.
+#
+# *Self-check*: in full mode it is the 1-lead Net1D with a one-logit head, 30,655,025 parameters; in quick
+# mode the quarter-width, half-depth stand-in is a small fraction of that.
 
 # %%
 versions_table()

@@ -23,51 +23,90 @@
 # splits, and several seeds in full mode.
 #
 # **You will learn**
-# - the distillation loss for a binary teacher, and what temperature does to its targets;
-# - the two students: a ResNet-1D in the style of Wang et al. and a 20 k-parameter CNN-1D;
+# - the distillation loss for a binary teacher, in seven lines, and three checks that would catch a
+#   wrong one;
+# - the two students: a ResNet-1D in the style of {cite:t}`wang2017resnet` and a 20 k-parameter CNN-1D;
 # - how a T x alpha sensitivity study is run, resumed and read;
 # - where distillation helps here, and where it does not.
 #
-# **Runtime**: about 1.5 minutes in quick mode (a 2 x 3 grid, one seed, short epochs, a half-width
-# ResNet-1D). Full mode runs a 4 x 5 grid with 3 seeds for 2 students on 2 datasets (204 runs); on 2 CPU
-# cores with `ECGKD_JOBS=2` expect minutes for the CNN-1D and about an hour for the ResNet-1D on MIT-BIH
-# (each of its 51 runs trains on a few tens of thousands of windows and scores all 50 k DS2 beats), and
-# minutes for both on the PTB-XL subset. A GPU (`ECGKD_DEVICE=cuda`) is used when present. Finished runs
-# are saved as they complete, so an interrupted study resumes where it stopped. On a CPU,
-# `benchmarks/grid_parallel.py` measures whether one run per core (`ECGKD_JOBS`
-# set to the number of cores) beats one run using every core.
+# **Runtime**: under 2 minutes in quick mode (a 2 x 3 grid, one seed, short epochs, a half-width
+# ResNet-1D). Full mode runs a 4 x 5 grid with 3 seeds for 2 students on 2 datasets (204 runs): about an
+# hour on 2 CPU cores, minutes on a GPU ({doc}`/book/status` has the measured times). Finished runs are
+# saved as they complete, so an interrupted study resumes where it stopped.
 
 # %% [markdown]
 # ## Parameters
+# The grid, the optimisation and the students' widths are our choices; they live in
+# `ecgkd.students.stage` so that this notebook and `python -m ecgkd` run the same study. Change them here
+# to experiment (a changed grid gets its own run keys and never mixes with the default one).
 
-# %%
+# %% tags=["parameters"]
 import pandas as pd
+import torch
 
-import ecgkd.config
-from ecgkd import plots, sweep
-from ecgkd.evaluate import latency_ms
-from ecgkd.report import versions_table
-from ecgkd.students import STUDENT_LABELS, build_student, describe
-from ecgkd.teacher import count_parameters, prepare_teacher, stand_in_note
+import ecgkd
+from ecgkd import plots, students
+from ecgkd.evaluation.metrics import latency_ms
+from ecgkd.modelinfo import count_parameters, describe
+from ecgkd.report import settings_table, show_source, titled, versions_table
+from ecgkd.students import STUDENT_LABELS, build_student, kd_loss
+from ecgkd.teacher import prepare_teacher, stand_in_note
+from ecgkd.train import bce_loss
 
-cfg = ecgkd.config.load()
-ecgkd.config.seed_everything(cfg.seed)
-pd.set_option("display.width", 140)
-print(f"mode: {cfg.mode} | data: {cfg.data_root} | cache: {cfg.cache_root} | seed: {cfg.seed} | jobs: {cfg.n_jobs}")
+cfg = ecgkd.setup()
+# the study: temperatures T, weights alpha (0 = no KD) and seeds
+PLAN = students.grid_plan(cfg)
+# width multiplier per student (quick mode: a half-width ResNet-1D)
+WIDTHS = students.student_widths(cfg)
+# epochs, batch, learning rate, early stopping, windows per epoch: per dataset
+SETTINGS = {name: students.student_settings(cfg, name) for name in ("mitbih", "ptbxl")}
+print(f"T = {PLAN.temperatures}, alpha = {PLAN.alphas}, seeds = {PLAN.seeds}, widths = {WIDTHS}")
+settings_table(SETTINGS, f"Student training settings per dataset, {cfg.mode} mode")
 
 # %% [markdown]
 # ## 3.1 The distillation loss
 # The teacher outputs one logit z per window. At temperature T we read it as a two-class distribution,
 # P(abnormal) = sigmoid(z / T), and ask the student's distribution at the same T to match it. Our
-# formulation (Hinton et al., 2015, written for one logit):
+# formulation ({cite:t}`hinton2015distilling`, written for one logit):
 #
 # $$\mathcal{L} = (1-\alpha)\,\mathrm{BCE}(z_s, y) + \alpha\,T^2\,\mathrm{KL}\big(p_t^{T}\,\|\,p_s^{T}\big)$$
 #
-# The KL divergence is summed over the two classes and averaged over the batch; the factor $T^2$ keeps
-# its gradient the same size whatever T is (a unit test checks this), so alpha alone sets the balance.
-# alpha = 0 is plain supervised training; alpha = 1 learns from the teacher only. The hard-label term
-# weights abnormal windows by the normal/abnormal ratio, as for the teacher.
-#
+# The KL divergence is summed over the two classes and averaged over the batch. alpha = 0 is plain
+# supervised training; alpha = 1 learns from the teacher only. The hard-label term weights abnormal
+# windows by the normal/abnormal ratio, as for the teacher. This is the code every student trains with:
+
+# %%
+show_source(students.binary_kl)
+
+# %%
+show_source(kd_loss)
+
+# %% [markdown]
+# Three checks that would catch a wrong loss, on logits drawn like a confident teacher's: a student that
+# already equals the teacher has nothing to learn (loss 0 at alpha = 1); alpha = 0 is the plain
+# label loss; and the factor $T^2$. The gradient of the KL term alone shrinks like $1/T^2$ once T is large
+# against the logits; times $T^2$ it settles to a size that no longer depends on T, so alpha alone sets
+# the balance. At small T it does not hold exactly, as the table shows:
+
+# %%
+generator = torch.Generator().manual_seed(cfg.seed)
+teacher_logits = 4 * torch.randn(512, generator=generator)
+labels = (teacher_logits + torch.randn(512, generator=generator) > 0).float()
+same = kd_loss(4.0, 1.0)(teacher_logits, labels, teacher_logits)
+print(f"alpha = 1, student = teacher: loss {same:.1e}")
+plain = kd_loss(4.0, 0.0)(teacher_logits / 2, labels, teacher_logits) - bce_loss()(
+    teacher_logits / 2, labels
+)
+print(f"alpha = 0 minus plain BCE: {plain:.1e}")
+gradients = []
+for t in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0):
+    student_logits = torch.zeros(512, requires_grad=True)
+    kd_loss(t, 1.0)(student_logits, labels, teacher_logits).backward()
+    norm = student_logits.grad.norm().item()
+    gradients.append({"T": t, "gradient, with T^2": norm, "gradient, KL alone": norm / t**2})
+titled(pd.DataFrame(gradients).set_index("T"), "Size of the KD gradient at a student of logit 0")
+
+# %% [markdown]
 # Temperature flattens the targets: at T = 1 a confident teacher says "certainly abnormal"; at T = 8 it
 # says "somewhat more likely abnormal", and the student also learns *how much more*, for every window:
 
@@ -77,32 +116,32 @@ fig = plots.plot_soft_targets((1, 2, 4, 8))
 # %% [markdown]
 # ## 3.2 The students
 # Both read one 256-sample lead (MIT-BIH: MLII at 360 Hz around a beat; PTB-XL: lead II at 100 Hz,
-# four windows per record) and output one logit. The ResNet-1D follows Wang et al. (2017), the ResNet
-# used in the PTB-XL benchmark: three residual blocks of kernel-8/5/3 convolutions with batch norm.
+# four windows per record) and output one logit. The ResNet-1D follows {cite:t}`wang2017resnet`, the
+# ResNet used in the PTB-XL benchmark: three residual blocks of kernel-8/5/3 convolutions with batch norm.
 # Two changes are our choice, to make it a student rather than a second teacher: half of Wang's widths
 # (32/64/64 channels) and a max-pool halving the length between blocks, as ECG ResNets usually
 # downsample. Wang's own network (`ResNet1D.wang()`: 64/128/128 channels, no pooling, 0.5 M parameters)
-# trained about ten times more slowly on 2 CPU cores and scored a window hardly faster than the
-# 31 M-parameter teacher (`benchmarks/students.py` prints both ratios), because it convolves the full
-# 256 samples at 128 channels three blocks deep.
+# is a reference in `benchmarks/students.py`, which prints how much slower it trains and scores.
 # The CNN-1D is ours: four small convolution stages and global pooling, designed to fit a wearable.
-# In quick mode the ResNet-1D is half as wide again, to keep the notebook under two minutes.
 
 # %%
-width = {name: sweep.QUICK_WIDTH[name] if cfg.quick else 1.0 for name in STUDENT_LABELS}
-sizes = pd.DataFrame({STUDENT_LABELS[n]: {**describe(build_student(n, 0, width=width[n])), "width": width[n]}
-                      for n in STUDENT_LABELS}).T
-sizes
+sizes = pd.DataFrame(
+    {
+        STUDENT_LABELS[n]: {**describe(build_student(n, 0, width=WIDTHS[n])), "width": WIDTHS[n]}
+        for n in STUDENT_LABELS
+    }
+).T
+titled(sizes, f"The classical students in {cfg.mode} mode")
 
 # %% [markdown]
 # ## 3.3 The teacher's outputs
-# The students learn from the logits notebook 02 saved. `prepare_teacher` finds them in the cache
+# The students learn from the logits {doc}`02_teacher` saved. `prepare_teacher` finds them in the cache
 # (it trains the teacher first only if notebook 02 has not run) and checks that they belong to these
 # exact windows.
 
 # %%
 stages = {name: prepare_teacher(cfg, name, progress=False) for name in ("mitbih", "ptbxl")}
-data = {name: sweep.StudentData.from_stage(stage) for name, stage in stages.items()}
+data = {name: students.StudentData.from_stage(stage) for name, stage in stages.items()}
 for name, stage in stages.items():
     print(f"{name}: {stand_in_note(stage.label)}")
 
@@ -118,25 +157,27 @@ for name, stage in stages.items():
 # `cache/results/`, so a rerun skips what is done.
 
 # %%
-results = pd.concat([sweep.run_classical_grid(cfg, data[name]) for name in data], ignore_index=True)
-results[["dataset", "model", "temperature", "alpha", "seed", "best_epoch", "val_auroc", "test_auroc",
-         "test_f1"]].round(4)
+results = pd.concat(
+    [students.run_classical_grid(cfg, data[n], PLAN, SETTINGS[n]) for n in data], ignore_index=True
+)
+titled(
+    results[students.RUN_COLUMNS],
+    "Every run of the grid, both datasets (test: DS2 beats, PTB-XL fold 10)",
+)
 
 # %% [markdown]
 # ### Mean test AUROC over seeds
 # Rows are temperatures, columns alpha; the alpha = 0 column is the same no-KD run repeated in each row.
 
 # %%
-fig = plots.plot_kd_heatmaps(sweep.by_temperature(results), "test_auroc", title="Test AUROC (mean over seeds)")
+fig = plots.plot_kd_auroc(results, "Classical students")
 
 # %% [markdown]
 # ### Gain over no KD
 # Each KD run minus the no-KD run of the same student and seed: blue cells are where distillation helped.
 
 # %%
-gains = sweep.gain_table(results)
-fig = plots.plot_kd_heatmaps(gains, "gain", title="Test AUROC gain over no KD (same seed, same initial weights)",
-                             centre=0.0, fmt="{:+.3f}")
+fig = plots.plot_kd_gains(results, "Classical students")
 
 # %% [markdown]
 # ## 3.5 Teacher vs students
@@ -144,34 +185,49 @@ fig = plots.plot_kd_heatmaps(gains, "gain", title="Test AUROC gain over no KD (s
 # never on test; the table reports its test AUROC next to the no-KD student's and the teacher's.
 
 # %%
-summary = sweep.summary_table(results)
-summary["teacher test_auroc"] = summary["dataset"].map({n: s.test_metrics()["auroc"] for n, s in stages.items()})
-summary.round(4)
+summary = students.summary_table(results)
+teacher_auroc = {n: s.test_metrics()["auroc"] for n, s in stages.items()}
+summary["teacher test_auroc"] = summary["dataset"].map(teacher_auroc)
+titled(summary, "Best KD setting by validation, per dataset and student")
 
 # %% [markdown]
-# What each model costs. Latency is a timing on this machine (a batch of one window, median of 30 calls), so it is kept out of the tables that must reproduce exactly:
+# What each model costs. Latency is a timing on this machine (a batch of one window, median of 30
+# calls), so it is kept out of the tables that must reproduce exactly:
 
 # %%
 rows = []
 for name, stage in stages.items():
-    rows.append({"dataset": name, "model": stage.label, "parameters": count_parameters(stage.run.model),
-                 "latency ms / window": latency_ms(stage.run.model, stage.input_shape())})
+    teacher = stage.run.model
+    rows.append(
+        {
+            "dataset": name,
+            "model": stage.label,
+            "parameters": count_parameters(teacher),
+            "latency ms / window": latency_ms(teacher, stage.input_shape()),
+        }
+    )
     for n in STUDENT_LABELS:
-        model = build_student(n, 0, width=width[n])
-        rows.append({"dataset": name, "model": STUDENT_LABELS[n], "parameters": describe(model)["parameters"],
-                     "latency ms / window": latency_ms(model, (1, 1, 256))})
-cost = pd.DataFrame(rows)
-cost.round(3)
+        model = build_student(n, 0, width=WIDTHS[n])
+        rows.append(
+            {
+                "dataset": name,
+                "model": STUDENT_LABELS[n],
+                "parameters": describe(model)["parameters"],
+                "latency ms / window": latency_ms(model, (1, 1, 256)),
+            }
+        )
+titled(pd.DataFrame(rows), "Size and latency (this machine), per dataset", precision=3)
 
 # %% [markdown]
 # ## 3.6 Reading the results
 # The gain table is the honest answer to the study's question for *this* teacher and data: a positive
 # mean gain that is larger than its spread over seeds means distillation helped; a gain within the
-# spread means it did not, measurably. The printout below computes both per student and dataset:
+# spread means it did not, measurably. Per student and dataset:
 
 # %%
+gains = students.gain_table(results)
 spread = gains.groupby(["dataset", "model"])["gain"].agg(["mean", "std", "min", "max", "count"])
-spread
+titled(spread, "KD gain over no KD, test AUROC, per dataset and student (all KD cells)")
 
 # %% [markdown]
 # Things to keep in mind when reading it:
@@ -182,16 +238,38 @@ spread
 #   thousandths are noise. Full mode runs 3 seeds; read the spread column before the mean.
 # - On PTB-XL the teacher reads 12 leads and 10 s while the students read 2.56 s of one lead: there the
 #   teacher knows things the students cannot see, and its soft targets can transfer some of it.
+# - MIT-BIH's splits share one subject (records 201 and 202, {doc}`01_data`); PTB-XL's share none.
 
 # %% [markdown]
 # ## Summary
-# - `ecgkd.distill.kd_loss` is the whole method: softened two-class KL times $T^2$, mixed with the hard loss.
+# - `ecgkd.students.kd_loss` is the whole method: softened two-class KL times $T^2$, mixed with the hard
+#   loss; three checks pin it down.
 # - One training loop (`ecgkd.train.fit`) trains teacher and students; KD and no-KD twins share initial
 #   weights and batch order, so their difference is the loss alone.
 # - The T x alpha study runs through joblib, appends each finished run to a CSV, and resumes.
 # - The KD setting reported is chosen on validation; the test splits are only scored.
 #
-# Next: notebook 04, the quantum student.
+# Next: {doc}`04_quantum_student`.
+#
+# ## Exercises
+# **Exercise 3.1.** Write the KD loss yourself from the formula in 3.1, without looking at `binary_kl`,
+# and compare it with `kd_loss(T, alpha)` on the batch of 3.1 for a few (T, alpha).
+#
+# *Self-check*: the two agree to about 1e-6. If they differ by a factor T^2, or only when alpha = 1, look
+# at the two-class sum of the KL and at which distribution comes first.
+#
+# **Exercise 3.2.** Train one KD run and its no-KD twin yourself with `students.train_student` (a
+# `students.StudentJob("mitbih", "cnn1d", 4.0, 1.0, cfg.seed)`, and the same job with alpha 0 and T
+# `float("nan")`), with `SETTINGS["mitbih"]` and `data["mitbih"]`.
+#
+# *Self-check*: both records carry the same `initial_weights` fingerprint, and each record equals its row
+# of `results` (the runs are deterministic), so the difference between the two is the loss alone.
+#
+# **Exercise 3.3.** In `summary`, which (T, alpha) cell did validation pick for each student, and which
+# cell has the best mean *test* AUROC in the heatmap?
+#
+# *Self-check*: they often differ. Reporting the test-best cell would overstate the gain: the cell must be
+# chosen on validation, as `summary_table` does.
 
 # %%
 versions_table()

@@ -18,7 +18,7 @@
 #
 # Can a 6-qubit variational circuit, fed a 6-number summary of a 256-sample ECG window, learn the
 # teacher's judgement well enough to matter on near-term hardware? This notebook builds the pieces the
-# study names (a convolutional autoencoder, a variational quantum classifier in Qiskit, distillation from
+# study names (a convolutional autoencoder, a variational quantum classifier in Qiskit {cite:p}`qiskit2024`, distillation from
 # the teacher) and then asks what finite shots and a real device's noise do to the result.
 #
 # **You will learn**
@@ -29,15 +29,18 @@
 # - how the VQC does with and without the teacher, against a classical head of the same size;
 # - what happens with 128 to 8192 shots, and under the noise model of an IBM Heron device.
 #
-# **Runtime** (measured on 2 CPU cores): about 1 minute in quick mode. Full mode trains on all of MIT-BIH
-# DS1 and took 21 minutes with one core free: a quarter of a minute for the autoencoders, 17 minutes for
-# the 204 runs of the VQC and control grids (4 x 5 T x alpha, 3 seeds, 2 datasets), 2.5 minutes of Aer
-# simulation for shots and noise. Every finished run is cached; a rerun takes seconds.
+# **Runtime**: under 2 minutes in quick mode. Full mode trains on all of MIT-BIH DS1 and runs a 4 x 5
+# grid with 3 seeds for the VQC and its control on both datasets, plus Aer's noisy simulation: tens of
+# minutes on 2 CPU cores ({doc}`/book/status` has the measured times). Every finished run is cached; a
+# rerun takes seconds.
 
 # %% [markdown]
 # ## Parameters
+# Our choices for the quantum student, named here and read from `ecgkd.quantum` (the circuit's
+# `VQCSpec`, the autoencoder's and the head's training settings, the shots and the simulated windows),
+# so that this notebook and `python -m ecgkd` run the same study.
 
-# %%
+# %% tags=["parameters"]
 import math
 
 import numpy as np
@@ -45,24 +48,47 @@ import pandas as pd
 import torch
 from qiskit.quantum_info import Statevector
 
-import ecgkd.config
-from ecgkd import plots, sweep
-from ecgkd.autoencoder import encode
-from ecgkd.quantum import TorchVQC, bind, hardware
+import ecgkd
+from ecgkd import plots, students
+from ecgkd.quantum import TorchVQC, VQCSpec, bind, hardware
+from ecgkd.quantum.autoencoder import encode
 from ecgkd.quantum.model import VQCHead, latent_angles
-from ecgkd.quantum.stage import (best_vqc, hardware_shots, hardware_study, hardware_windows, prepare_autoencoder,
-                                run_quantum_grid, train_one)
-from ecgkd.report import versions_table
+from ecgkd.quantum.stage import (
+    LATENT,
+    LATENT_STUDENTS,
+    ae_settings,
+    best_vqc,
+    hardware_shots,
+    hardware_study,
+    hardware_windows,
+    prepare_autoencoder,
+    quantum_jobs,
+    quantum_settings,
+    run_quantum_grid,
+    train_one,
+)
+from ecgkd.report import settings_table, show_source, titled, versions_table
+from ecgkd.students import kd_loss
 from ecgkd.teacher import prepare_teacher, stand_in_note
-from ecgkd.distill import kd_loss
 from ecgkd.train import TrainData, TrainSettings, fit
 
-cfg = ecgkd.config.load()
-ecgkd.config.seed_everything(cfg.seed)
-pd.set_option("display.width", 140)
-HARDWARE_WINDOWS = hardware_windows(cfg)  # test windows simulated on Aer (noisy runs cost ms each)
-SHOTS = hardware_shots(cfg)
-print(f"mode: {cfg.mode} | data: {cfg.data_root} | cache: {cfg.cache_root} | seed: {cfg.seed} | jobs: {cfg.n_jobs}")
+cfg = ecgkd.setup()
+# the circuit: 6 qubits, angle encoding, real_amplitudes with 5 layers, parity readout
+SPEC = VQCSpec()
+# the autoencoder's latent: one number per qubit
+LATENT_SIZE = LATENT
+# the T x alpha x seeds grid of notebook 03, for the VQC and its control
+PLAN = students.grid_plan(cfg)
+# how the autoencoder and the VQC head train, per dataset
+AE_SETTINGS = {name: ae_settings(cfg, name) for name in ("mitbih", "ptbxl")}
+HEAD_SETTINGS = {name: quantum_settings(cfg, name) for name in ("mitbih", "ptbxl")}
+# the hardware study: shots per window, and DS2 windows simulated on Aer (noisy runs cost ms each)
+SHOTS, HARDWARE_WINDOWS = hardware_shots(cfg), hardware_windows(cfg)
+print(f"{SPEC}\nT = {PLAN.temperatures}, alpha = {PLAN.alphas}, seeds = {PLAN.seeds}")
+print(f"shots = {SHOTS} on {HARDWARE_WINDOWS} windows")
+owners = {f"autoencoder, {n}": s for n, s in AE_SETTINGS.items()}
+owners |= {f"VQC head, {n}": s for n, s in HEAD_SETTINGS.items()}
+settings_table(owners, f"Training settings of the quantum stage, {cfg.mode} mode")
 
 # %% [markdown]
 # ## 4.1 The data and the teacher's outputs
@@ -71,7 +97,7 @@ print(f"mode: {cfg.mode} | data: {cfg.data_root} | cache: {cfg.cache_root} | see
 
 # %%
 stages = {name: prepare_teacher(cfg, name, progress=False) for name in ("mitbih", "ptbxl")}
-data = {name: sweep.StudentData.from_stage(stage) for name, stage in stages.items()}
+data = {name: students.StudentData.from_stage(stage) for name, stage in stages.items()}
 for name, stage in stages.items():
     print(f"{name}: {stand_in_note(stage.label)}")
 
@@ -83,9 +109,14 @@ for name, stage in stages.items():
 # validation error). It never sees a label: the latent is a summary of the waveform, not of the diagnosis.
 
 # %%
-runs = {name: prepare_autoencoder(cfg, data[name], progress=not cfg.quick) for name in data}
-pd.DataFrame({name: {**{f"{s} MSE": e for s, e in run.reconstruction.items()}, "epochs": len(run.history)}
-              for name, run in runs.items()}).T.round(4)
+runs = {name: prepare_autoencoder(cfg, data[name], LATENT_SIZE, AE_SETTINGS[name]) for name in data}
+reconstruction = pd.DataFrame(
+    {
+        name: {**{f"{s} MSE": e for s, e in run.reconstruction.items()}, "epochs": len(run.history)}
+        for name, run in runs.items()
+    }
+).T
+titled(reconstruction, "Autoencoder reconstruction error (MSE per sample), per dataset and split")
 
 # %% [markdown]
 # Windows are z-scored, so an MSE of 0.2 means the reconstruction misses a fifth of a window's variance.
@@ -99,7 +130,9 @@ test = data["mitbih"].splits["test"]
 pick = np.concatenate([np.flatnonzero(test.y == 0)[:2], np.flatnonzero(test.y == 1)[:2]])
 with torch.inference_mode():
     rebuilt = runs["mitbih"].model(torch.from_numpy(test.x[pick])).numpy()
-fig = plots.plot_reconstructions(test.x[pick], rebuilt, test.y[pick], test.fs, title="MIT-BIH test beats, latent d = 6")
+fig = plots.plot_reconstructions(
+    test.x[pick], rebuilt, test.y[pick], test.fs, title="MIT-BIH test beats, latent d = 6"
+)
 
 # %% [markdown]
 # Each latent coordinate becomes a rotation angle: its 1st to 99th percentile **on the training split** is
@@ -116,16 +149,19 @@ fig = plots.plot_angles(angles, train.y, title="MIT-BIH training beats: the six 
 # Our circuit (`ecgkd.quantum.VQCSpec`): **angle encoding** (RY(x_i) on qubit i, a product state with no
 # two-qubit gates), then Qiskit's **real_amplitudes** ansatz with 5 entangling layers (RY rotations and a
 # linear chain of CNOTs), read out as the **parity** Z x Z x Z x Z x Z x Z. The logit is
-# `scale * <parity> + bias`, two trainable numbers outside the circuit. These are our choices, made on
-# MIT-BIH **validation** AUROC in full mode: 5 layers beat 3 and 8 over three seeds; the parity, which
-# every qubit feeds, beat Z on one qubit; angle encoding beat the ZZ feature map (which costs 10 CNOTs
-# more per window). The other variants stay available as `VQCSpec` options.
+# `scale * <parity> + bias`, two trainable numbers outside the circuit. These are our choices: angle
+# encoding needs no two-qubit gate, and the parity is fed by every qubit. The other variants (the ZZ
+# feature map, `efficient_su2`, Z on one qubit, other depths) stay available as `VQCSpec` options;
+# Exercise 4.3 measures what the ZZ map costs on a device.
 
 # %%
-head = VQCHead(seed=cfg.seed)
+head = VQCHead(SPEC, seed=cfg.seed)
 vqc = head.vqc
-print(f"{vqc.circuit.num_qubits} qubits, {len(vqc.inputs)} inputs, {vqc.num_weights} circuit weights "
-      f"+ scale + bias = {vqc.num_weights + 2} trainable parameters; observable {vqc.observable.paulis[0]}")
+print(
+    f"{vqc.circuit.num_qubits} qubits, {len(vqc.inputs)} inputs, {vqc.num_weights} circuit weights "
+    f"+ scale + bias = {vqc.num_weights + 2} trainable parameters; observable "
+    f"{vqc.observable.paulis[0]}"
+)
 fig = vqc.circuit.draw("mpl", fold=-1, scale=0.6)
 
 # %% [markdown]
@@ -141,15 +177,31 @@ print("\n".join(hardware.to_qasm3(vqc.circuit).splitlines()[:12]))
 # shift: a few windows per second on 2 cores. `ecgkd.quantum.TorchVQC` reads the same Qiskit circuit
 # gate by gate and computes the same numbers for a whole batch: the angle encoding is a product of six
 # 2-vectors, the ansatz a 64 x 64 matrix built once per batch from the weights, the parity a diagonal.
-# Autograd gives the gradients. A check against Qiskit's own `Statevector`, on a few test windows:
+# Autograd gives the gradients. The student's forward pass, from angles to logit, is these lines:
 
 # %%
-student = runs["mitbih"].builder()(sweep.StudentJob("mitbih", "vqc", math.nan, 0.0, cfg.seed))
+show_source(VQCHead.forward)
+
+# %%
+show_source(TorchVQC.states)
+
+# %%
+show_source(TorchVQC.expectation)
+
+# %% [markdown]
+# A check against Qiskit's own `Statevector`, on a few test windows:
+
+# %%
+job = students.StudentJob("mitbih", "vqc", math.nan, 0.0, cfg.seed)
+student = runs["mitbih"].builder(SPEC)(job)
 sample = latent_angles(student, test.x[:5]).astype(np.float64)
 weights = head.circuit_weights.detach().double().numpy()
 ours = TorchVQC(vqc).expectation(torch.from_numpy(sample), torch.from_numpy(weights)).numpy()
-qiskit = np.array([Statevector(bind(vqc, x, weights)).expectation_value(vqc.observable).real for x in sample])
-pd.DataFrame({"TorchVQC": ours, "Qiskit Statevector": qiskit, "|difference|": np.abs(ours - qiskit)})
+qiskit = np.array(
+    [Statevector(bind(vqc, x, weights)).expectation_value(vqc.observable).real for x in sample]
+)
+check = {"TorchVQC": ours, "Qiskit Statevector": qiskit, "|difference|": np.abs(ours - qiskit)}
+titled(pd.DataFrame(check), "The parity's expectation on five MIT-BIH test windows", precision=8)
 
 # %% [markdown]
 # The tests check outputs and gradients (against EstimatorQNN's parameter shift) to 1e-6 for several
@@ -167,18 +219,29 @@ pd.DataFrame({"TorchVQC": ours, "Qiskit Statevector": qiskit, "|difference|": np
 small = np.concatenate([np.flatnonzero(train.y == 0)[:16], np.flatnonzero(train.y == 1)[:16]])
 x_small = latent_angles(student, train.x[small])
 teacher_small = data["mitbih"].teacher_logits["train"][small]
-qiskit_head = VQCHead(seed=cfg.seed, backend="qiskit")
-result = fit(qiskit_head, TrainData(x_small, train.y[small], teacher_small), TrainData(x_small, train.y[small]),
-             kd_loss(temperature=2.0, alpha=0.5), TrainSettings(epochs=2, batch_size=16, lr=0.05), progress=False)
+qiskit_head = VQCHead(SPEC, seed=cfg.seed, backend="qiskit")
+result = fit(
+    qiskit_head,
+    TrainData(x_small, train.y[small], teacher_small),
+    TrainData(x_small, train.y[small]),
+    kd_loss(temperature=2.0, alpha=0.5),
+    TrainSettings(epochs=2, batch_size=16, lr=0.05),
+    progress=False,
+)
 fast_head = qiskit_head.to_backend("torch")
 with torch.no_grad():
-    gap = (qiskit_head(torch.from_numpy(x_small)) - fast_head(torch.from_numpy(x_small))).abs().max().item()
+    gap = (
+        (qiskit_head(torch.from_numpy(x_small)) - fast_head(torch.from_numpy(x_small)))
+        .abs()
+        .max()
+        .item()
+    )
 print(result.history[["epoch", "train_loss", "seconds"]].round(3).to_string(index=False))
 print(f"largest |logit difference| between the Qiskit and torch backends after transfer: {gap:.1e}")
 
 # %% [markdown]
 # ## 4.6 Training the VQC, with and without the teacher
-# Every quantum run goes through `ecgkd.sweep.run_grid`, the function that trained the classical
+# Every quantum run goes through `ecgkd.students.grid.run_grid`, the function that trained the classical
 # students: same windows, same KD loss, same early stopping on validation AUROC, same seeds (a KD run and
 # its no-KD twin start from the same circuit weights). The encoder is frozen ("two-stage"); only the
 # parameters of the VQC head train. The **classical control** is an MLP on the same six angles with no
@@ -189,12 +252,21 @@ print(f"largest |logit difference| between the Qiskit and torch backends after t
 # %%
 quantum = {}
 for name in data:
-    builder = runs[name].builder()
-    quantum[name] = pd.concat([run_quantum_grid(cfg, data[name], builder, student)
-                               for student in ("vqc", "mlp")], ignore_index=True)
+    builder = runs[name].builder(SPEC)
+    grids = [
+        run_quantum_grid(
+            cfg,
+            data[name],
+            builder,
+            student,
+            quantum_jobs(cfg, name, student, PLAN),
+            settings=HEAD_SETTINGS[name],
+        )
+        for student in LATENT_STUDENTS
+    ]
+    quantum[name] = pd.concat(grids, ignore_index=True)
 results = pd.concat(quantum.values(), ignore_index=True)
-results[["dataset", "model", "temperature", "alpha", "seed", "best_epoch", "val_auroc", "test_auroc",
-         "test_f1"]].round(4)
+titled(results[students.RUN_COLUMNS], "Every run of the VQC and control grids, both datasets")
 
 # %% [markdown]
 # ### Training curves
@@ -203,8 +275,11 @@ results[["dataset", "model", "temperature", "alpha", "seed", "best_epoch", "val_
 
 # %%
 best_job, record, vqc_student = best_vqc(cfg, data["mitbih"], runs["mitbih"], results)
-fig = plots.plot_history(vqc_student.fit_history, title=f"VQC, MIT-BIH, T={best_job.temperature:g}, "
-                         f"alpha={best_job.alpha:g} (teacher: {stages['mitbih'].label})")
+fig = plots.plot_history(
+    vqc_student.fit_history,
+    title=f"VQC, MIT-BIH, T={best_job.temperature:g}, "
+    f"alpha={best_job.alpha:g} (teacher: {stages['mitbih'].label})",
+)
 
 # %% [markdown]
 # ### Two-stage or end-to-end?
@@ -213,23 +288,33 @@ fig = plots.plot_history(vqc_student.fit_history, title=f"VQC, MIT-BIH, T={best_
 
 # %%
 joint, _ = train_one(cfg, data["mitbih"], runs["mitbih"].builder(end_to_end=True), best_job)
-pd.DataFrame([{"training": "two-stage (frozen encoder)", "trainable parameters": record["parameters"],
-               "val_auroc": record["val_auroc"], "test_auroc": record["test_auroc"]},
-              {"training": "end-to-end", "trainable parameters": joint["parameters"],
-               "val_auroc": joint["val_auroc"], "test_auroc": joint["test_auroc"]}]).round(4)
+two_ways = pd.DataFrame(
+    [
+        {
+            "training": "two-stage (frozen encoder)",
+            "trainable parameters": record["parameters"],
+            "val_auroc": record["val_auroc"],
+            "test_auroc": record["test_auroc"],
+        },
+        {
+            "training": "end-to-end",
+            "trainable parameters": joint["parameters"],
+            "val_auroc": joint["val_auroc"],
+            "test_auroc": joint["test_auroc"],
+        },
+    ]
+)
+titled(two_ways, "MIT-BIH: the best-KD VQC with a frozen or a trained encoder")
 
 # %% [markdown]
 # ## 4.7 Sensitivity to T and alpha
 # Mean test AUROC over seeds, and the gain of each KD run over the no-KD run of the same seed:
 
 # %%
-fig = plots.plot_kd_heatmaps(sweep.by_temperature(results), "test_auroc",
-                             title="Latent students: test AUROC (mean over seeds)")
+fig = plots.plot_kd_auroc(results, "Latent students")
 
 # %%
-gains = sweep.gain_table(results)
-fig = plots.plot_kd_heatmaps(gains, "gain", title="Test AUROC gain over no KD (same seed, same initial weights)",
-                             centre=0.0, fmt="{:+.3f}")
+fig = plots.plot_kd_gains(results, "Latent students")
 
 # %% [markdown]
 # ## 4.8 Near-term hardware: shots and device noise
@@ -240,13 +325,20 @@ fig = plots.plot_kd_heatmaps(gains, "gain", title="Test AUROC gain over no KD (s
 # under its calibrated noise model. The threshold stays the one chosen on validation with the exact model.
 
 # %%
-shots_table, compiled = hardware_study(vqc_student, data["mitbih"], shots=SHOTS, size=HARDWARE_WINDOWS, seed=cfg.seed)
-print(f"on {compiled.device}: depth {compiled.depth}, {compiled.two_qubit_gates} two-qubit gates, "
-      f"operations {compiled.operations}")
-shots_table[["mode", "shots", "windows", "auroc", "balanced_accuracy", "sensitivity", "specificity", "f1"]].round(4)
+shots_table, compiled = hardware_study(
+    vqc_student, data["mitbih"], shots=SHOTS, size=HARDWARE_WINDOWS, seed=cfg.seed
+)
+print(
+    f"on {compiled.device}: depth {compiled.depth}, {compiled.two_qubit_gates} two-qubit gates, "
+    f"operations {compiled.operations}"
+)
+columns = ["mode", "shots", "windows", "auroc", "balanced_accuracy", "sensitivity", "specificity"]
+titled(shots_table[columns], "The VQC on MIT-BIH DS2 windows: exact, shots, device noise")
 
 # %%
-fig = plots.plot_shots(shots_table, "auroc", title=f"VQC on {HARDWARE_WINDOWS} MIT-BIH test windows")
+fig = plots.plot_shots(
+    shots_table, "auroc", title=f"VQC on {HARDWARE_WINDOWS} MIT-BIH test windows"
+)
 
 # %% [markdown]
 # ## 4.9 The quantum student against the others
@@ -257,20 +349,27 @@ fig = plots.plot_shots(shots_table, "auroc", title=f"VQC on {HARDWARE_WINDOWS} M
 # %%
 classical = []
 for name in data:
-    done = sweep.finished_classical_grid(cfg, data[name])
-    print(f"{name}: notebook 03 has finished {len(done)} of its {len(sweep.grid(cfg, name))} classical runs")
+    done = students.finished_classical_grid(cfg, data[name])
+    planned = len(students.classical_jobs(cfg, name))
+    print(f"{name}: notebook 03 has finished {len(done)} of its {planned} classical runs")
     classical.append(done)
 everything = pd.concat([*classical, results], ignore_index=True)
-table = sweep.summary_table(everything)
+table = students.summary_table(everything)
 table["parameters"] = table["student"].map(everything.groupby("model")["parameters"].first())
-table["teacher test_auroc"] = table["dataset"].map({n: s.test_metrics()["auroc"] for n, s in stages.items()})
-table.round(4)
+table["teacher test_auroc"] = table["dataset"].map(
+    {n: s.test_metrics()["auroc"] for n, s in stages.items()}
+)
+titled(table, "Every student, no KD and best KD by validation, per dataset")
 
 # %%
 noisy = shots_table[shots_table["mode"].str.startswith("noisy")]
 ideal = shots_table.loc[shots_table["mode"] == "ideal (exact)", "auroc"].iloc[0]
-print(f"VQC on MIT-BIH DS2 ({HARDWARE_WINDOWS} windows): exact AUROC {ideal:.3f}; with {int(noisy.shots.max())} "
-      f"shots under {compiled.device}'s noise {noisy.auroc.iloc[-1]:.3f} (drop {ideal - noisy.auroc.iloc[-1]:+.3f})")
+last = noisy.auroc.iloc[-1]
+print(
+    f"VQC on MIT-BIH DS2 ({HARDWARE_WINDOWS} windows): exact AUROC {ideal:.3f}; with "
+    f"{int(noisy.shots.max())} shots under {compiled.device}'s noise {last:.3f} "
+    f"(drop {ideal - last:+.3f})"
+)
 
 # %% [markdown]
 # ## 4.10 Reading the results
@@ -289,14 +388,37 @@ print(f"VQC on MIT-BIH DS2 ({HARDWARE_WINDOWS} windows): exact AUROC {ideal:.3f}
 
 # %% [markdown]
 # ## Summary
-# - `ecgkd.autoencoder` compresses a window to 6 numbers; `AngleScaler` turns them into angles with
-#   training statistics only.
+# - `ecgkd.quantum.autoencoder` compresses a window to 6 numbers, trained by the one training loop;
+#   `AngleScaler` turns them into angles with training statistics only.
 # - `ecgkd.quantum.build_vqc` is the circuit; `TorchVQC` simulates exactly that circuit, equal to Qiskit,
 #   fast enough to train on full MIT-BIH; EstimatorQNN + TorchConnector trains it in the same loop.
-# - The VQC, its KD twin and a same-size classical control are trained by the sweep of notebook 03.
+# - The VQC, its KD twin and a same-size classical control are trained by the grid runner of
+#   {doc}`03_classical_distillation`.
 # - `ecgkd.quantum.hardware` exports OpenQASM 3, samples shots and runs a real device's noise model.
 #
-# Next: notebook 05 compares every model on the same test sets.
+# Next: {doc}`05_evaluation` compares every model on the same test sets.
+#
+# ## Exercises
+# **Exercise 4.1.** Build `VQCHead(VQCSpec(reps=3))` and count its trainable parameters with
+# `ecgkd.modelinfo.count_parameters(..., trainable_only=True)`.
+#
+# *Self-check*: 26. Qiskit's `real_amplitudes` holds one RY angle per qubit per layer plus a final one,
+# 6 x (3 + 1) = 24, and the head adds its scale and bias. The tutorial's 5 layers give 6 x 6 + 2 = 38.
+#
+# **Exercise 4.2.** Estimate <parity> for the five windows of 4.4 with
+# `hardware.sampled_expectations(vqc, sample, weights, shots)` at 100 and at 10,000 shots, and compare
+# each with the exact value `ours`.
+#
+# *Self-check*: the errors at 10,000 shots are about ten times smaller than at 100: the standard
+# deviation of a mean of ±1 outcomes is sqrt((1 - <O>^2) / shots).
+#
+# **Exercise 4.3.** Transpile the circuit with the ZZ feature map, `ecgkd.quantum.build_vqc(VQCSpec(encoding="zz"))`,
+# for `hardware.fake_backend()` with `hardware.transpile_for`, and compare its two-qubit gates and depth
+# with those of the angle-encoded circuit printed in 4.8.
+#
+# *Self-check*: the ZZ map adds two CNOTs for each neighbouring pair of qubits before transpilation (10
+# for 6 qubits in a line), so its transpiled circuit has more two-qubit gates, each a source of noise on
+# the device.
 
 # %%
 versions_table()

@@ -26,80 +26,99 @@
 # - where the students fail (per AAMI class on MIT-BIH) and how well their probabilities are calibrated;
 # - the limits of what this tutorial shows.
 #
-# **Runtime** (measured on 2 CPU cores): about 1.5 minutes in quick mode. In full mode the models compared
-# are retrained from their finished grids (deterministic, so they reproduce the grid's rows): 21 minutes,
-# 12 of them for the full-size ResNet-1D on MIT-BIH, plus about 2 minutes for section 5.9 (Aer simulates
-# 2,000 windows with 8,192 shots at about 8 ms per window ideal and 32 ms with device noise).
+# **Runtime**: under 2 minutes in quick mode; in full mode the compared models are retrained from their
+# finished grids and Aer simulates the VQC on 2,000 windows: tens of minutes on 2 CPU cores
+# ({doc}`/book/status` has the measured times).
 
 # %% [markdown]
 # ## Parameters
+# What the comparison uses, from `ecgkd.evaluation` and `ecgkd.quantum`: bootstrap resamples per model,
+# and the device run of section 5.9 (shots per window, DS2 windows simulated).
 
-# %%
+# %% tags=["parameters"]
 import pandas as pd
 
-import ecgkd.config
-from ecgkd import comparison, plots, sweep
-from ecgkd.quantum.stage import prepare_autoencoder
-from ecgkd.report import versions_table
+import ecgkd
+from ecgkd import plots, students
+from ecgkd.evaluation import stage as comparison
+from ecgkd.quantum.stage import hardware_windows, prepare_autoencoder
+from ecgkd.report import titled, versions_table
 from ecgkd.teacher import prepare_teacher, stand_in_note
 
-cfg = ecgkd.config.load()
-ecgkd.config.seed_everything(cfg.seed)
-pd.set_option("display.width", 160)
-pd.set_option("display.max_colwidth", 70)
-RESAMPLES = comparison.bootstrap_resamples(cfg)  # per model: 200 in quick mode, 1000 in full mode
-print(f"mode: {cfg.mode} | data: {cfg.data_root} | cache: {cfg.cache_root} | seed: {cfg.seed}")
+cfg = ecgkd.setup()
+# bootstrap resamples per model
+RESAMPLES = comparison.bootstrap_resamples(cfg)
+# section 5.9: shots per window for the VQC on the simulated device, and the DS2 windows simulated
+DEVICE_SHOTS, DEVICE_WINDOWS = 8192, hardware_windows(cfg)
+print(f"{RESAMPLES} resamples; {DEVICE_SHOTS} shots on {DEVICE_WINDOWS} windows")
 
 # %% [markdown]
 # ## 5.1 What is compared
-# The teachers of notebook 02 and, for each student, two configurations from its finished grid in
-# notebooks 03 and 04: **no KD**, and the **KD setting with the best mean validation AUROC**. Notebook 05
+# The teachers of {doc}`02_teacher` and, for each student, two configurations from its finished grid in
+# {doc}`03_classical_distillation` and {doc}`04_quantum_student`: **no KD**, and the **KD setting with the best mean validation AUROC**. Notebook 05
 # trains no grid: it reads the finished runs, and retrains only the chosen configurations for seed
 # `ECGKD_SEED` to get their test logits.
 
 # %%
 stages = {name: prepare_teacher(cfg, name, progress=False) for name in ("mitbih", "ptbxl")}
-data = {name: sweep.StudentData.from_stage(stage) for name, stage in stages.items()}
+data = {name: students.StudentData.from_stage(stage) for name, stage in stages.items()}
 runs = {name: prepare_autoencoder(cfg, data[name], progress=False) for name in data}
 classical, quantum = {}, {}
 for name in data:
     classical[name], quantum[name] = comparison.finished_grids(cfg, data[name], runs[name])
-    print(f"{name}: {len(classical[name])} classical and {len(quantum[name])} latent-student runs finished; "
-          f"{stand_in_note(stages[name].label)}")
+    finished = f"{len(classical[name])} classical and {len(quantum[name])} latent-student runs"
+    print(f"{name}: {finished} finished; {stand_in_note(stages[name].label)}")
 
 # %%
-reports = {name: comparison.compare(cfg, stages[name], classical[name], quantum[name], runs[name], RESAMPLES,
-                                    progress=True)
-           for name in data}
+reports = {
+    name: comparison.compare(
+        cfg, stages[name], classical[name], quantum[name], runs[name], RESAMPLES, progress=True
+    )
+    for name in data
+}
 table = comparison.report_table([r for rs in reports.values() for r in rs])
 
 # %% [markdown]
 # ## 5.2 The comparison table
 # Test metrics at the validation threshold, with 95% bootstrap intervals (MIT-BIH: resampling the 22
 # DS2 records; PTB-XL: resampling records). Brier score and ECE judge sigmoid(logit) as a probability.
+# The test sets, counted from the data:
 
 # %%
-columns = ["dataset", "model", "auroc", "auroc 95% CI", "auprc", "balanced_accuracy", "sensitivity", "specificity",
-           "f1", "f1 95% CI", "brier", "ece", "parameters", "bytes on disk"]
-table[columns].round(3)
+for name, d in data.items():
+    test = d.splits["test"]
+    print(f"{name} test: {len(test):,} windows from {len(set(test.record)):,} records")
+
+# %%
+ranking = ["dataset", "model", "auroc", "auroc 95% CI", "auprc", "balanced_accuracy"]
+titled(table[ranking], "Every model on its dataset's test split (teacher first)", precision=3)
 
 # %% [markdown]
-# How much of the teacher's AUROC each model keeps:
+# At the validation threshold, and as probabilities (Brier score, ECE), with each model's size:
 
 # %%
-comparison.keeps_of_teacher(table).round(3).to_frame()
+operating = ["dataset", "model", "sensitivity", "specificity", "f1", "f1 95% CI", "brier", "ece"]
+size = ["parameters", "bytes on disk"]
+titled(table[operating + size], "Every model at its validation threshold, per dataset", precision=3)
+
+# %% [markdown]
+# How much of the teacher's AUROC each model keeps. Chance is 0.5, so the raw ratio flatters every
+# model (a random one "keeps" more than half of a good teacher's AUROC); the share of the teacher's margin
+# above chance does not:
+
+# %%
+titled(
+    comparison.keeps_of_teacher(table),
+    "What each model keeps of its dataset's teacher",
+    precision=3,
+)
 
 # %% [markdown]
 # ## 5.3 ROC curves
 
 # %%
-import matplotlib.pyplot as plt  # noqa: E402
-
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
-for ax, (name, rs) in zip(axes, reports.items()):
-    plots.plot_roc({r.model: (r.y, r.scores) for r in rs}, title=name, ax=ax)
-    ax.legend(fontsize=6.5)
-fig.tight_layout()
+for name, rs in reports.items():
+    fig = plots.plot_roc({r.model: (r.y, r.scores) for r in rs}, title=f"{name}: test split")
 
 # %% [markdown]
 # ## 5.4 Confusion matrices at the validation threshold
@@ -124,20 +143,28 @@ for name, rs in reports.items():
 
 # %%
 grids = pd.concat([*classical.values(), *quantum.values()], ignore_index=True)
-fig = plots.plot_kd_heatmaps(sweep.by_temperature(grids), "test_auroc", title="Test AUROC (mean over seeds)")
+fig = plots.plot_kd_auroc(grids, "Every student")
 
 # %% [markdown]
 # ## 5.7 Accuracy against size
 
 # %%
-fig = plots.plot_auroc_vs_parameters(table, title="Test AUROC against trainable parameters (95% intervals)")
+fig = plots.plot_auroc_vs_parameters(
+    table, title="Test AUROC against trainable parameters (95% intervals)"
+)
 
 # %% [markdown]
 # What a window costs on this machine (a timing, not a result: it varies with the load):
 
 # %%
-pd.DataFrame([{"dataset": r.dataset, "model": r.model, "latency ms / window": r.latency_ms}
-              for rs in reports.values() for r in rs]).round(3)
+latency = pd.DataFrame(
+    [
+        {"dataset": r.dataset, "model": r.model, "latency ms / window": r.latency_ms}
+        for rs in reports.values()
+        for r in rs
+    ]
+)
+titled(latency, "Latency on this machine, per dataset", precision=3)
 
 # %% [markdown]
 # ## 5.8 Where the models fail: per AAMI class on MIT-BIH
@@ -145,15 +172,15 @@ pd.DataFrame([{"dataset": r.dataset, "model": r.model, "latency ms / window": r.
 # sensitivity; for N it is the false-alarm rate.
 
 # %%
-comparison.per_class_table(reports["mitbih"]).T.round(3)
+per_class = comparison.per_class_table(reports["mitbih"]).T
+titled(per_class, "MIT-BIH DS2: share of each AAMI class called abnormal", precision=3)
 
 # %% [markdown]
 # ## 5.9 The VQC as a device would run it
 # The table above simulates the circuit exactly. A quantum computer returns counts instead: each
 # window's expectation value is estimated from a finite number of shots, and every gate adds noise.
-# Here the best-KD VQC is judged by the same function in three modes, on one stratified subset of DS2
-# windows (2,000 in full mode, 150 in quick mode, because Aer's noisy simulation costs milliseconds per
-# window):
+# Here the best-KD VQC is judged by the same function in three modes, on one stratified subset of
+# `DEVICE_WINDOWS` DS2 windows (Aer's noisy simulation costs milliseconds per window):
 # - exact, as above;
 # - 8,192 shots on an ideal simulator;
 # - 8,192 shots under the noise model of IBM's Torino device (`FakeTorino`, a calibration snapshot),
@@ -163,26 +190,49 @@ comparison.per_class_table(reports["mitbih"]).T.round(3)
 # device time. Notebook 04 shows how the metrics move with the number of shots.
 
 # %%
-device_reports = comparison.vqc_on_device(cfg, data["mitbih"], runs["mitbih"], quantum["mitbih"], resamples=RESAMPLES)
+device_reports = comparison.vqc_on_device(
+    cfg, data["mitbih"], runs["mitbih"], quantum["mitbih"], DEVICE_SHOTS, DEVICE_WINDOWS, RESAMPLES
+)
 on_device = comparison.report_table(device_reports)
-on_device[["model", "auroc", "auroc 95% CI", "balanced_accuracy", "sensitivity", "specificity", "brier", "ece",
-           "shots", "depth on device", "two-qubit gates"]].round(3)
+device_columns = on_device[
+    [
+        "model",
+        "auroc",
+        "auroc 95% CI",
+        "balanced_accuracy",
+        "sensitivity",
+        "specificity",
+        "brier",
+        "ece",
+        "shots",
+        "depth on device",
+        "two-qubit gates",
+    ]
+]
+titled(
+    device_columns, "MIT-BIH DS2 subset: the VQC exact, with shots, with device noise", precision=3
+)
 
 # %%
 exact, noisy = device_reports[0], device_reports[-1]
-print(f"AUROC exact {exact.metrics['auroc']:.3f}, with 8,192 shots and device noise {noisy.metrics['auroc']:.3f} "
-      f"on {len(exact.y):,} windows, {int(exact.y.sum()):,} of them abnormal")
-for label, report in (("exact", exact), ("device noise, 8,192 shots", noisy)):
-    print(f"{label:>26}: logit spread (std) {report.scores.std():.3f}, "
-          f"share called abnormal {(report.scores >= report.threshold).mean():.3f}")
+print(
+    f"AUROC exact {exact.metrics['auroc']:.3f}, with 8,192 shots and device noise "
+    f"{noisy.metrics['auroc']:.3f} "
+    f"on {len(exact.y):,} windows, {int(exact.y.sum()):,} of them abnormal"
+)
+for label, report in (("exact", exact), (f"device noise, {DEVICE_SHOTS:,} shots", noisy)):
+    print(
+        f"{label:>26}: logit spread (std) {report.scores.std():.3f}, "
+        f"share called abnormal {(report.scores >= report.threshold).mean():.3f}"
+    )
 
 # %%
 fig = plots.plot_score_distributions(device_reports, title="VQC logits on the DS2 subset")
 
 # %% [markdown]
 # How to read this: device noise pulls every expectation value towards zero, so the logits crowd
-# around the head's bias (compare the spreads above and the bottom panel). The ranking of the windows, which is all AUROC
-# measures, largely survives; but the threshold was chosen on the exact simulator, and in the shrunken
+# around the head's bias (compare the spreads above and the bottom panel). The ranking of the windows,
+# which is all AUROC measures, largely survives; but the threshold was chosen on the exact simulator, and in the shrunken
 # noisy distribution it sits elsewhere, so the balance between sensitivity and specificity shifts. On a
 # real device one would re-choose the threshold on validation windows run on that device (not done here).
 
@@ -193,35 +243,55 @@ fig = plots.plot_score_distributions(device_reports, title="VQC logits on the DS
 # %%
 for name in data:
     rows = table[table["dataset"] == name].set_index("model")
-    teacher = rows.index[0]
-    students = rows.drop(index=teacher)
-    best = students["auroc"].idxmax()
-    smallest = students["parameters"].idxmin()
-    print(f"{name}: teacher AUROC {rows.loc[teacher, 'auroc']:.3f} with {rows.loc[teacher, 'parameters']:,} parameters; "
-          f"best student {best}: {students.loc[best, 'auroc']:.3f} {students.loc[best, 'auroc 95% CI']} with "
-          f"{students.loc[best, 'parameters']:,}; smallest {smallest}: {students.loc[smallest, 'auroc']:.3f} with "
-          f"{students.loc[smallest, 'parameters']:,}")
+    teacher = rows.iloc[0]
+    others = rows.iloc[1:]
+    best = others["auroc"].idxmax()
+    print(
+        f"{name}: teacher AUROC {teacher['auroc']:.3f} with {teacher['parameters']:,} parameters; "
+        f"best student {best}: {others.loc[best, 'auroc']:.3f} {others.loc[best, 'auroc 95% CI']} "
+        f"with {others.loc[best, 'parameters']:,} trainable parameters"
+    )
+records = {name: len(set(d.splits["test"].record)) for name, d in data.items()}
+print(f"test records: {records}")
 
 # %% [markdown]
 # Read them with their limits:
 # - **Stand-in teacher.** Without ECGFounder's weights the teacher is the same network trained here on the
 #   same training split, so its soft targets carry no outside knowledge, and "what the student keeps of
 #   the teacher" is measured against a much weaker teacher than the study's.
-# - **Data.** PTB-XL here is 500 records (a test fold of about 60): its intervals are wide. In quick mode
-#   MIT-BIH is the first 5 minutes of each record.
+# - **Data.** The PTB-XL data here hold only the records of the folder read (the shipped sample is 500
+#   records), so its test fold is small (counted above) and its intervals are wide; its intervals resample
+#   records, several of which may belong to one patient. In quick mode MIT-BIH is the first 5 minutes of
+#   each record; its DS1 and DS2 share one subject (records 201 and 202).
+# - **Sizes.** The parameter counts are trainable parameters: a latent student's frozen encoder is not
+#   counted, although it runs at inference.
 # - **Quantum.** The VQC is simulated: exactly in the main table, and with finite shots and one device's
-#   noise model in section 5.9. That model is a calibration snapshot, not a device. A VQC result says what 38 parameters can do on
-#   six numbers; the MLP control says whether a circuit was needed for it.
+#   noise model in section 5.9. That model is a calibration snapshot, not a device. A VQC result says
+#   what 38 trainable parameters can do on six numbers; the MLP control says whether a circuit was needed.
 # - **One seed per configuration here.** The grids of notebooks 03 and 04 carry the seed-to-seed spread.
 
 # %% [markdown]
 # ## Summary
-# - `ecgkd.evaluate.evaluate_scores` judges every model the same way: validation threshold, scikit-learn
-#   metrics, calibration, confusion matrix, bootstrap intervals by record.
-# - `ecgkd.comparison` picks each student's no-KD and best-KD (by validation) configurations and
+# - `ecgkd.evaluation.metrics.evaluate_scores` judges every model the same way: validation threshold,
+#   scikit-learn metrics, calibration, confusion matrix, bootstrap intervals by record.
+# - `ecgkd.evaluation.stage` picks each student's no-KD and best-KD (by validation) configurations and
 #   retrains them deterministically; nothing is chosen on the test split.
 #
 # This is the last notebook. `python -m ecgkd` runs the stages without notebooks.
+#
+# ## Exercises
+# **Exercise 5.1.** Recompute the teacher's MIT-BIH AUROC interval resampling beats instead of records:
+# `bootstrap_intervals(r.y, r.scores, r.threshold, groups=None)` from `ecgkd.evaluation.metrics`, with
+# `r = reports["mitbih"][0]`, and compare it with the record-level interval of the main table.
+#
+# *Self-check*: the beat-level interval is much narrower. Beats of one patient resemble each other, so
+# resampling beats pretends to have tens of thousands of independent tests when there are 22 patients.
+#
+# **Exercise 5.2.** Compute each student's share of the teacher's AUROC above chance yourself from
+# `table` and check it against the last column of the "keeps" table.
+#
+# *Self-check*: the teacher scores exactly 1; a student at AUROC 0.5 would score 0; and each share is
+# below that student's raw ratio whenever the student is below the teacher.
 
 # %%
 versions_table()

@@ -10,16 +10,32 @@ from .ptbxl import load_ptbxl
 from .split import PreparedData, Split, overlap_report
 
 __all__ = [
-    "AAMI_CLASSES", "ChecksumError", "ChecksumIndex", "DS1", "DS2", "DataError", "PreparedData", "Split",
-    "DATASETS", "VAL_RECORDS", "data_summary", "load", "load_mitbih", "load_ptbxl", "overlap_report",
+    "AAMI_CLASSES",
+    "ChecksumError",
+    "ChecksumIndex",
+    "DS1",
+    "DS2",
+    "DataError",
+    "PreparedData",
+    "Split",
+    "DATASETS",
+    "VAL_RECORDS",
+    "data_summary",
+    "load",
+    "load_mitbih",
+    "load_ptbxl",
+    "overlap_report",
 ]
 
 
 DATASETS = ("mitbih", "ptbxl")
 
 
-def load(cfg=None, dataset: str = "mitbih", *, teacher: bool = False, progress: bool = True) -> PreparedData:
-    """The students' splits of ``dataset`` or, with ``teacher=True``, the teacher's (PTB-XL: whole records)."""
+def load(
+    cfg=None, dataset: str = "mitbih", *, teacher: bool = False, progress: bool = True
+) -> PreparedData:
+    """The students' splits of ``dataset`` or, with ``teacher=True``, the teacher's (PTB-XL: whole
+    records)."""
     if dataset == "mitbih":
         return load_mitbih(cfg, progress=progress)
     if dataset == "ptbxl":
@@ -28,13 +44,22 @@ def load(cfg=None, dataset: str = "mitbih", *, teacher: bool = False, progress: 
 
 
 def data_summary(root: Path) -> pd.DataFrame:
-    """What a data folder holds, counted from file names (nothing is read): a first check of ``ECGKD_DATA``."""
+    """What a data folder holds, counted from file names (nothing is read): a first check of
+    ``ECGKD_DATA``."""
     root = Path(root)
     ptbxl = root / "ptb-xl"
     rows = [
         ("MIT-BIH records (mitdb/*.dat)", len(list((root / "mitdb").glob("*.dat"))), 48),
-        ("PTB-XL records at 100 Hz (ptb-xl/records100/)", len(list((ptbxl / "records100").rglob("*.hea"))), 21799),
-        ("PTB-XL records at 500 Hz (ptb-xl/records500/)", len(list((ptbxl / "records500").rglob("*.hea"))), 21799),
+        (
+            "PTB-XL records at 100 Hz (ptb-xl/records100/)",
+            len(list((ptbxl / "records100").rglob("*.hea"))),
+            21799,
+        ),
+        (
+            "PTB-XL records at 500 Hz (ptb-xl/records500/)",
+            len(list((ptbxl / "records500").rglob("*.hea"))),
+            21799,
+        ),
         ("PTB-XL label tables (ptb-xl/*.csv)", len(list(ptbxl.glob("*.csv"))), 2),
     ]
     return pd.DataFrame(rows, columns=["what", "found", "in the full release"]).set_index("what")

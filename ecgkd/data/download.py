@@ -20,8 +20,11 @@ from .integrity import ChecksumIndex
 from .mitbih import DATABASE as MITDB
 from .ptbxl import DATABASE as PTBXL
 
-MITDB_RECORDS = tuple(str(r) for r in [*range(100, 125), *range(200, 235)]
-                      if r not in (110, 120, 204, 206, 211, 216, 218, 224, 225, 226, 227, 229))
+MITDB_RECORDS = tuple(
+    str(r)
+    for r in [*range(100, 125), *range(200, 235)]
+    if r not in (110, 120, 204, 206, 211, 216, 218, 224, 225, 226, 227, 229)
+)
 
 
 def _verify(dest: Path, db: str, files: list[str]) -> int:
@@ -31,16 +34,20 @@ def _verify(dest: Path, db: str, files: list[str]) -> int:
 
 
 def download_mitdb(dest: Path) -> Path:
-    """All 48 MIT-BIH records (.hea, .dat, .atr) and PhysioNet's checksum list into ``dest/mitdb``."""
+    """All 48 MIT-BIH records (.hea, .dat, .atr) and PhysioNet's checksum list into
+    ``dest/mitdb``."""
     dest = Path(dest)
-    files = ["RECORDS", "SHA256SUMS.txt"] + [f"{r}.{ext}" for r in MITDB_RECORDS for ext in ("hea", "dat", "atr")]
+    files = ["RECORDS", "SHA256SUMS.txt"] + [
+        f"{r}.{ext}" for r in MITDB_RECORDS for ext in ("hea", "dat", "atr")
+    ]
     wfdb.dl_files(MITDB, str(dest / MITDB), files)
     print(f"MIT-BIH: {_verify(dest, MITDB, files)} files verified in {dest / MITDB}")
     return dest / MITDB
 
 
 def download_ptbxl(dest: Path, include_500hz: bool = False) -> Path:
-    """PTB-XL's tables, checksum list and every record at 100 Hz (and 500 Hz if asked) into ``dest/ptb-xl``."""
+    """PTB-XL's tables, checksum list and every record at 100 Hz (and 500 Hz if asked) into
+    ``dest/ptb-xl``."""
     dest = Path(dest)
     folder = dest / PTBXL
     tables = ["ptbxl_database.csv", "scp_statements.csv", "SHA256SUMS.txt"]
@@ -54,10 +61,18 @@ def download_ptbxl(dest: Path, include_500hz: bool = False) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dest", type=Path, required=True, help="folder to download into (becomes ECGKD_DATA)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--dest", type=Path, required=True, help="folder to download into (becomes ECGKD_DATA)"
+    )
     parser.add_argument("--only", choices=("mitdb", "ptb-xl"), help="download one database only")
-    parser.add_argument("--ptbxl-500hz", action="store_true", help="also PTB-XL's 500 Hz records (about 1.5 GB more)")
+    parser.add_argument(
+        "--ptbxl-500hz",
+        action="store_true",
+        help="also PTB-XL's 500 Hz records (about 1.5 GB more)",
+    )
     args = parser.parse_args(argv)
     if args.only in (None, "mitdb"):
         download_mitdb(args.dest)

@@ -2,19 +2,20 @@
 
 Checksum lists are read from the data root (``SHA256SUMS``, paths relative to the root, as in this
 repository's ``data/``) and from each database folder (PhysioNet's ``SHA256SUMS.txt`` and any
-``SHA256SUMS*.txt``, paths relative to that folder). A file listed with another digest is an error; a
-file listed nowhere is read, and reported once with a warning, never silently.
+``SHA256SUMS*.txt``, paths relative to that folder). A file listed with another digest is an error;
+a file listed nowhere is read, and reported once with a warning, never silently.
 """
 
 from __future__ import annotations
 
 import hashlib
 import warnings
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 GET_DATA_HINT = (
-    "The repository ships a small real sample in data/ (see data/README.md). For the full databases "
+    "The repository ships a small real sample in data/ (see data/README.md). For the full "
+    "databases "
     "run `python -m ecgkd.data.download --dest DIR` (needs internet) and set ECGKD_DATA=DIR."
 )
 
@@ -28,14 +29,15 @@ class ChecksumError(DataError):
 
 
 def require_path(path: Path, what: str) -> Path:
-    """Return ``path`` if it exists, else raise a :class:`DataError` naming it and how to get data."""
+    """Return ``path`` if it exists, else raise a :class:`DataError` naming it and how to get
+    data."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{what} not found: {path}. {GET_DATA_HINT}")
     return path
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sha256(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -95,8 +97,10 @@ class ChecksumIndex:
         actual = sha256_file(path)
         if actual != expected:
             raise ChecksumError(
-                f"checksum mismatch for {path}: expected sha256 {expected}, found {actual}. The file is "
-                f"corrupt or was changed: restore it (git checkout, or download it again). {GET_DATA_HINT}"
+                f"checksum mismatch for {path}: expected sha256 {expected}, found {actual}. The "
+                "file is "
+                "corrupt or was changed: restore it (git checkout, or download it again). "
+                f"{GET_DATA_HINT}"
             )
         self.verified.add(path)
         return True
@@ -110,7 +114,8 @@ class ChecksumIndex:
         if self.unlisted:
             example = sorted(self.unlisted)[0]
             warnings.warn(
-                f"{what}: {len(self.unlisted)} file(s) are in no checksum list under {self.root} and "
+                f"{what}: {len(self.unlisted)} file(s) are in no checksum list under {self.root} "
+                "and "
                 f"were read unverified (e.g. {example}).",
                 stacklevel=3,
             )

@@ -2,27 +2,30 @@
 
 Our choices (the study's details are not public):
 
-* Lead: MLII, found by its signal name (record 114 stores it second). Records without MLII are an error.
-* One sample = one annotated beat: 256 samples at 360 Hz (0.71 s) from 90 samples (250 ms) before the
-  R peak to 166 samples (461 ms) after it. 250 ms before R holds the P wave (PR interval 120-200 ms plus
-  half a QRS); 461 ms after R reaches the end of the T wave at normal heart rates (QT about 400 ms).
-* Labels: AAMI classes from the beat symbols (EC57 mapping used by de Chazal et al. 2004); binary label
-  normal = AAMI N, abnormal = S, V, F or Q. Non-beat annotations (rhythm, noise, ``x``, ``!``...) are
-  ignored and counted.
-* Split: the inter-patient split of de Chazal et al. 2004, paced records 102, 104, 107, 217 excluded;
-  DS1 trains, DS2 tests, and four whole DS1 records (101, 118, 124, 223: all of N, S, V, F among them)
-  are held out for validation, so no validation beat comes from a training record.
-* Caveat shown, not hidden: records 201 (DS1) and 202 (DS2) come from the same subject. Both keep their
-  published place (for comparability); they share the patient id ``201+202`` so the overlap is visible.
+* Lead: MLII, found by its signal name (record 114 stores it second). Records without MLII are an
+  error.
+* One sample = one annotated beat: 256 samples at 360 Hz (0.71 s) from 90 samples (250 ms) before
+  the R peak to 166 samples (461 ms) after it. 250 ms before R holds the P wave (PR interval 120-200
+  ms plus half a QRS); 461 ms after R reaches the end of the T wave at normal heart rates (QT about
+  400 ms).
+* Labels: AAMI classes from the beat symbols (EC57 mapping used by de Chazal et al. 2004); binary
+  label normal = AAMI N, abnormal = S, V, F or Q. Non-beat annotations (rhythm, noise, ``x``,
+  ``!``...) are ignored and counted.
+* Split: the inter-patient split of de Chazal et al. 2004, paced records 102, 104, 107, 217
+  excluded; DS1 trains, DS2 tests, and four whole DS1 records (101, 118, 124, 223: all of N, S, V, F
+  among them) are held out for validation, so no validation beat comes from a training record.
+* Caveat shown, not hidden: records 201 (DS1) and 202 (DS2) come from the same subject. Both keep
+  their published place (for comparability); they share the patient id ``201+202`` so the overlap is
+  visible.
 """
 
 from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -30,7 +33,9 @@ import wfdb
 
 from .. import cache
 from ..config import Config
-from . import integrity, preprocess, split as split_mod, windows as windows_mod
+from . import integrity, preprocess
+from . import split as split_mod
+from . import windows as windows_mod
 from .integrity import ChecksumIndex, DataError, require_path
 from .split import PreparedData, Split
 
@@ -43,10 +48,54 @@ POST_R = WINDOW - PRE_R
 MAINS_HZ = 60.0  # recorded in Boston: 60 Hz power line
 QUICK_SECONDS = 300  # quick mode reads the first 5 minutes of each record (the repository's sample)
 
-DS1 = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122", "124", "201", "203",
-       "205", "207", "208", "209", "215", "220", "223", "230")
-DS2 = ("100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210", "212", "213", "214",
-       "219", "221", "222", "228", "231", "232", "233", "234")
+DS1 = (
+    "101",
+    "106",
+    "108",
+    "109",
+    "112",
+    "114",
+    "115",
+    "116",
+    "118",
+    "119",
+    "122",
+    "124",
+    "201",
+    "203",
+    "205",
+    "207",
+    "208",
+    "209",
+    "215",
+    "220",
+    "223",
+    "230",
+)
+DS2 = (
+    "100",
+    "103",
+    "105",
+    "111",
+    "113",
+    "117",
+    "121",
+    "123",
+    "200",
+    "202",
+    "210",
+    "212",
+    "213",
+    "214",
+    "219",
+    "221",
+    "222",
+    "228",
+    "231",
+    "232",
+    "233",
+    "234",
+)
 VAL_RECORDS = ("101", "118", "124", "223")
 PACED = ("102", "104", "107", "217")
 SAME_SUBJECT = {"201": "201+202", "202": "201+202"}
@@ -97,8 +146,12 @@ def record_files(root: Path, record: str) -> list[Path]:
     return [base.with_suffix(ext) for ext in (".hea", ".dat", ".atr")]
 
 
-def read_record(root: Path, record: str, checksums: ChecksumIndex | None = None,
-                max_seconds: float | None = None) -> RecordBeats:
+def read_record(
+    root: Path,
+    record: str,
+    checksums: ChecksumIndex | None = None,
+    max_seconds: float | None = None,
+) -> RecordBeats:
     """Read the MLII lead and the beat annotations of one record, verifying checksums first."""
     files = record_files(root, record)
     for path in files:
@@ -108,19 +161,30 @@ def read_record(root: Path, record: str, checksums: ChecksumIndex | None = None,
     base = str(files[0].with_suffix(""))
     header = wfdb.rdheader(base)
     if header.fs != FS:
-        raise DataError(f"{files[0]}: sampling rate {header.fs} Hz, but MIT-BIH records are {FS} Hz. "
-                        "Resample the record to 360 Hz (annotations too) or restore the original file.")
+        raise DataError(
+            f"{files[0]}: sampling rate {header.fs} Hz, but MIT-BIH records are {FS} Hz. "
+            "Resample the record to 360 Hz (annotations too) or restore the original file."
+        )
     if LEAD not in header.sig_name:
-        raise DataError(f"{files[0]}: no {LEAD} lead (signals: {', '.join(header.sig_name)}). ecgkd reads "
-                        f"{LEAD}; records {', '.join(PACED)} lack it or are paced and are excluded by design.")
-    sampto = header.sig_len if max_seconds is None else min(header.sig_len, int(round(max_seconds * FS)))
+        raise DataError(
+            f"{files[0]}: no {LEAD} lead (signals: {', '.join(header.sig_name)}). ecgkd reads "
+            f"{LEAD}; records {', '.join(PACED)} lack it or are paced and are excluded by design."
+        )
+    sampto = (
+        header.sig_len if max_seconds is None else min(header.sig_len, int(round(max_seconds * FS)))
+    )
     rec = wfdb.rdrecord(base, sampto=sampto, channels=[header.sig_name.index(LEAD)])
     ann = wfdb.rdann(base, "atr", sampto=sampto)
     symbols = np.asarray(ann.symbol, dtype=str)
     classes = np.array([SYMBOL_TO_AAMI.get(s, "") for s in symbols], dtype=str)
     is_beat = classes != ""
-    return RecordBeats(record, rec.p_signal.T.astype(float), np.asarray(ann.sample)[is_beat],
-                       classes[is_beat], Counter(symbols[~is_beat].tolist()))
+    return RecordBeats(
+        record,
+        rec.p_signal.T.astype(float),
+        np.asarray(ann.sample)[is_beat],
+        classes[is_beat],
+        Counter(symbols[~is_beat].tolist()),
+    )
 
 
 def beat_windows(beats: RecordBeats) -> tuple[np.ndarray, np.ndarray, list[dict]]:
@@ -128,8 +192,15 @@ def beat_windows(beats: RecordBeats) -> tuple[np.ndarray, np.ndarray, list[dict]
     clean = windows_mod.student_signal(beats.raw, FS, MAINS_HZ)
     starts = beats.r_peaks - PRE_R
     x, reasons = windows_mod.cut_windows(clean, beats.raw, starts, WINDOW)
-    dropped = [{"record": beats.record, "sample": int(beats.r_peaks[i]), "aami": str(beats.aami[i]),
-                "reason": str(reasons[i])} for i in np.flatnonzero(reasons != windows_mod.KEPT)]
+    dropped = [
+        {
+            "record": beats.record,
+            "sample": int(beats.r_peaks[i]),
+            "aami": str(beats.aami[i]),
+            "reason": str(reasons[i]),
+        }
+        for i in np.flatnonzero(reasons != windows_mod.KEPT)
+    ]
     return x, np.flatnonzero(reasons == windows_mod.KEPT), dropped
 
 
@@ -139,11 +210,14 @@ def split_of(record: str, val_records: Iterable[str]) -> str:
         return "test"
     if record in DS1:
         return "val" if record in set(val_records) else "train"
-    raise DataError(f"MIT-BIH record {record} is in neither DS1 nor DS2 (paced records {PACED} are excluded)")
+    raise DataError(
+        f"MIT-BIH record {record} is in neither DS1 nor DS2 (paced records {PACED} are excluded)"
+    )
 
 
-def _prepare(root: Path, val_records: tuple[str, ...], max_seconds: float | None, progress: bool
-             ) -> tuple[dict[str, np.ndarray], dict]:
+def _prepare(
+    root: Path, val_records: tuple[str, ...], max_seconds: float | None, progress: bool
+) -> tuple[dict[str, np.ndarray], dict]:
     from ..progress import progress_bar
 
     checksums = ChecksumIndex(root)
@@ -166,20 +240,40 @@ def _prepare(root: Path, val_records: tuple[str, ...], max_seconds: float | None
     for name, chunks in parts.items():
         records = np.concatenate([np.full(len(x), r) for r, x, _, _ in chunks]).astype(str)
         aami = np.concatenate([a for *_, a in chunks]).astype(str)
-        arrays.update(Split(
-            name, "mitbih", np.concatenate([x for _, x, _, _ in chunks]).astype(np.float32),
-            (aami != "N").astype(np.int64), records,
-            np.array([SAME_SUBJECT.get(r, r) for r in records]), np.concatenate([s for _, _, s, _ in chunks]),
-            FS, (LEAD,), aami).to_arrays())
-    report = {"dropped": dropped, "ignored_symbols": dict(ignored),
-              "annotated": {k: dict(v) for k, v in annotated.items()},
-              "checksums": checksums.summary(), "max_seconds": max_seconds}
+        arrays.update(
+            Split(
+                name,
+                "mitbih",
+                np.concatenate([x for _, x, _, _ in chunks]).astype(np.float32),
+                (aami != "N").astype(np.int64),
+                records,
+                np.array([SAME_SUBJECT.get(r, r) for r in records]),
+                np.concatenate([s for _, _, s, _ in chunks]),
+                FS,
+                (LEAD,),
+                aami,
+            ).to_arrays()
+        )
+    report = {
+        "dropped": dropped,
+        "ignored_symbols": dict(ignored),
+        "annotated": {k: dict(v) for k, v in annotated.items()},
+        "checksums": checksums.summary(),
+        "max_seconds": max_seconds,
+    }
     return arrays, report
 
 
-def load_mitbih(cfg: Config | None = None, *, root: Path | None = None, quick: bool | None = None,
-                cache_root: Path | None = None, val_records: Iterable[str] = VAL_RECORDS,
-                max_seconds: float | None = None, progress: bool = True) -> PreparedData:
+def load_mitbih(
+    cfg: Config | None = None,
+    *,
+    root: Path | None = None,
+    quick: bool | None = None,
+    cache_root: Path | None = None,
+    val_records: Iterable[str] = VAL_RECORDS,
+    max_seconds: float | None = None,
+    progress: bool = True,
+) -> PreparedData:
     """MIT-BIH train/val/test splits of beat windows, prepared once and cached.
 
     ``cfg`` (default: :func:`ecgkd.config.load`) gives the data root, cache folder and mode; keyword
@@ -196,20 +290,35 @@ def load_mitbih(cfg: Config | None = None, *, root: Path | None = None, quick: b
     val_records = tuple(sorted(str(r) for r in val_records))
     unknown = set(val_records) - set(DS1)
     if unknown:
-        raise ValueError(f"val_records {sorted(unknown)} are not DS1 records; validation must come from DS1")
+        raise ValueError(
+            f"val_records {sorted(unknown)} are not DS1 records; validation must come from DS1"
+        )
     require_path(root / DATABASE, "MIT-BIH folder")
     files = [p for r in DS1 + DS2 for p in record_files(root, r)]
     for path in files:
         require_path(path, "MIT-BIH record file")
-    key = cache.fingerprint({
-        "dataset": "mitbih", "val": val_records, "max_seconds": max_seconds,
-        "window": [WINDOW, PRE_R], "mains": MAINS_HZ, "flat": windows_mod.FLAT_PTP_MV,
-        "files": cache.file_stamp(files, root),
-        "code": cache.code_version(preprocess, windows_mod, integrity, split_mod, sys.modules[__name__]),
-    })
+    key = cache.fingerprint(
+        {
+            "dataset": "mitbih",
+            "val": val_records,
+            "max_seconds": max_seconds,
+            "window": [WINDOW, PRE_R],
+            "mains": MAINS_HZ,
+            "flat": windows_mod.FLAT_PTP_MV,
+            "files": cache.file_stamp(files, root),
+            "code": cache.code_version(
+                preprocess, windows_mod, integrity, split_mod, sys.modules[__name__]
+            ),
+        }
+    )
     path = Path(cache_root or cfg.cache_root) / "data" / f"mitbih-{key}.npz"
-    arrays, meta, _ = cache.cached_arrays(path, lambda: _prepare(root, val_records, max_seconds, progress), key)
-    splits = {name: Split.from_arrays(arrays, name, "mitbih", FS, (LEAD,)) for name in split_mod.SPLIT_NAMES}
+    arrays, meta, _ = cache.cached_arrays(
+        path, lambda: _prepare(root, val_records, max_seconds, progress), key
+    )
+    splits = {
+        name: Split.from_arrays(arrays, name, "mitbih", FS, (LEAD,))
+        for name in split_mod.SPLIT_NAMES
+    }
     meta["cache_file"] = str(path)
     return PreparedData("mitbih", splits, meta)
 
@@ -219,28 +328,48 @@ def class_table(data: PreparedData) -> pd.DataFrame:
     rows = {}
     for name, s in data.splits.items():
         counts = Counter(s.aami.tolist())
-        rows[name] = {**{c: counts.get(c, 0) for c in AAMI_ORDER}, "normal": int((s.y == 0).sum()),
-                      "abnormal": int((s.y == 1).sum()), "total": len(s), "records": len(np.unique(s.record))}
+        rows[name] = {
+            **{c: counts.get(c, 0) for c in AAMI_ORDER},
+            "normal": int((s.y == 0).sum()),
+            "abnormal": int((s.y == 1).sum()),
+            "total": len(s),
+            "records": len(np.unique(s.record)),
+        }
     return pd.DataFrame(rows).T
 
 
 def dechazal_comparison(data: PreparedData) -> pd.DataFrame:
-    """Our DS1 (train + val) and DS2 beat counts next to de Chazal et al. 2004, with the losses explained.
+    """Our DS1 (train + val) and DS2 beat counts next to de Chazal et al. 2004, with the losses
+    explained.
 
     ``annotated``: beats in the annotation files we read; ``windows``: beats that became windows;
     ``lost at edges`` / ``nan`` / ``flat``: why the difference.
     """
-    dropped = pd.DataFrame(data.report["dropped"], columns=["record", "sample", "aami", "reason", "split"])
+    dropped = pd.DataFrame(
+        data.report["dropped"], columns=["record", "sample", "aami", "reason", "split"]
+    )
     dropped["set"] = np.where(dropped["split"] == "test", "DS2", "DS1")
     rows = []
     for ds, names in (("DS1", ("train", "val")), ("DS2", ("test",))):
         ours = Counter(a for n in names for a in data[n].aami.tolist())
         for cls in AAMI_ORDER + ("total",):
             pick = (lambda c: sum(c.values())) if cls == "total" else (lambda c: c.get(cls, 0))
-            lost = dropped[dropped["set"] == ds] if cls == "total" else dropped[(dropped["set"] == ds) & (dropped["aami"] == cls)]
-            rows.append({"set": ds, "class": cls,
-                         "de Chazal 2004": pick(DECHAZAL_COUNTS[ds]),
-                         "annotated": pick(Counter(data.report["annotated"][ds])),
-                         "windows": pick(ours),
-                         **{f"lost: {r}": int((lost["reason"] == r).sum()) for r in windows_mod.DROP_REASONS}})
+            lost = (
+                dropped[dropped["set"] == ds]
+                if cls == "total"
+                else dropped[(dropped["set"] == ds) & (dropped["aami"] == cls)]
+            )
+            rows.append(
+                {
+                    "set": ds,
+                    "class": cls,
+                    "de Chazal 2004": pick(DECHAZAL_COUNTS[ds]),
+                    "annotated": pick(Counter(data.report["annotated"][ds])),
+                    "windows": pick(ours),
+                    **{
+                        f"lost: {r}": int((lost["reason"] == r).sum())
+                        for r in windows_mod.DROP_REASONS
+                    },
+                }
+            )
     return pd.DataFrame(rows).set_index(["set", "class"])

@@ -26,12 +26,19 @@ def _check_fs(fs: float) -> float:
     return float(fs)
 
 
-def bandpass(x: np.ndarray, fs: float, low: float = BAND_HZ[0], high: float = BAND_HZ[1],
-             order: int = BAND_ORDER) -> np.ndarray:
+def bandpass(
+    x: np.ndarray,
+    fs: float,
+    low: float = BAND_HZ[0],
+    high: float = BAND_HZ[1],
+    order: int = BAND_ORDER,
+) -> np.ndarray:
     """Zero-phase Butterworth band-pass (second-order sections, stable at 0.67 Hz / 500 Hz)."""
     fs = _check_fs(fs)
     if not 0 < low < high < fs / 2:
-        raise ValueError(f"band {low}-{high} Hz does not fit below Nyquist ({fs / 2} Hz) at fs={fs}")
+        raise ValueError(
+            f"band {low}-{high} Hz does not fit below Nyquist ({fs / 2} Hz) at fs={fs}"
+        )
     sos = signal.butter(order, [low, high], btype="bandpass", fs=fs, output="sos")
     return signal.sosfiltfilt(sos, x, axis=-1)
 
@@ -52,7 +59,8 @@ def baseline_window(fs: float) -> int:
 
 
 def remove_baseline(x: np.ndarray, fs: float) -> np.ndarray:
-    """Subtract a running median of 0.4 s: removes wander, keeps the QRS (much shorter than 0.4 s)."""
+    """Subtract a running median of 0.4 s: removes wander, keeps the QRS (much shorter than 0.4
+    s)."""
     size = [1] * (np.ndim(x) - 1) + [baseline_window(fs)]
     return x - ndimage.median_filter(x, size=size, mode="nearest")
 
@@ -72,7 +80,8 @@ def resampled_length(n: int, fs_in: float, fs_out: float) -> int:
 
 
 def zscore(x: np.ndarray, eps: float = EPS) -> np.ndarray:
-    """One mean and one std over the whole array (all leads together), NaN -> 0, as ECGFounder does."""
+    """One mean and one std over the whole array (all leads together), NaN -> 0, as ECGFounder
+    does."""
     x = np.asarray(x, dtype=float)
     finite = np.isfinite(x)
     if not finite.any():
@@ -83,7 +92,8 @@ def zscore(x: np.ndarray, eps: float = EPS) -> np.ndarray:
 
 
 def fill_nan(x: np.ndarray) -> np.ndarray:
-    """Linear interpolation over NaN gaps (per lead), so that filters can run; the caller drops them."""
+    """Linear interpolation over NaN gaps (per lead), so that filters can run; the caller drops
+    them."""
     x = np.array(x, dtype=float, copy=True)
     flat = x.reshape(-1, x.shape[-1])
     idx = np.arange(flat.shape[-1])
@@ -108,12 +118,3 @@ def clean(x: np.ndarray, fs: float, mains_hz: float | None = 50.0) -> np.ndarray
         y = notch(y, fs, mains_hz)
     y = bandpass(y, fs)
     return remove_baseline(y, fs)
-
-
-def ecgfounder_preprocess(x: np.ndarray, fs: float, mains_hz: float | None = 50.0) -> np.ndarray:
-    """The full teacher recipe: resample to 500 Hz, then :func:`clean`, then :func:`zscore`.
-
-    Returns float32 ``(..., n * 500 / fs)``.
-    """
-    y = resample(fill_nan(x), fs, TEACHER_FS)
-    return zscore(clean(y, TEACHER_FS, mains_hz)).astype(np.float32)

@@ -1,15 +1,16 @@
 """The contract between stages: a :class:`Split` of windows and a :class:`PreparedData` of splits.
 
 Every later stage (teacher, students, quantum student, evaluation) takes these objects and never
-re-reads WFDB files. Arrays are aligned index for index, so teacher outputs saved for a split line up
-with its windows.
+re-reads WFDB files. Arrays are aligned index for index, so teacher outputs saved for a split line
+up with its windows.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,31 +43,56 @@ class Split:
     def __post_init__(self) -> None:
         n = len(self.x)
         if self.x.ndim != 3:
-            raise ValueError(f"{self.dataset}/{self.name}: x must be (n, leads, length), got {self.x.shape}")
+            raise ValueError(
+                f"{self.dataset}/{self.name}: x must be (n, leads, length), got {self.x.shape}"
+            )
         if self.x.shape[1] != len(self.leads):
-            raise ValueError(f"{self.dataset}/{self.name}: x has {self.x.shape[1]} leads, names {self.leads}")
-        for key in ("y", "record", "patient", "start") + (("aami",) if self.aami is not None else ()):
+            raise ValueError(
+                f"{self.dataset}/{self.name}: x has {self.x.shape[1]} leads, names {self.leads}"
+            )
+        for key in ("y", "record", "patient", "start") + (
+            ("aami",) if self.aami is not None else ()
+        ):
             if len(getattr(self, key)) != n:
-                raise ValueError(f"{self.dataset}/{self.name}: {key} has {len(getattr(self, key))} rows, x has {n}")
+                raise ValueError(
+                    f"{self.dataset}/{self.name}: {key} has {len(getattr(self, key))} rows, x has "
+                    f"{n}"
+                )
         if n and not set(np.unique(self.y)) <= {0, 1}:
-            raise ValueError(f"{self.dataset}/{self.name}: y must hold 0 (normal) and 1 (abnormal) only")
+            raise ValueError(
+                f"{self.dataset}/{self.name}: y must hold 0 (normal) and 1 (abnormal) only"
+            )
 
     def __len__(self) -> int:
         return len(self.y)
 
     def __repr__(self) -> str:
-        return (f"Split({self.dataset}/{self.name}: {len(self)} windows {self.x.shape[1:]} at {self.fs:g} Hz, "
-                f"{self.y.mean() if len(self) else 0:.1%} abnormal, {len(np.unique(self.record))} records)")
+        return (
+            f"Split({self.dataset}/{self.name}: {len(self)} windows {self.x.shape[1:]} at "
+            f"{self.fs:g} Hz, "
+            f"{self.y.mean() if len(self) else 0:.1%} abnormal, {len(np.unique(self.record))} "
+            "records)"
+        )
 
     @property
     def length(self) -> int:
         return int(self.x.shape[-1])
 
-    def subset(self, index: np.ndarray | Iterable[int]) -> "Split":
+    def subset(self, index: np.ndarray | Iterable[int]) -> Split:
         """Rows selected by a boolean mask or integer index, as a new Split."""
         idx = np.asarray(index)
-        return Split(self.name, self.dataset, self.x[idx], self.y[idx], self.record[idx], self.patient[idx],
-                     self.start[idx], self.fs, self.leads, None if self.aami is None else self.aami[idx])
+        return Split(
+            self.name,
+            self.dataset,
+            self.x[idx],
+            self.y[idx],
+            self.record[idx],
+            self.patient[idx],
+            self.start[idx],
+            self.fs,
+            self.leads,
+            None if self.aami is None else self.aami[idx],
+        )
 
     def fingerprint(self) -> str:
         """sha256 of the content: teacher outputs saved for this split are keyed by it."""
@@ -78,18 +104,34 @@ class Split:
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Flat arrays for :func:`ecgkd.cache.save_arrays` (prefix ``<split>.``)."""
-        out = {"x": self.x, "y": self.y, "record": self.record.astype(str), "patient": self.patient.astype(str),
-               "start": self.start}
+        out = {
+            "x": self.x,
+            "y": self.y,
+            "record": self.record.astype(str),
+            "patient": self.patient.astype(str),
+            "start": self.start,
+        }
         if self.aami is not None:
             out["aami"] = self.aami.astype(str)
         return {f"{self.name}.{k}": v for k, v in out.items()}
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], name: str, dataset: str, fs: float,
-                    leads: Iterable[str]) -> "Split":
+    def from_arrays(
+        cls, arrays: dict[str, np.ndarray], name: str, dataset: str, fs: float, leads: Iterable[str]
+    ) -> Split:
         get = lambda k: arrays.get(f"{name}.{k}")  # noqa: E731
-        return cls(name, dataset, get("x"), get("y"), get("record"), get("patient"), get("start"), fs,
-                   tuple(leads), get("aami"))
+        return cls(
+            name,
+            dataset,
+            get("x"),
+            get("y"),
+            get("record"),
+            get("patient"),
+            get("start"),
+            fs,
+            tuple(leads),
+            get("aami"),
+        )
 
     def class_counts(self) -> pd.Series:
         """Windows per binary label (and per AAMI class when known)."""
@@ -127,10 +169,17 @@ class PreparedData:
         """Windows, records, patients and binary counts per split."""
         rows = []
         for name, s in self.splits.items():
-            rows.append({"split": name, "windows": len(s), "records": len(np.unique(s.record)),
-                         "patients": len(np.unique(s.patient)), "normal": int((s.y == 0).sum()),
-                         "abnormal": int((s.y == 1).sum()),
-                         "abnormal %": round(100 * float(s.y.mean()) if len(s) else 0.0, 1)})
+            rows.append(
+                {
+                    "split": name,
+                    "windows": len(s),
+                    "records": len(np.unique(s.record)),
+                    "patients": len(np.unique(s.patient)),
+                    "normal": int((s.y == 0).sum()),
+                    "abnormal": int((s.y == 1).sum()),
+                    "abnormal %": round(100 * float(s.y.mean()) if len(s) else 0.0, 1),
+                }
+            )
         return pd.DataFrame(rows).set_index("split")
 
 
@@ -140,5 +189,9 @@ def overlap_report(splits: dict[str, Split], key: str = "patient") -> pd.DataFra
     for name, s in splits.items():
         for ident in np.unique(getattr(s, key)):
             owners.setdefault(str(ident), set()).add(name)
-    rows = [{key: ident, "splits": ", ".join(sorted(names))} for ident, names in owners.items() if len(names) > 1]
+    rows = [
+        {key: ident, "splits": ", ".join(sorted(names))}
+        for ident, names in owners.items()
+        if len(names) > 1
+    ]
     return pd.DataFrame(rows, columns=[key, "splits"])

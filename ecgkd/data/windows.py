@@ -6,7 +6,8 @@ import numpy as np
 
 from .preprocess import clean, zscore
 
-#: A window whose raw peak-to-peak amplitude is below this (mV) is a flat line (lead off, saturation).
+#: A window whose raw peak-to-peak amplitude is below this (mV) is a flat line (lead off,
+#  saturation).
 FLAT_PTP_MV = 0.05
 KEPT, EDGE, NAN, FLAT = "", "edge", "nan", "flat"
 DROP_REASONS = (EDGE, NAN, FLAT)
@@ -21,8 +22,9 @@ def student_signal(raw: np.ndarray, fs: float, mains_hz: float | None) -> np.nda
     return zscore(clean(raw, fs, mains_hz)).astype(np.float32)
 
 
-def cut_windows(clean_signal: np.ndarray, raw: np.ndarray, starts: np.ndarray, length: int
-                ) -> tuple[np.ndarray, np.ndarray]:
+def cut_windows(
+    clean_signal: np.ndarray, raw: np.ndarray, starts: np.ndarray, length: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Windows ``clean_signal[:, s:s+length]`` for each start, and a drop reason per start.
 
     Reasons: ``edge`` (window leaves the record), ``nan`` (raw signal has a missing sample inside),
@@ -44,5 +46,7 @@ def cut_windows(clean_signal: np.ndarray, raw: np.ndarray, starts: np.ndarray, l
         reasons[inside[finite][is_flat]] = FLAT
     kept = np.flatnonzero(reasons == KEPT)
     idx = starts[kept, None] + np.arange(length)[None, :]
-    windows = clean_signal[:, idx].transpose(1, 0, 2) if len(kept) else np.zeros((0, n_leads, length))
+    windows = (
+        clean_signal[:, idx].transpose(1, 0, 2) if len(kept) else np.zeros((0, n_leads, length))
+    )
     return np.ascontiguousarray(windows, dtype=np.float32), reasons.astype(str)

@@ -1,4 +1,5 @@
-"""The quantum student: circuit (Qiskit), fast exact simulation (torch), hardware realism (Aer, noise)."""
+"""The quantum student: circuit (Qiskit), fast exact simulation (torch), hardware realism (Aer,
+noise)."""
 
 from .circuit import VQCCircuit, VQCSpec, bind, build_vqc
 from .statevector import TorchVQC

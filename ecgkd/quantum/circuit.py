@@ -2,15 +2,19 @@
 
 Our choices (the study's circuit is not public):
 - **encoding**: angle encoding by default, one latent value per qubit as RY(x_i) on |0> (a product
-  state, the simplest map a reader can check by hand and the cheapest on hardware: no two-qubit gates);
-  Qiskit's ZZ feature map (``zz_feature_map``: H, phases and CX-phase-CX pairs) as an option;
-- **ansatz**: Qiskit's ``real_amplitudes`` (RY layers and CX chains; real amplitudes suit a real-valued
-  decision), ``efficient_su2`` (RY and RZ layers) as an option; ``reps`` entangling layers;
-- **readout**: the expectation of one Pauli-Z observable, either Z on one qubit or the parity Z x ... x Z
-  of all qubits, mapped to a binary logit by a trainable scale and bias (outside the circuit).
+  state, the simplest map a reader can check by hand and the cheapest on hardware: no two-qubit
+  gates); Qiskit's ZZ feature map (``zz_feature_map``: H, phases and CX-phase-CX pairs) as an
+  option;
+- **ansatz**: Qiskit's ``real_amplitudes`` (RY layers and CX chains; real amplitudes suit a
+  real-valued decision), ``efficient_su2`` (RY and RZ layers) as an option; ``reps`` entangling
+  layers;
+- **readout**: the expectation of one Pauli-Z observable, either Z on one qubit or the parity Z x
+  ... x Z of all qubits, mapped to a binary logit by a trainable scale and bias (outside the
+  circuit).
 
 The same :class:`VQCSpec` builds the Qiskit circuit here and the fast simulation in
-:mod:`ecgkd.quantum.statevector`, which reads this circuit gate by gate: one definition of the circuit.
+:mod:`ecgkd.quantum.statevector`, which reads this circuit gate by gate: one definition of the
+circuit.
 """
 
 from __future__ import annotations
@@ -41,11 +45,18 @@ class VQCSpec:
 
     def __post_init__(self) -> None:
         if not 1 <= self.qubits <= 12:
-            raise ValueError(f"VQCSpec.qubits={self.qubits}: use 1 to 12 (the simulators hold 2**qubits amplitudes)")
+            raise ValueError(
+                f"VQCSpec.qubits={self.qubits}: use 1 to 12 (the simulators hold 2**qubits "
+                "amplitudes)"
+            )
         if self.reps < 1:
             raise ValueError(f"VQCSpec.reps={self.reps} must be >= 1")
-        checks = {"encoding": ("angle", "zz"), "ansatz": ("real_amplitudes", "efficient_su2"),
-                  "readout": ("parity", "z0", "zlast"), "entanglement": ("linear", "reverse_linear", "full", "circular")}
+        checks = {
+            "encoding": ("angle", "zz"),
+            "ansatz": ("real_amplitudes", "efficient_su2"),
+            "readout": ("parity", "z0", "zlast"),
+            "entanglement": ("linear", "reverse_linear", "full", "circular"),
+        }
         for name, allowed in checks.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"VQCSpec.{name}={getattr(self, name)!r}: use one of {allowed}")
@@ -91,7 +102,9 @@ def ansatz_circuit(spec: VQCSpec) -> tuple[QuantumCircuit, list[Parameter]]:
 def readout_observable(spec: VQCSpec) -> SparsePauliOp:
     """The measured observable. Qiskit labels read right to left: the last character is qubit 0."""
     n = spec.qubits
-    label = {"parity": "Z" * n, "z0": "I" * (n - 1) + "Z", "zlast": "Z" + "I" * (n - 1)}[spec.readout]
+    label = {"parity": "Z" * n, "z0": "I" * (n - 1) + "Z", "zlast": "Z" + "I" * (n - 1)}[
+        spec.readout
+    ]
     return SparsePauliOp(label)
 
 
@@ -108,6 +121,7 @@ def build_vqc(spec: VQCSpec | None = None) -> VQCCircuit:
 
 
 def bind(vqc: VQCCircuit, x, weights) -> QuantumCircuit:
-    """The circuit with one sample's inputs and the weights assigned (for Statevector and drawing)."""
+    """The circuit with one sample's inputs and the weights assigned (for Statevector and
+    drawing)."""
     values = dict(zip(vqc.inputs, map(float, x))) | dict(zip(vqc.weights, map(float, weights)))
     return vqc.circuit.assign_parameters(values)

@@ -1,18 +1,19 @@
-"""The quantum student as a torch model: frozen encoder -> angles -> VQC -> logit; and its classical control.
+"""The quantum student as a torch model: frozen encoder -> angles -> VQC -> logit; and its classical
+control.
 
-:class:`VQCHead` runs the circuit of :mod:`ecgkd.quantum.circuit` on one of two backends with the same
-weights: ``"torch"`` (our exact batched simulator, the default for training) or ``"qiskit"``
-(qiskit-machine-learning's EstimatorQNN wrapped in a TorchConnector, the standard stack). The logit is
-``scale * <O> + bias``; <O> is in [-1, 1], and the trainable scale lets the logit reach the range a
-binary cross-entropy or a distillation target needs.
+:class:`VQCHead` runs the circuit of :mod:`ecgkd.quantum.circuit` on one of two backends with the
+same weights: ``"torch"`` (our exact batched simulator, the default for training) or ``"qiskit"``
+(qiskit-machine-learning's EstimatorQNN wrapped in a TorchConnector, the standard stack). The logit
+is ``scale * <O> + bias``; <O> is in [-1, 1], and the trainable scale lets the logit reach the range
+a binary cross-entropy or a distillation target needs.
 
-:class:`LatentStudent` puts an encoder, the angle scaler and a head together so that a quantum student
-reads the same 256-sample windows as the classical students and trains in the same loop
+:class:`LatentStudent` puts an encoder, the angle scaler and a head together so that a quantum
+student reads the same 256-sample windows as the classical students and trains in the same loop
 (:func:`ecgkd.train.fit`). With the encoder frozen (the default, "two-stage") only the head trains;
 ``end_to_end=True`` trains both.
 
-:class:`MatchedMLP` is the fair classical control: a small MLP on the same angles with no more trainable
-parameters than the VQC head.
+:class:`MatchedMLP` is the fair classical control: a small MLP on the same angles with no more
+trainable parameters than the VQC head.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import autoencoder as autoencoder_mod
 from .. import cache
-from ..autoencoder import AngleScaler, ConvAutoencoder
+from ..modelinfo import count_parameters
+from . import autoencoder as autoencoder_mod
 from . import circuit as circuit_mod
 from . import statevector as statevector_mod
+from .autoencoder import AngleScaler, ConvAutoencoder
 from .circuit import VQCCircuit, VQCSpec, build_vqc
 from .statevector import TorchVQC
 
@@ -47,21 +49,32 @@ def initial_weights(num: int, seed: int) -> torch.Tensor:
 def qiskit_qnn(vqc: VQCCircuit, input_gradients: bool = False):
     """qiskit-machine-learning's EstimatorQNN for the circuit, with its defaults.
 
-    Its default estimator (``QMLEstimator``) computes exact expectations and its default gradient is the
-    parameter-shift rule, so it returns the same numbers as our simulator (checked by the tests). Passing
-    qiskit's ``StatevectorEstimator`` instead would add Gaussian noise of std ``default_precision`` (1/64).
+    Its default estimator (``QMLEstimator``) computes exact expectations and its default gradient is
+    the parameter-shift rule, so it returns the same numbers as our simulator (checked by the
+    tests). Passing qiskit's ``StatevectorEstimator`` instead would add Gaussian noise of std
+    ``default_precision`` (1/64).
     """
     from qiskit_machine_learning.neural_networks import EstimatorQNN
 
-    return EstimatorQNN(circuit=vqc.circuit, observables=vqc.observable, input_params=vqc.inputs,
-                        weight_params=vqc.weights, input_gradients=input_gradients)
+    return EstimatorQNN(
+        circuit=vqc.circuit,
+        observables=vqc.observable,
+        input_params=vqc.inputs,
+        weight_params=vqc.weights,
+        input_gradients=input_gradients,
+    )
 
 
 class VQCHead(nn.Module):
     """Angles (b, d) -> logit (b,) through the variational circuit."""
 
-    def __init__(self, spec: VQCSpec | None = None, seed: int = 0, backend: Backend = "torch",
-                 input_gradients: bool = False):
+    def __init__(
+        self,
+        spec: VQCSpec | None = None,
+        seed: int = 0,
+        backend: Backend = "torch",
+        input_gradients: bool = False,
+    ):
         super().__init__()
         self.spec = spec or VQCSpec()
         self.vqc = build_vqc(self.spec)
@@ -73,7 +86,9 @@ class VQCHead(nn.Module):
         elif backend == "qiskit":
             from qiskit_machine_learning.connectors import TorchConnector
 
-            self.qnn = TorchConnector(qiskit_qnn(self.vqc, input_gradients), initial_weights=start.numpy())
+            self.qnn = TorchConnector(
+                qiskit_qnn(self.vqc, input_gradients), initial_weights=start.numpy()
+            )
         else:
             raise ValueError(f"backend={backend!r}: use 'torch' or 'qiskit'")
         self.scale = nn.Parameter(torch.tensor(3.0))
@@ -92,25 +107,30 @@ class VQCHead(nn.Module):
     def forward(self, angles: torch.Tensor) -> torch.Tensor:
         return self.scale * self.expectation(angles) + self.bias
 
-    def to_backend(self, backend: Backend) -> "VQCHead":
+    def to_backend(self, backend: Backend) -> VQCHead:
         """The same trained head on another backend: weights, scale and bias copied unchanged."""
         other = VQCHead(self.spec, backend=backend)
         with torch.no_grad():
-            other.circuit_weights.copy_(self.circuit_weights.detach().to(other.circuit_weights.dtype))
+            other.circuit_weights.copy_(
+                self.circuit_weights.detach().to(other.circuit_weights.dtype)
+            )
             other.scale.copy_(self.scale)
             other.bias.copy_(self.bias)
         return other
 
 
 class MatchedMLP(nn.Module):
-    """d -> h -> 1 with tanh, h the largest width whose parameter count does not exceed ``budget``."""
+    """d -> h -> 1 with tanh, h the largest width whose parameter count does not exceed
+    ``budget``."""
 
     def __init__(self, inputs: int, budget: int, seed: int = 0):
         super().__init__()
         hidden = (budget - 1) // (inputs + 2)
         if hidden < 1:
-            raise ValueError(f"MatchedMLP: a budget of {budget} parameters cannot hold one hidden unit on "
-                             f"{inputs} inputs")
+            raise ValueError(
+                f"MatchedMLP: a budget of {budget} parameters cannot hold one hidden unit on "
+                f"{inputs} inputs"
+            )
         torch.manual_seed(seed)
         self.net = nn.Sequential(nn.Linear(inputs, hidden), nn.Tanh(), nn.Linear(hidden, 1))
 
@@ -121,7 +141,13 @@ class MatchedMLP(nn.Module):
 class LatentStudent(nn.Module):
     """Window (b, 1, 256) -> encoder -> angles -> head -> logit (b,)."""
 
-    def __init__(self, encoder: ConvAutoencoder, scaler: AngleScaler, head: nn.Module, end_to_end: bool = False):
+    def __init__(
+        self,
+        encoder: ConvAutoencoder,
+        scaler: AngleScaler,
+        head: nn.Module,
+        end_to_end: bool = False,
+    ):
         super().__init__()
         self.encoder = copy.deepcopy(encoder)
         self.scaler = copy.deepcopy(scaler)
@@ -130,7 +156,7 @@ class LatentStudent(nn.Module):
         for p in self.encoder.parameters():
             p.requires_grad_(end_to_end)
 
-    def train(self, mode: bool = True) -> "LatentStudent":
+    def train(self, mode: bool = True) -> LatentStudent:
         super().train(mode)
         if not self.end_to_end:
             self.encoder.eval()  # a frozen encoder stays frozen
@@ -148,25 +174,27 @@ def head_parameters(spec: VQCSpec) -> int:
     return build_vqc(spec).num_weights + 2
 
 
-def count_trainable(model: nn.Module) -> int:
-    return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
-
-
 def latent_angles(student: LatentStudent, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
     """The angles (n, d) a student's circuit receives for windows (n, 1, 256)."""
     student.eval()
     with torch.inference_mode():
-        out = [student.angles(torch.from_numpy(np.ascontiguousarray(x[s:s + batch_size], np.float32))).numpy()
-               for s in range(0, len(x), batch_size)]
+        out = [
+            student.angles(
+                torch.from_numpy(np.ascontiguousarray(x[s : s + batch_size], np.float32))
+            ).numpy()
+            for s in range(0, len(x), batch_size)
+        ]
     return np.concatenate(out)
 
 
 @dataclass(frozen=True)
 class QuantumBuilder:
-    """Builds a fresh latent student for a sweep job: the frozen encoder plus a head seeded by the job.
+    """Builds a fresh latent student for a sweep job: the frozen encoder plus a head seeded by the
+    job.
 
-    ``job.student`` is ``"vqc"`` (the circuit) or ``"mlp"`` (the control). A class, not a closure, so
-    joblib can send it to worker processes. ``encoder_key`` identifies the trained encoder in caches.
+    ``job.student`` is ``"vqc"`` (the circuit) or ``"mlp"`` (the control). A class, not a closure,
+    so joblib can send it to worker processes. ``encoder_key`` identifies the trained encoder in
+    caches.
     """
 
     encoder: ConvAutoencoder = field(repr=False)
@@ -187,12 +215,19 @@ class QuantumBuilder:
     def label(self, student: str) -> str:
         """The model's name in result tables, with its trainable parameters."""
         if student == "mlp":
-            return f"MLP control ({count_trainable(MatchedMLP(self.encoder.latent, head_parameters(self.spec)))} params)"
+            control = MatchedMLP(self.encoder.latent, head_parameters(self.spec))
+            return f"MLP control ({count_parameters(control, trainable_only=True)} params)"
         return f"VQC ({self.spec.qubits} qubits, {head_parameters(self.spec)} params)"
 
     def model_code(self) -> str:
         """Fingerprint of what the built models depend on beyond the job: code, encoder, circuit."""
-        return cache.fingerprint({"encoder": self.encoder_key, "spec": self.spec.as_dict(),
-                                  "end_to_end": self.end_to_end,
-                                  "code": cache.code_version(circuit_mod, statevector_mod, sys.modules[__name__],
-                                                             autoencoder_mod)})
+        return cache.fingerprint(
+            {
+                "encoder": self.encoder_key,
+                "spec": self.spec.as_dict(),
+                "end_to_end": self.end_to_end,
+                "code": cache.code_version(
+                    circuit_mod, statevector_mod, sys.modules[__name__], autoencoder_mod
+                ),
+            }
+        )

@@ -1,9 +1,13 @@
-"""The quantum-student stage: a cached autoencoder, the student builders, the grids and the hardware study.
+"""The quantum-student stage: a cached autoencoder, the student builders, the grids and the hardware
+study.
 
-Everything here glues pieces defined once elsewhere: the autoencoder (:mod:`ecgkd.autoencoder`), the
-circuit and its simulators (:mod:`ecgkd.quantum`), the training loop and the sweep (:mod:`ecgkd.train`,
-:mod:`ecgkd.sweep`). The VQC and its classical control are trained by :func:`ecgkd.sweep.run_grid`, the
-same function that trains the classical students, with a builder that wraps the frozen encoder.
+Everything here glues pieces defined once elsewhere: the autoencoder (:mod:`.autoencoder`), the
+circuit and its simulators (:mod:`.circuit`, :mod:`.statevector`), the training loop and the grid
+runner (:mod:`ecgkd.train`, :mod:`ecgkd.students.grid`). The VQC and its classical control are
+trained by
+:func:`ecgkd.students.grid.run_grid`, the function that trains the classical students, with a
+builder that wraps the frozen encoder. The settings (our choices) are named here, for notebook 04's
+parameters cell.
 """
 
 from __future__ import annotations
@@ -16,23 +20,35 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import autoencoder as ae_mod
 from .. import cache
-from ..autoencoder import AESettings, AngleScaler, ConvAutoencoder, encode, reconstruction_error, train_autoencoder
 from ..config import Config, seed_everything
-from ..evaluate import binary_metrics, youden_threshold
-from ..sweep import StudentData, StudentJob, grid, results_path, run_grid, scores, train_student
+from ..evaluation.metrics import binary_metrics, unit_scores, youden_threshold
+from ..students.grid import GridPlan, StudentJob, results_path, run_grid, train_student
+from ..students.inputs import StudentData
+from ..students.stage import grid_plan
+from ..students.tables import summary_table
 from ..train import TrainSettings, predict
+from . import autoencoder as ae_mod
 from . import hardware
+from .autoencoder import (
+    AngleScaler,
+    ConvAutoencoder,
+    encode,
+    reconstruction_error,
+    train_autoencoder,
+)
 from .circuit import VQCSpec
 from .model import LatentStudent, QuantumBuilder, VQCHead, latent_angles
 
 SHOTS = (128, 512, 2048, 8192)
 QUICK_SHOTS = (128, 1024, 8192)
+LATENT = 6  # latent size of the autoencoder: one number per qubit
+LATENT_STUDENTS = ("vqc", "mlp")  # the circuit and its same-size classical control
 
 
 def hardware_windows(cfg: Config) -> int:
-    """How many MIT-BIH test windows the Aer runs score (a noisy simulation costs milliseconds each)."""
+    """How many MIT-BIH test windows the Aer runs score (a noisy simulation costs milliseconds
+    each)."""
     return 150 if cfg.quick else 2000
 
 
@@ -41,24 +57,41 @@ def hardware_shots(cfg: Config) -> tuple[int, ...]:
     return QUICK_SHOTS if cfg.quick else SHOTS
 
 
-def ae_settings(cfg: Config, dataset: str) -> AESettings:
-    """Our choice. MIT-BIH: many beats, so a budget of samples per epoch; PTB-XL: few windows, small batches
-    and more epochs (its 2.56 s windows hold several beats at any phase: harder to compress)."""
+def ae_settings(cfg: Config, dataset: str) -> TrainSettings:
+    """Our choice. MIT-BIH: many beats, so a budget of samples per epoch; PTB-XL: few windows, small
+    batches and more epochs (its 2.56 s windows hold several beats at any phase: harder to
+    compress). The learning rate is lowered tenfold after two epochs without a better validation
+    error."""
+    common = {"lr": 2e-3, "weight_decay": 1e-5, "plateau_patience": 2}
     if dataset == "ptbxl":
-        return AESettings(epochs=20 if cfg.quick else 80, batch_size=64, patience=4 if cfg.quick else 8)
+        return TrainSettings(
+            epochs=20 if cfg.quick else 80, batch_size=64, patience=4 if cfg.quick else 8, **common
+        )
     if cfg.quick:
-        return AESettings(epochs=4, samples_per_epoch=4096)
-    return AESettings(epochs=30, samples_per_epoch=16384)
+        return TrainSettings(epochs=4, batch_size=256, patience=4, samples_per_epoch=4096, **common)
+    return TrainSettings(epochs=30, batch_size=256, patience=4, samples_per_epoch=16384, **common)
 
 
 def quantum_settings(cfg: Config, dataset: str) -> TrainSettings:
-    """Optimisation of the VQC head and its control (our choice: a larger step than the CNNs' suits the
-    few rotation angles of a circuit)."""
+    """Optimisation of the VQC head and its control (our choice: a larger step than the CNNs' suits
+    the few rotation angles of a circuit)."""
     if cfg.quick:
-        return TrainSettings(epochs=5, batch_size=128, lr=3e-2, weight_decay=0.0, patience=3,
-                             samples_per_epoch=4096 if dataset == "mitbih" else None)
-    return TrainSettings(epochs=20, batch_size=128, lr=2e-2, weight_decay=0.0, patience=4,
-                         samples_per_epoch=16384 if dataset == "mitbih" else None)
+        return TrainSettings(
+            epochs=5,
+            batch_size=128,
+            lr=3e-2,
+            weight_decay=0.0,
+            patience=3,
+            samples_per_epoch=4096 if dataset == "mitbih" else None,
+        )
+    return TrainSettings(
+        epochs=20,
+        batch_size=128,
+        lr=2e-2,
+        weight_decay=0.0,
+        patience=4,
+        samples_per_epoch=16384 if dataset == "mitbih" else None,
+    )
 
 
 @dataclass
@@ -77,13 +110,26 @@ class AutoencoderRun:
         return QuantumBuilder(self.model, self.scaler, self.key, spec or VQCSpec(), end_to_end)
 
 
-def prepare_autoencoder(cfg: Config, data: StudentData, latent: int = 6, settings: AESettings | None = None,
-                        progress: bool = True) -> AutoencoderRun:
-    """Train the autoencoder on the training windows (or reload it from ``<cache>/autoencoder/``)."""
+def prepare_autoencoder(
+    cfg: Config,
+    data: StudentData,
+    latent: int = LATENT,
+    settings: TrainSettings | None = None,
+    progress: bool = True,
+) -> AutoencoderRun:
+    """Train the autoencoder on the training windows (or reload it from
+    ``<cache>/autoencoder/``)."""
     settings = settings or ae_settings(cfg, data.dataset)
     splits = data.splits
-    key = cache.fingerprint({"data": {n: s.fingerprint() for n, s in splits.items()}, "latent": latent,
-                             "settings": settings.as_dict(), "seed": cfg.seed, "code": cache.code_version(ae_mod)})
+    key = cache.fingerprint(
+        {
+            "data": {n: s.fingerprint() for n, s in splits.items()},
+            "latent": latent,
+            "settings": settings.as_dict(),
+            "seed": cfg.seed,
+            "code": cache.code_version(ae_mod),
+        }
+    )
     path = Path(cfg.cache_root) / "autoencoder" / f"{data.dataset}-latent{latent}-{key}.pt"
     seed_everything(cfg.seed)
     model = ConvAutoencoder(latent)
@@ -92,35 +138,75 @@ def prepare_autoencoder(cfg: Config, data: StudentData, latent: int = 6, setting
         model.load_state_dict(saved["model"])
         history = pd.DataFrame(saved["history"])
     else:
-        history = train_autoencoder(model, splits["train"].x, splits["val"].x, settings, seed=cfg.seed,
-                                    progress=progress)
+        result = train_autoencoder(
+            model,
+            splits["train"].x,
+            splits["val"].x,
+            settings,
+            seed=cfg.seed,
+            checkpoint=path.with_suffix(".fit-state.pt"),
+            key=key,
+            progress=progress,
+        )
+        history = result.history
         payload = {"model": model.state_dict(), "history": history.to_dict("list"), "key": key}
         cache.atomic_write(path, lambda tmp: torch.save(payload, tmp))
+        path.with_suffix(".fit-state.pt").unlink(missing_ok=True)
     model.eval()
     scaler = AngleScaler.fit(encode(model, splits["train"].x))
     errors = {name: reconstruction_error(model, split.x) for name, split in splits.items()}
     return AutoencoderRun(data.dataset, model, scaler, history, errors, key)
 
 
-def quantum_grid(cfg: Config, dataset: str, student: str = "vqc") -> list[StudentJob]:
-    """The T x alpha study of a latent student (quick: 2 x 3, one seed; full: 4 x 5, three seeds)."""
-    return grid(cfg, dataset, names=(student,))
+def quantum_jobs(
+    cfg: Config, dataset: str, student: str = "vqc", plan: GridPlan | None = None
+) -> list[StudentJob]:
+    """The T x alpha study of a latent student: the classical students' plan (:func:`grid_plan`)."""
+    return (plan or grid_plan(cfg)).jobs(dataset, (student,))
 
 
-def run_quantum_grid(cfg: Config, data: StudentData, builder: QuantumBuilder, student: str = "vqc",
-                     jobs: list[StudentJob] | None = None, progress: bool = True) -> pd.DataFrame:
-    """Train the VQC (or its MLP control) over the grid; results in ``<cache>/results/quantum-*.csv``."""
-    jobs = jobs if jobs is not None else quantum_grid(cfg, data.dataset, student)
+def run_quantum_grid(
+    cfg: Config,
+    data: StudentData,
+    builder: QuantumBuilder,
+    student: str = "vqc",
+    jobs: list[StudentJob] | None = None,
+    progress: bool = True,
+    settings: TrainSettings | None = None,
+) -> pd.DataFrame:
+    """Train the VQC (or its MLP control) over the grid (``jobs``: default :func:`quantum_jobs`,
+    ``settings``: default :func:`quantum_settings`); results in
+    ``<cache>/results/quantum-*.csv``."""
+    jobs = jobs if jobs is not None else quantum_jobs(cfg, data.dataset, student)
     label = builder.label(student)
     path = results_path(cfg, "quantum", data.dataset)
-    return run_grid(jobs, data, quantum_settings(cfg, data.dataset), path, n_jobs=cfg.n_jobs, device=cfg.device,
-                    progress=progress, build=builder, label=label, model_code=builder.model_code())
+    return run_grid(
+        jobs,
+        data,
+        settings or quantum_settings(cfg, data.dataset),
+        path,
+        n_jobs=cfg.n_jobs,
+        device=cfg.device,
+        progress=progress,
+        build=builder,
+        label=label,
+        model_code=builder.model_code(),
+    )
 
 
-def train_one(cfg: Config, data: StudentData, builder: QuantumBuilder, job: StudentJob) -> tuple[dict, LatentStudent]:
+def train_one(
+    cfg: Config, data: StudentData, builder: QuantumBuilder, job: StudentJob
+) -> tuple[dict, LatentStudent]:
     """One run, returning the trained model too (for the hardware study and the pictures)."""
-    return train_student(job, data, quantum_settings(cfg, data.dataset), device=cfg.device, return_model=True,
-                         build=builder, label=builder.label(job.student))
+    return train_student(
+        job,
+        data,
+        quantum_settings(cfg, data.dataset),
+        device=cfg.device,
+        return_model=True,
+        build=builder,
+        label=builder.label(job.student),
+    )
 
 
 def hardware_subset(y: np.ndarray, size: int, seed: int) -> np.ndarray:
@@ -138,12 +224,13 @@ def hardware_subset(y: np.ndarray, size: int, seed: int) -> np.ndarray:
 
 @dataclass
 class DeviceScores:
-    """A trained VQC student's test logits as a device would give them: exact, with finite shots, with noise.
+    """A trained VQC student's test logits as a device would give them: exact, with finite shots,
+    with noise.
 
-    ``index`` picks the scored windows of the test split (a stratified subset: Aer's noisy simulation costs
-    milliseconds per window); ``runs`` holds (mode, shots, logits) with shots = inf for the exact value. The
-    validation logits are exact: the operating threshold is chosen once, on the simulator, as a user would
-    before sending circuits to a device.
+    ``index`` picks the scored windows of the test split (a stratified subset: Aer's noisy
+    simulation costs milliseconds per window); ``runs`` holds (mode, shots, logits) with shots = inf
+    for the exact value. The validation logits are exact: the operating threshold is chosen once, on
+    the simulator, as a user would before sending circuits to a device.
     """
 
     index: np.ndarray
@@ -153,17 +240,30 @@ class DeviceScores:
     compiled: hardware.Transpiled
 
 
-def device_scores(student: LatentStudent, data: StudentData, *, shots: tuple[int, ...] = SHOTS, size: int = 2000,
-                  device: str = hardware.DEFAULT_DEVICE, seed: int = 0) -> DeviceScores:
+def device_scores(
+    student: LatentStudent,
+    data: StudentData,
+    *,
+    shots: tuple[int, ...] = SHOTS,
+    size: int = 2000,
+    device: str = hardware.DEFAULT_DEVICE,
+    seed: int = 0,
+) -> DeviceScores:
     """Score ``size`` stratified MIT-BIH test windows exactly, with each number of ``shots`` (ideal
-    sampler), and with each number of shots under ``device``'s noise model (transpiled to its basis)."""
+    sampler), and with each number of shots under ``device``'s noise model (transpiled to its
+    basis)."""
     head = student.head
     if not isinstance(head, VQCHead) or head.backend != "torch":
-        raise TypeError("device_scores needs a student with a VQCHead trained on the 'torch' backend")
+        raise TypeError(
+            "device_scores needs a student with a VQCHead trained on the 'torch' backend"
+        )
     if data.dataset != "mitbih":
-        raise ValueError("device_scores scores windows one by one: use it on MIT-BIH (PTB-XL is scored per record)")
+        raise ValueError(
+            "device_scores scores windows one by one: use it on MIT-BIH (PTB-XL is scored per "
+            "record)"
+        )
     val, test = data.splits["val"], data.splits["test"]
-    y_val, s_val = scores(val, predict(student, val.x))
+    y_val, s_val = unit_scores(val, predict(student, val.x))
     index = hardware_subset(test.y, size, seed)
     angles = latent_angles(student, test.x[index])
     weights = head.circuit_weights.detach().double().numpy()
@@ -171,44 +271,67 @@ def device_scores(student: LatentStudent, data: StudentData, *, shots: tuple[int
     backend = hardware.fake_backend(device)
     compiled = hardware.transpile_for(head.vqc, backend, seed)
     noise = hardware.noise_model(backend)
-    ideal = head.simulator.expectation(torch.from_numpy(angles).double(), torch.from_numpy(weights)).numpy()
+    ideal = head.simulator.expectation(
+        torch.from_numpy(angles).double(), torch.from_numpy(weights)
+    ).numpy()
     runs = [("ideal (exact)", math.inf, scale * ideal + bias)]
     for mode, noisy in (("ideal + shots", None), (f"noisy ({compiled.device})", compiled)):
         for n in shots:
-            ev = hardware.sampled_expectations(head.vqc, angles, weights, n, seed=seed, noisy=noisy, noise=noise)
+            ev = hardware.sampled_expectations(
+                head.vqc, angles, weights, n, seed=seed, noisy=noisy, noise=noise
+            )
             runs.append((mode, float(n), scale * ev + bias))
     return DeviceScores(index, y_val, s_val, runs, compiled)
 
 
-def hardware_study(student: LatentStudent, data: StudentData, *, shots: tuple[int, ...] = SHOTS, size: int = 2000,
-                   device: str = hardware.DEFAULT_DEVICE, seed: int = 0) -> tuple[pd.DataFrame, hardware.Transpiled]:
+def hardware_study(
+    student: LatentStudent,
+    data: StudentData,
+    *,
+    shots: tuple[int, ...] = SHOTS,
+    size: int = 2000,
+    device: str = hardware.DEFAULT_DEVICE,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, hardware.Transpiled]:
     """Test metrics of a trained VQC student: ideal, with finite shots, and with a device's noise.
 
-    One row per (mode, shots) of :func:`device_scores`; every row uses the same windows and the threshold
-    chosen on validation with the exact model.
+    One row per (mode, shots) of :func:`device_scores`; every row uses the same windows and the
+    threshold chosen on validation with the exact model.
     """
     result = device_scores(student, data, shots=shots, size=size, device=device, seed=seed)
     threshold = youden_threshold(result.y_val, result.val_logits)
     y = data.splits["test"].y[result.index]
-    table = pd.DataFrame([{"mode": mode, "shots": n, **binary_metrics(y, logits, threshold)}
-                          for mode, n, logits in result.runs])
+    table = pd.DataFrame(
+        [
+            {"mode": mode, "shots": n, **binary_metrics(y, logits, threshold)}
+            for mode, n, logits in result.runs
+        ]
+    )
     table.insert(2, "windows", len(result.index))
     return table, result.compiled
 
 
-def best_vqc(cfg: Config, data: StudentData, run: AutoencoderRun, results: pd.DataFrame) -> tuple[StudentJob, dict, LatentStudent]:
-    """The VQC at its best KD setting (mean validation AUROC over seeds), retrained for seed ``cfg.seed``.
+def best_vqc(
+    cfg: Config, data: StudentData, run: AutoencoderRun, results: pd.DataFrame
+) -> tuple[StudentJob, dict, LatentStudent]:
+    """The VQC at its best KD setting (mean validation AUROC over seeds), retrained for seed
+    ``cfg.seed``.
 
-    Training is deterministic, so the retrained model reproduces its row of ``results``; it is what the
-    training curves and the hardware study show.
+    Training is deterministic, so the retrained model reproduces its row of ``results``; it is what
+    the training curves and the hardware study show.
     """
-    from ..sweep import summary_table
-
     rows = results[(results["dataset"] == data.dataset) & (results["student"] == "vqc")]
     if rows.empty or not (rows["alpha"] > 0).any():
-        raise ValueError(f"no finished VQC runs with KD for {data.dataset}: run the quantum grid first")
+        raise ValueError(
+            f"no finished VQC runs with KD for {data.dataset}: run the quantum grid first"
+        )
     best = summary_table(rows).iloc[0]
-    job = StudentJob(data.dataset, "vqc", float(best["best KD T (by val)"]), float(best["best KD alpha (by val)"]),
-                     cfg.seed)
+    job = StudentJob(
+        data.dataset,
+        "vqc",
+        float(best["best KD T (by val)"]),
+        float(best["best KD alpha (by val)"]),
+        cfg.seed,
+    )
     record, model = train_one(cfg, data, run.builder(), job)
     return job, record, model

@@ -1,26 +1,30 @@
-"""A batched, exact statevector simulation in torch of the circuits :mod:`ecgkd.quantum.circuit` builds.
+"""A batched, exact statevector simulation in torch of the circuits :mod:`ecgkd.quantum.circuit`
+builds.
 
 Why: qiskit-machine-learning's EstimatorQNN simulates one circuit per sample and differentiates by
-parameter shift (two more circuits per weight), which trains a 6-qubit VQC at a few samples per second.
-The same numbers come out of three small tensor operations, with autograd for the gradients:
+parameter shift (two more circuits per weight), which trains a 6-qubit VQC at a few samples per
+second. The same numbers come out of three small tensor operations, with autograd for the gradients:
 
-1. the **encoding** is simulated for the whole batch at once (for angle encoding a product state: one
+1. the **encoding** is simulated for the whole batch at once (for angle encoding a product state:
+one
    2-vector per qubit, then their Kronecker product);
-2. the **ansatz** does not depend on the data, so its 2^n x 2^n unitary is built once per step from the
+2. the **ansatz** does not depend on the data, so its 2^n x 2^n unitary is built once per step from
+the
    weights, by applying its gates to the identity;
-3. the **readout** observable is diagonal (Pauli Z's): the expectation is |U psi|^2 times its diagonal.
+3. the **readout** observable is diagonal (Pauli Z's): the expectation is |U psi|^2 times its
+diagonal.
 
 The simulator reads the Qiskit circuit gate by gate (names, qubits, parameter expressions), so it
-simulates exactly the circuit that is drawn, exported and run on Aer. Qiskit's bit order: qubit q is bit
-q of the basis-state index (qubit 0 least significant). Equality with ``qiskit.quantum_info.Statevector``
-and with EstimatorQNN's gradients is checked by the tests.
+simulates exactly the circuit that is drawn, exported and run on Aer. Qiskit's bit order: qubit q is
+bit q of the basis-state index (qubit 0 least significant). Equality with
+``qiskit.quantum_info.Statevector`` and with EstimatorQNN's gradients is checked by the tests.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import sympy
@@ -37,7 +41,8 @@ AngleFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 class UnsupportedCircuit(NotImplementedError):
-    """The circuit is outside what this simulator reads (a scope limit, with the reason in the message).
+    """The circuit is outside what this simulator reads (a scope limit, with the reason in the
+    message).
 
     Simulate such a circuit with Qiskit instead (``VQCHead(backend="qiskit")``).
     """
@@ -45,7 +50,8 @@ class UnsupportedCircuit(NotImplementedError):
 
 @dataclass
 class Gate:
-    """One compiled instruction: its name, qubits and a function (inputs, weights) -> angle per param."""
+    """One compiled instruction: its name, qubits and a function (inputs, weights) -> angle per
+    param."""
 
     name: str
     qubits: tuple[int, ...]
@@ -54,18 +60,25 @@ class Gate:
     signs: torch.Tensor | None = None  # CZ: -1 where both qubits are 1
 
 
-def _two_qubit_tables(name: str, qubits: tuple[int, ...], n: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """Index permutation (CX, SWAP) or sign vector (CZ) of a two-qubit gate, computed once per circuit."""
+def _two_qubit_tables(
+    name: str, qubits: tuple[int, ...], n: int
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Index permutation (CX, SWAP) or sign vector (CZ) of a two-qubit gate, computed once per
+    circuit."""
     a, c = qubits
-    k = np.arange(2 ** n)
+    k = np.arange(2**n)
     if name == "cz":
         return None, torch.from_numpy(np.where((k >> a) & (k >> c) & 1, -1.0, 1.0))
     if name == "cx":  # flip the target where the control is 1
         return torch.from_numpy(np.where((k >> a) & 1, k ^ (1 << c), k)), None
-    return torch.from_numpy(np.where(((k >> a) ^ (k >> c)) & 1, k ^ ((1 << a) | (1 << c)), k)), None  # swap
+    return torch.from_numpy(
+        np.where(((k >> a) ^ (k >> c)) & 1, k ^ ((1 << a) | (1 << c)), k)
+    ), None  # swap
 
 
-def _angle_function(value, inputs: dict[Parameter, int], weights: dict[Parameter, int]) -> tuple[AngleFn, str]:
+def _angle_function(
+    value, inputs: dict[Parameter, int], weights: dict[Parameter, int]
+) -> tuple[AngleFn, str]:
     """A torch function of (x (b, d), w (p,)) for one gate parameter, and what it depends on."""
     if not isinstance(value, ParameterExpression):
         constant = float(value)
@@ -80,8 +93,10 @@ def _angle_function(value, inputs: dict[Parameter, int], weights: dict[Parameter
         return (lambda x, w: w[j]), "weights"
     kinds = {"inputs" if p in inputs else "weights" if p in weights else "unknown" for p in params}
     if kinds != {"inputs"} and kinds != {"weights"}:
-        raise UnsupportedCircuit(f"gate parameter {value} mixes inputs and weights (or unknown parameters); "
-                                  "the fast simulator needs data-only or weight-only gates")
+        raise UnsupportedCircuit(
+            f"gate parameter {value} mixes inputs and weights (or unknown parameters); "
+            "the fast simulator needs data-only or weight-only gates"
+        )
     expr = value.sympify()
     symbols = {str(s): s for s in expr.free_symbols}
     fn = sympy.lambdify([symbols[p.name] for p in params], expr, modules=[_TORCH_FUNCTIONS, "math"])
@@ -92,8 +107,11 @@ def _angle_function(value, inputs: dict[Parameter, int], weights: dict[Parameter
     return (lambda x, w: fn(*(w[j] for j in index))), "weights"
 
 
-def _one_qubit_matrix(name: str, angles: list[torch.Tensor], dtype: torch.dtype, like: torch.Tensor) -> torch.Tensor:
+def _one_qubit_matrix(
+    name: str, angles: list[torch.Tensor], dtype: torch.dtype, like: torch.Tensor
+) -> torch.Tensor:
     """(…, 2, 2) matrix of a one-qubit gate; angles are scalars or (b,) tensors."""
+
     def stack(a, b, c, d):
         return torch.stack([torch.stack([a, b], -1), torch.stack([c, d], -1)], -2)
 
@@ -104,16 +122,35 @@ def _one_qubit_matrix(name: str, angles: list[torch.Tensor], dtype: torch.dtype,
             return stack(c, -s, s, c).to(dtype)
         zero = torch.zeros_like(t)
         if name == "rx":
-            return stack(torch.complex(c, zero), torch.complex(zero, -s), torch.complex(zero, -s),
-                         torch.complex(c, zero)).to(dtype)
+            return stack(
+                torch.complex(c, zero),
+                torch.complex(zero, -s),
+                torch.complex(zero, -s),
+                torch.complex(c, zero),
+            ).to(dtype)
         if name == "rz":
-            return stack(torch.polar(torch.ones_like(t), -t / 2), torch.complex(zero, zero),
-                         torch.complex(zero, zero), torch.polar(torch.ones_like(t), t / 2)).to(dtype)
-        return stack(torch.complex(torch.ones_like(t), zero), torch.complex(zero, zero),
-                     torch.complex(zero, zero), torch.polar(torch.ones_like(t), t)).to(dtype)
+            return stack(
+                torch.polar(torch.ones_like(t), -t / 2),
+                torch.complex(zero, zero),
+                torch.complex(zero, zero),
+                torch.polar(torch.ones_like(t), t / 2),
+            ).to(dtype)
+        return stack(
+            torch.complex(torch.ones_like(t), zero),
+            torch.complex(zero, zero),
+            torch.complex(zero, zero),
+            torch.polar(torch.ones_like(t), t),
+        ).to(dtype)
     r = 1 / math.sqrt(2)
-    fixed = {"h": [[r, r], [r, -r]], "x": [[0, 1], [1, 0]], "z": [[1, 0], [0, -1]], "y": [[0, -1j], [1j, 0]],
-             "s": [[1, 0], [0, 1j]], "sdg": [[1, 0], [0, -1j]], "sx": [[0.5 + 0.5j, 0.5 - 0.5j], [0.5 - 0.5j, 0.5 + 0.5j]]}
+    fixed = {
+        "h": [[r, r], [r, -r]],
+        "x": [[0, 1], [1, 0]],
+        "z": [[1, 0], [0, -1]],
+        "y": [[0, -1j], [1j, 0]],
+        "s": [[1, 0], [0, 1j]],
+        "sdg": [[1, 0], [0, -1j]],
+        "sx": [[0.5 + 0.5j, 0.5 - 0.5j], [0.5 - 0.5j, 0.5 + 0.5j]],
+    }
     return torch.tensor(fixed[name], dtype=dtype, device=like.device)
 
 
@@ -133,23 +170,31 @@ class TorchVQC:
             if op.name == "barrier":
                 continue
             if op.name not in SUPPORTED:
-                raise UnsupportedCircuit(f"gate {op.name!r} is not simulated; supported: {sorted(SUPPORTED)}")
+                raise UnsupportedCircuit(
+                    f"gate {op.name!r} is not simulated; supported: {sorted(SUPPORTED)}"
+                )
             names.add(op.name)
             qubits = tuple(vqc.circuit.find_bit(q).index for q in instruction.qubits)
             compiled = [_angle_function(v, inputs, weights) for v in op.params]
             kinds = {kind for _, kind in compiled}
-            tables = _two_qubit_tables(op.name, qubits, self.n) if len(qubits) == 2 else (None, None)
+            tables = (
+                _two_qubit_tables(op.name, qubits, self.n) if len(qubits) == 2 else (None, None)
+            )
             gate = Gate(op.name, qubits, tuple(fn for fn, _ in compiled), *tables)
             if "weights" in kinds or (self.ansatz and "inputs" not in kinds):
                 if "inputs" in kinds:
-                    raise UnsupportedCircuit("a data-dependent gate after a trainable one (re-uploading) is not "
-                                              "supported by the fast simulator")
+                    raise UnsupportedCircuit(
+                        "a data-dependent gate after a trainable one (re-uploading) is not "
+                        "supported by the fast simulator"
+                    )
                 self.ansatz.append(gate)
             else:
                 self.encoding.append(gate)
         real = names <= REAL_GATES
         self.real_dtype = dtype
-        self.dtype = dtype if real else (torch.complex128 if dtype == torch.float64 else torch.complex64)
+        self.dtype = (
+            dtype if real else (torch.complex128 if dtype == torch.float64 else torch.complex64)
+        )
         self.product_encoding = all(len(g.qubits) == 1 for g in self.encoding)
         observable = vqc.observable
         if any(set(label) - {"I", "Z"} for label in observable.paulis.to_labels()):
@@ -157,20 +202,26 @@ class TorchVQC:
         diagonal = np.real(observable.to_matrix(sparse=True).diagonal())
         self.diagonal = torch.tensor(diagonal, dtype=dtype)
 
-    # -- gate application on a batch of states (b, 2^n) ----------------------------------------------
-    def _apply(self, state: torch.Tensor, gate: Gate, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    # -- gate application on a batch of states (b, 2^n)
+    # ----------------------------------------------
+    def _apply(
+        self, state: torch.Tensor, gate: Gate, x: torch.Tensor, w: torch.Tensor
+    ) -> torch.Tensor:
         b, n = state.shape[0], self.n
         if len(gate.qubits) == 1:
             (q,) = gate.qubits
-            matrix = _one_qubit_matrix(gate.name, [fn(x, w) for fn in gate.angles], self.dtype, state)
-            view = state.reshape(b, 2 ** (n - 1 - q), 2, 2 ** q)
+            matrix = _one_qubit_matrix(
+                gate.name, [fn(x, w) for fn in gate.angles], self.dtype, state
+            )
+            view = state.reshape(b, 2 ** (n - 1 - q), 2, 2**q)
             equation = "bij,bljr->blir" if matrix.ndim == 3 else "ij,bljr->blir"
             return torch.einsum(equation, matrix, view).reshape(b, -1)
         if gate.signs is not None:
             return state * gate.signs.to(state.device, state.dtype)
         return state[:, gate.permutation.to(state.device)]
 
-    # -- the three steps -----------------------------------------------------------------------------
+    # -- the three steps
+    # -----------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The encoded states (b, 2^n) of a batch of inputs (b, d)."""
         b, w = x.shape[0], torch.zeros(0, dtype=self.real_dtype, device=x.device)
@@ -181,13 +232,17 @@ class TorchVQC:
                 v[:, 0] = 1
             for gate in self.encoding:
                 (q,) = gate.qubits
-                matrix = _one_qubit_matrix(gate.name, [fn(x, w) for fn in gate.angles], self.dtype, qubit[q])
-                qubit[q] = torch.einsum("bij,bj->bi" if matrix.ndim == 3 else "ij,bj->bi", matrix, qubit[q])
+                matrix = _one_qubit_matrix(
+                    gate.name, [fn(x, w) for fn in gate.angles], self.dtype, qubit[q]
+                )
+                qubit[q] = torch.einsum(
+                    "bij,bj->bi" if matrix.ndim == 3 else "ij,bj->bi", matrix, qubit[q]
+                )
             state = qubit[self.n - 1]
             for q in range(self.n - 2, -1, -1):  # qubit n-1 is the most significant bit
                 state = (state[:, :, None] * qubit[q][:, None, :]).reshape(b, -1)
             return state
-        state = torch.zeros(b, 2 ** self.n, dtype=self.dtype, device=x.device)
+        state = torch.zeros(b, 2**self.n, dtype=self.dtype, device=x.device)
         state[:, 0] = 1
         for gate in self.encoding:
             state = self._apply(state, gate, x, w)
@@ -196,7 +251,7 @@ class TorchVQC:
     def unitary_rows(self, weights: torch.Tensor) -> torch.Tensor:
         """M with M[k] = U|k>: the ansatz applied to every basis state, built once per batch."""
         weights = weights.to(self.real_dtype)
-        rows = torch.eye(2 ** self.n, dtype=self.dtype, device=weights.device)
+        rows = torch.eye(2**self.n, dtype=self.dtype, device=weights.device)
         empty = torch.zeros(1, 0, dtype=self.real_dtype, device=weights.device)
         for gate in self.ansatz:
             rows = self._apply(rows, gate, empty, weights)
@@ -209,10 +264,10 @@ class TorchVQC:
     def expectation(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """<psi(x, w)| O |psi(x, w)> for each row of x: (b,) in [-1, 1]."""
         psi = self.states(x, weights)
-        probabilities = psi.real ** 2 + psi.imag ** 2 if psi.is_complex() else psi ** 2
+        probabilities = psi.real**2 + psi.imag**2 if psi.is_complex() else psi**2
         return probabilities @ self.diagonal.to(probabilities.device)
 
     def probabilities(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """Measurement probabilities (b, 2^n) of the basis states (what finite shots sample)."""
         psi = self.states(x, weights)
-        return psi.real ** 2 + psi.imag ** 2 if psi.is_complex() else psi ** 2
+        return psi.real**2 + psi.imag**2 if psi.is_complex() else psi**2

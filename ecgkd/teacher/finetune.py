@@ -2,15 +2,17 @@
 
 Two teachers come out of :func:`train_teacher`, and every result says which one it is:
 - **ECGFounder**: the released weights (pass ``weights=``), with a fresh one-logit head, fine-tuned
-  end to end (``method="full"``) or as a linear probe on the frozen 1024-d features (``method="linear"``);
-- **stand-in teacher, not ECGFounder**: when no weights are available, the same Net1D (full mode) or the
-  same architecture at a quarter of the width and half the depth (quick mode), trained from scratch on
-  the training split. Its numbers say nothing about ECGFounder.
+  end to end (``method="full"``) or as a linear probe on the frozen 1024-d features
+  (``method="linear"``);
+- **stand-in teacher, not ECGFounder**: when no weights are available, the same Net1D (full mode) or
+  the same architecture at a quarter of the width and half the depth (quick mode), trained from
+  scratch on the training split. Its numbers say nothing about ECGFounder.
 
-The recipe is ECGFounder's official one (BCE on logits, AdamW lr 1e-4 and weight decay 1e-5,
-ReduceLROnPlateau on validation AUROC, threshold by Youden's J on validation) with our choices on top:
-the abnormal class up-weighted by negatives/positives; a larger learning rate (1e-3) and more epochs for
-the stand-in, which starts from random weights; batches of 64 windows or 16 records so that a CPU copes.
+The recipe follows ECGFounder's official example (BCE on logits, lr 1e-4 and weight decay 1e-5,
+ReduceLROnPlateau on validation AUROC, threshold by Youden's J on validation), with AdamW where the
+example uses Adam (our one training loop's optimiser) and our choices on top: the abnormal class
+up-weighted by negatives/positives; a larger learning rate (1e-3) and more epochs for the stand-in,
+which starts from random weights; batches of 64 windows or 16 records so that a CPU copes.
 """
 
 from __future__ import annotations
@@ -30,16 +32,20 @@ from .. import cache
 from .. import train as train_mod
 from ..config import Config, seed_everything
 from ..data.split import Split
-from ..evaluate import youden_threshold
+from ..evaluation.metrics import youden_threshold
+from ..modelinfo import count_parameters, model_fingerprint
 from ..train import FitResult, TrainData, TrainSettings, balancing_weight, bce_loss, fit, predict
 from . import inputs as inputs_mod
 from . import net1d as net1d_mod
 from .checkpoint import N_LABELS, head_labels, load_ecgfounder, read_checkpoint, save_checkpoint
-from .net1d import Net1D, count_parameters, ecgfounder_config, scaled_config
+from .net1d import Net1D, ecgfounder_config, scaled_config
 
 STAND_IN = "stand-in teacher, not ECGFounder"
 ECGFOUNDER = "ECGFounder"
-ZERO_SHOT_OUTPUTS = {"abnormal": head_labels().index("ABNORMAL ECG"), "normal": head_labels().index("NORMAL ECG")}
+ZERO_SHOT_OUTPUTS = {
+    "abnormal": head_labels().index("ABNORMAL ECG"),
+    "normal": head_labels().index("NORMAL ECG"),
+}
 LEADS = {"mitbih": 1, "ptbxl": 12}
 QUICK_SCALE = (0.25, 0.5)  # (width, depth) of the quick-mode stand-in
 Method = Literal["full", "linear"]
@@ -65,37 +71,69 @@ class TeacherSpec:
     def label(self) -> str:
         """The name every table, figure title and saved file carries."""
         if self.is_stand_in:
-            size = "" if (self.width, self.depth) == (1.0, 1.0) else f", width x{self.width:g}, depth x{self.depth:g}"
+            size = (
+                ""
+                if (self.width, self.depth) == (1.0, 1.0)
+                else f", width x{self.width:g}, depth x{self.depth:g}"
+            )
             return f"{STAND_IN}{size}"
         return f"{ECGFOUNDER} ({'fine-tuned' if self.method == 'full' else 'linear probe'})"
 
 
-def teacher_spec(cfg: Config, dataset: str, weights: str | Path | None = None, method: Method = "full",
-                 settings: TrainSettings | None = None) -> TeacherSpec:
-    """The teacher this tutorial trains for ``dataset`` in ``cfg``'s mode (``settings`` overrides)."""
+def teacher_spec(
+    cfg: Config,
+    dataset: str,
+    weights: str | Path | None = None,
+    method: Method = "full",
+    settings: TrainSettings | None = None,
+) -> TeacherSpec:
+    """The teacher this tutorial trains for ``dataset`` in ``cfg``'s mode (``settings``
+    overrides)."""
     if dataset not in LEADS:
         raise ValueError(f"dataset={dataset!r}: use one of {sorted(LEADS)}")
     if method not in ("full", "linear"):
-        raise ValueError(f"method={method!r}: use 'full' (fine-tune everything) or 'linear' (probe the features)")
+        raise ValueError(
+            f"method={method!r}: use 'full' (fine-tune everything) or 'linear' (probe the features)"
+        )
     if weights is None and method == "linear":
         raise ValueError("method='linear' probes pretrained features: pass the ECGFounder weights")
     records = dataset == "ptbxl"
     if weights is not None:
-        default = (TrainSettings(epochs=30, batch_size=256, lr=1e-3, patience=5) if method == "linear" else
-                   TrainSettings(batch_size=16 if records else 256))  # official: 5 epochs, lr 1e-4
+        default = (
+            TrainSettings(epochs=30, batch_size=256, lr=1e-3, patience=5)
+            if method == "linear"
+            else TrainSettings(batch_size=16 if records else 256)
+        )  # official: 5 epochs, lr 1e-4
     elif cfg.quick:
-        default = TrainSettings(epochs=10 if records else 4, batch_size=16 if records else 64, lr=1e-3,
-                                patience=4 if records else 2)
+        default = TrainSettings(
+            epochs=10 if records else 4,
+            batch_size=16 if records else 64,
+            lr=1e-3,
+            patience=4 if records else 2,
+        )
     else:
-        default = TrainSettings(epochs=12 if records else 10, batch_size=16 if records else 64, lr=1e-3,
-                                patience=3, samples_per_epoch=None if records else 16384)
+        default = TrainSettings(
+            epochs=12 if records else 10,
+            batch_size=16 if records else 64,
+            lr=1e-3,
+            patience=3,
+            samples_per_epoch=None if records else 16384,
+        )
     width, depth = QUICK_SCALE if (weights is None and cfg.quick) else (1.0, 1.0)
-    return TeacherSpec(dataset, LEADS[dataset], None if weights is None else str(Path(weights).expanduser()),
-                       method, width, depth, settings or default)
+    return TeacherSpec(
+        dataset,
+        LEADS[dataset],
+        None if weights is None else str(Path(weights).expanduser()),
+        method,
+        width,
+        depth,
+        settings or default,
+    )
 
 
 def build_teacher(spec: TeacherSpec, seed: int = 0) -> tuple[Net1D, dict]:
-    """The untrained teacher with a one-logit head, and what loading reported (empty for the stand-in)."""
+    """The untrained teacher with a one-logit head, and what loading reported (empty for the
+    stand-in)."""
     seed_everything(seed)
     if spec.is_stand_in:
         config = scaled_config(ecgfounder_config(spec.leads, 1), spec.width, spec.depth)
@@ -118,7 +156,10 @@ class ZeroShot(nn.Module):
     def __init__(self, model: Net1D):
         super().__init__()
         if model.config.n_outputs != N_LABELS:
-            raise ValueError(f"zero-shot needs the 150-label head, this model has {model.config.n_outputs} outputs")
+            raise ValueError(
+                f"zero-shot needs the 150-label head, this model has {model.config.n_outputs} "
+                "outputs"
+            )
         self.model = model
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -126,20 +167,10 @@ class ZeroShot(nn.Module):
         return logits[:, ZERO_SHOT_OUTPUTS["abnormal"]] - logits[:, ZERO_SHOT_OUTPUTS["normal"]]
 
 
-def model_fingerprint(model: nn.Module) -> str:
-    """sha256 of every tensor of the state dict: teacher outputs are keyed by it."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for key, value in model.state_dict().items():
-        digest.update(key.encode())
-        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()[:16]
-
-
 @dataclass
 class TeacherRun:
-    """A trained teacher: the model (best validation epoch), its curves and its validation threshold."""
+    """A trained teacher: the model (best validation epoch), its curves and its validation
+    threshold."""
 
     spec: TeacherSpec
     model: Net1D
@@ -147,7 +178,9 @@ class TeacherRun:
     threshold: float  # on the logit scale, chosen on validation by Youden's J
     checkpoint: Path
     key: str
-    zero_shot: dict | None = None  # validation/test logits of the 150-label model, real weights only
+    zero_shot: dict | None = (
+        None  # validation/test logits of the 150-label model, real weights only
+    )
 
     @property
     def label(self) -> str:
@@ -157,19 +190,39 @@ class TeacherRun:
     def fingerprint(self) -> str:
         return model_fingerprint(self.model)
 
-    def logits(self, split: Split, *, features: bool = False, progress: bool = False, device: str = "cpu"):
-        """The teacher's logits for a split (and 1024-d features when asked), through the one input view."""
-        return predict(self.model, split.x, batch_size=self.spec.settings.eval_batch_size, device=device,
-                       transform=inputs_mod.teacher_transform(split), features=features, progress=progress,
-                       desc=f"teacher {split.dataset}/{split.name}")
+    def logits(
+        self, split: Split, *, features: bool = False, progress: bool = False, device: str = "cpu"
+    ):
+        """The teacher's logits for a split (and 1024-d features when asked), through the one input
+        view."""
+        return predict(
+            self.model,
+            split.x,
+            batch_size=self.spec.settings.eval_batch_size,
+            device=device,
+            transform=inputs_mod.teacher_transform(split),
+            features=features,
+            progress=progress,
+            desc=f"teacher {split.dataset}/{split.name}",
+        )
 
     def summary(self) -> pd.DataFrame:
         """One row: which teacher, its size, the epoch kept and its validation AUROC."""
-        return pd.DataFrame([{"teacher": self.label, "dataset": self.spec.dataset, "leads": self.spec.leads,
-                              "parameters": count_parameters(self.model), "method": self.spec.method,
-                              "epochs run": len(self.fit.history), "best epoch": self.fit.best_epoch,
-                              "val AUROC": round(self.fit.best_val_auroc, 4),
-                              "threshold (logit)": round(self.threshold, 4)}]).set_index("teacher")
+        return pd.DataFrame(
+            [
+                {
+                    "teacher": self.label,
+                    "dataset": self.spec.dataset,
+                    "leads": self.spec.leads,
+                    "parameters": count_parameters(self.model),
+                    "method": self.spec.method,
+                    "epochs run": len(self.fit.history),
+                    "best epoch": self.fit.best_epoch,
+                    "val AUROC": round(self.fit.best_score, 4),
+                    "threshold (logit)": round(self.threshold, 4),
+                }
+            ]
+        ).set_index("teacher")
 
 
 def _slug(text: str) -> str:
@@ -181,37 +234,84 @@ def run_key(spec: TeacherSpec, train: Split, val: Split, seed: int) -> str:
     weights = None
     if spec.weights is not None:
         path = Path(spec.weights)
-        weights = [path.name, path.stat().st_size, path.stat().st_mtime_ns] if path.is_file() else str(path)
-    return cache.fingerprint({
-        "spec": {**asdict(spec), "settings": spec.settings.as_dict(), "weights": weights},
-        "train": train.fingerprint(), "val": val.fingerprint(), "seed": seed,
-        "code": cache.code_version(net1d_mod, inputs_mod, train_mod, sys.modules[__name__]),
-    })
+        weights = (
+            [path.name, path.stat().st_size, path.stat().st_mtime_ns]
+            if path.is_file()
+            else str(path)
+        )
+    return cache.fingerprint(
+        {
+            "spec": {**asdict(spec), "settings": spec.settings.as_dict(), "weights": weights},
+            "train": train.fingerprint(),
+            "val": val.fingerprint(),
+            "seed": seed,
+            "code": cache.code_version(net1d_mod, inputs_mod, train_mod, sys.modules[__name__]),
+        }
+    )
 
 
-def _linear_probe(model: Net1D, train: Split, val: Split, spec: TeacherSpec, seed: int, device: str,
-                  progress: bool) -> FitResult:
-    """Frozen features computed once, then a logistic head fitted on them and put back as ``dense``."""
+def _linear_probe(
+    model: Net1D,
+    train: Split,
+    val: Split,
+    spec: TeacherSpec,
+    seed: int,
+    device: str,
+    progress: bool,
+) -> FitResult:
+    """Frozen features computed once, then a logistic head fitted on them and put back as
+    ``dense``."""
     transform = lambda s: inputs_mod.teacher_transform(s)  # noqa: E731
-    _, f_train = predict(model, train.x, transform=transform(train), features=True, device=device,
-                         progress=progress, desc="features train")
-    _, f_val = predict(model, val.x, transform=transform(val), features=True, device=device,
-                       progress=progress, desc="features val")
+    _, f_train = predict(
+        model,
+        train.x,
+        transform=transform(train),
+        features=True,
+        device=device,
+        progress=progress,
+        desc="features train",
+    )
+    _, f_val = predict(
+        model,
+        val.x,
+        transform=transform(val),
+        features=True,
+        device=device,
+        progress=progress,
+        desc="features val",
+    )
     head = nn.Linear(f_train.shape[1], 1)
-    result = fit(head, TrainData(f_train, train.y), TrainData(f_val, val.y), bce_loss(balancing_weight(train.y)),
-                 spec.settings, seed=seed, device=device, progress=progress, desc="linear probe")
+    result = fit(
+        head,
+        TrainData(f_train, train.y),
+        TrainData(f_val, val.y),
+        bce_loss(balancing_weight(train.y)),
+        spec.settings,
+        seed=seed,
+        device=device,
+        progress=progress,
+        desc="linear probe",
+    )
     model.dense.load_state_dict(head.state_dict())
     return result
 
 
-def train_teacher(cfg: Config, train: Split, val: Split, *, weights: str | Path | None = None,
-                  method: Method = "full", settings: TrainSettings | None = None, test: Split | None = None,
-                  progress: bool = True) -> TeacherRun:
+def train_teacher(
+    cfg: Config,
+    train: Split,
+    val: Split,
+    *,
+    weights: str | Path | None = None,
+    method: Method = "full",
+    settings: TrainSettings | None = None,
+    test: Split | None = None,
+    progress: bool = True,
+) -> TeacherRun:
     """Train (or reload) the teacher for ``train.dataset`` on the teacher's view of the splits.
 
-    Cached under ``<cache>/teacher/``: a finished run is reloaded from its checkpoint (official format,
-    with the teacher's label, history and threshold in its metadata); an interrupted one resumes from
-    its last saved epoch.
+    Cached under ``<cache>/teacher/``: a finished run is reloaded from its checkpoint (official
+    format, with the teacher's label, history and threshold in its metadata); an interrupted one
+    resumes from its last saved epoch.
     """
     spec = teacher_spec(cfg, train.dataset, weights, method, settings)
     key = run_key(spec, train, val, cfg.seed)
@@ -224,41 +324,85 @@ def train_teacher(cfg: Config, train: Split, val: Split, *, weights: str | Path 
         if saved.get("key") == key:
             model.load_state_dict(saved["state_dict"])
             history = pd.DataFrame(saved["history"])
-            result = FitResult(history, int(saved["epoch"]), float(saved["val_auroc"]),
-                               stopped_early=len(history) < spec.settings.epochs, reused=True)
-            return TeacherRun(spec, model, result, float(saved["threshold"]), final, key, saved.get("zero_shot"))
+            result = FitResult(
+                history,
+                int(saved["epoch"]),
+                float(saved["val_auroc"]),
+                stopped_early=len(history) < spec.settings.epochs,
+                reused=True,
+            )
+            return TeacherRun(
+                spec, model, result, float(saved["threshold"]), final, key, saved.get("zero_shot")
+            )
     if "zero_shot" in loaded:
-        zero_shot = {s.name: predict(loaded["zero_shot"], s.x, transform=inputs_mod.teacher_transform(s),
-                                     device=cfg.device, progress=progress, desc=f"zero-shot {s.name}").tolist()
-                     for s in (val, test) if s is not None}
+        zero_shot = {
+            s.name: predict(
+                loaded["zero_shot"],
+                s.x,
+                transform=inputs_mod.teacher_transform(s),
+                device=cfg.device,
+                progress=progress,
+                desc=f"zero-shot {s.name}",
+            ).tolist()
+            for s in (val, test)
+            if s is not None
+        }
     if method == "linear":
         for p in model.parameters():
             p.requires_grad_(False)
         result = _linear_probe(model, train, val, spec, cfg.seed, cfg.device, progress)
     else:
-        result = fit(model, TrainData(train.x, train.y), TrainData(val.x, val.y), bce_loss(balancing_weight(train.y)),
-                     spec.settings, seed=cfg.seed, device=cfg.device, checkpoint=folder / "fit-state.pt", key=key,
-                     transform=inputs_mod.teacher_transform(train), progress=progress,
-                     desc=f"teacher {train.dataset}")
+        result = fit(
+            model,
+            TrainData(train.x, train.y),
+            TrainData(val.x, val.y),
+            bce_loss(balancing_weight(train.y)),
+            spec.settings,
+            seed=cfg.seed,
+            device=cfg.device,
+            checkpoint=folder / "fit-state.pt",
+            key=key,
+            transform=inputs_mod.teacher_transform(train),
+            progress=progress,
+            desc=f"teacher {train.dataset}",
+        )
     model.cpu()
-    val_logits = predict(model, val.x, transform=inputs_mod.teacher_transform(val), device=cfg.device)
+    val_logits = predict(
+        model, val.x, transform=inputs_mod.teacher_transform(val), device=cfg.device
+    )
     threshold = youden_threshold(val.y, val_logits)
-    save_checkpoint(final, model, epoch=result.best_epoch, step=0, val_auroc=result.best_val_auroc, key=key,
-                    teacher=spec.label, history=result.history.to_dict("list"), threshold=threshold,
-                    spec={**asdict(spec), "settings": spec.settings.as_dict()}, zero_shot=zero_shot)
+    save_checkpoint(
+        final,
+        model,
+        epoch=result.best_epoch,
+        step=0,
+        val_auroc=result.best_score,
+        key=key,
+        teacher=spec.label,
+        history=result.history.to_dict("list"),
+        threshold=threshold,
+        spec={**asdict(spec), "settings": spec.settings.as_dict()},
+        zero_shot=zero_shot,
+    )
     (folder / "fit-state.pt").unlink(missing_ok=True)
     return TeacherRun(spec, model, result, threshold, final, key, zero_shot)
 
 
 def stand_in_note(label: str) -> str:
     """The sentence printed under every stand-in result."""
-    return (f"Results of the {label}: trained here from random weights because the ECGFounder weights are "
-            "not available. They show the pipeline, not ECGFounder's performance." if label.startswith(STAND_IN)
-            else f"Results of {label}.")
+    return (
+        f"Results of the {label}: trained here from random weights because the ECGFounder weights "
+        "are "
+        "not available. They show the pipeline, not ECGFounder's performance."
+        if label.startswith(STAND_IN)
+        else f"Results of {label}."
+    )
 
 
 def finite_logits(logits: np.ndarray, where: str) -> np.ndarray:
     """Fail loudly on NaN/inf logits (a diverged teacher) instead of passing them to students."""
     if not np.isfinite(logits).all():
-        raise FloatingPointError(f"{where}: the teacher produced NaN or infinite logits; retrain it")
+        raise FloatingPointError(
+            f"{where}: the teacher produced NaN or infinite logits; retrain it"
+        )
     return logits

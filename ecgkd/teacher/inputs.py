@@ -1,24 +1,26 @@
 """The teacher's view of a sample: one function, used by fine-tuning and by inference alike.
 
 Our choice (the paper does not say), for both datasets: the data stage has already applied the
-ECGFounder filters at the signal's own rate (notch, 0.67-40 Hz band-pass, 0.4 s median baseline removal);
-:func:`teacher_inputs` then resamples to the 500 Hz ECGFounder was trained at and z-scores each example
-with one mean and one std over all its leads, as the official recipe does.
+ECGFounder filters at the signal's own rate (notch, 0.67-40 Hz band-pass, 0.4 s median baseline
+removal);
+:func:`teacher_inputs` then resamples to the 500 Hz ECGFounder was trained at and z-scores each
+example with one mean and one std over all its leads, as the official recipe does.
 
-- MIT-BIH: the same 256-sample MLII beat window the students see (0.71 s; 356 samples at 500 Hz), so the
-  teacher knows nothing the students could not know, and the 1-lead release applies.
-- PTB-XL: the whole 10 s 12-lead record (5000 samples at 500 Hz), ECGFounder's native input. Its labels
-  belong to the record, so the record's logit is the soft target of each of its four student windows.
+- MIT-BIH: the same 256-sample MLII beat window the students see (0.71 s; 356 samples at 500 Hz), so
+  the teacher knows nothing the students could not know, and the 1-lead release applies.
+- PTB-XL: the whole 10 s 12-lead record (5000 samples at 500 Hz), ECGFounder's native input. Its
+  labels belong to the record, so the record's logit is the soft target of each of its four student
+  windows.
 
-Filtering before resampling rather than after is the one departure from the recipe's order: the filters
-are linear (the median filter nearly so) and the band ends at 40 Hz, below every Nyquist frequency here,
-so the result is the same signal, computed 10x faster than at 500 Hz.
+Filtering before resampling rather than after is the one departure from the recipe's order: the
+filters are linear (the median filter nearly so) and the band ends at 40 Hz, below every Nyquist
+frequency here, so the result is the same signal, computed 10x faster than at 500 Hz.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Callable
 
 import numpy as np
 
@@ -27,8 +29,8 @@ from ..data.split import Split
 
 
 def teacher_inputs(x: np.ndarray, fs: float) -> np.ndarray:
-    """Cleaned signals ``(n, leads, time)`` at ``fs`` -> float32 ``(n, leads, time * 500 / fs)``, z-scored
-    per example over leads x time."""
+    """Cleaned signals ``(n, leads, time)`` at ``fs`` -> float32 ``(n, leads, time * 500 / fs)``,
+    z-scored per example over leads x time."""
     x = np.asarray(x)
     if x.ndim != 3:
         raise ValueError(f"teacher_inputs expects (n, leads, time), got {x.shape}")
@@ -39,10 +41,12 @@ def teacher_inputs(x: np.ndarray, fs: float) -> np.ndarray:
 
 
 def teacher_transform(split: Split) -> Callable[[np.ndarray], np.ndarray]:
-    """:func:`teacher_inputs` bound to a split's rate: the per-batch transform of the training loop."""
+    """:func:`teacher_inputs` bound to a split's rate: the per-batch transform of the training
+    loop."""
     return partial(teacher_inputs, fs=split.fs)
 
 
 def teacher_length(split: Split) -> int:
-    """Samples per lead the teacher sees for this split (356 for a MIT-BIH window, 5000 for PTB-XL)."""
+    """Samples per lead the teacher sees for this split (356 for a MIT-BIH window, 5000 for
+    PTB-XL)."""
     return resampled_length(split.length, split.fs, TEACHER_FS)

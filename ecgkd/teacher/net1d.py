@@ -1,11 +1,11 @@
 """Net1D, the architecture of ECGFounder, rebuilt so that the released checkpoints load key for key.
 
 Facts from the official repository (PKUDigitalHealth/ECGFounder, MIT licence) as summarised in
-``shared/ecgfounder/SPEC.md``; the code is ours. A "SAME"-padded stride-2 stem (64 filters, kernel 16,
-Swish), then 7 stages of pre-activation bottleneck blocks with squeeze-and-excitation, grouped kernel-16
-convolutions (16 channels per group), downsampling by 2 in the first block of each stage (256x in all),
-an identity shortcut (max-pooled when downsampling, zero-padded on channels when they grow), then the
-mean over time (the 1024-d feature) and a linear head.
+``shared/ecgfounder/SPEC.md``; the code is ours. A "SAME"-padded stride-2 stem (64 filters, kernel
+16, Swish), then 7 stages of pre-activation bottleneck blocks with squeeze-and-excitation, grouped
+kernel-16 convolutions (16 channels per group), downsampling by 2 in the first block of each stage
+(256x in all), an identity shortcut (max-pooled when downsampling, zero-padded on channels when they
+grow), then the mean over time (the 1024-d feature) and a linear head.
 
 Batch norm and dropout are off in the released models, yet their batch-norm tensors are in the
 checkpoint: the modules exist here too (unused) so that the state-dict keys match exactly.
@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..modelinfo import count_parameters
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,10 +46,14 @@ class Net1DConfig:
 
     def __post_init__(self) -> None:
         if len(self.filters) != len(self.blocks):
-            raise ValueError(f"filters {self.filters} and blocks {self.blocks} must have one entry per stage")
+            raise ValueError(
+                f"filters {self.filters} and blocks {self.blocks} must have one entry per stage"
+            )
         for channels in (*self.filters, *(int(f * self.ratio) for f in self.filters)):
             if channels % self.group_width:
-                raise ValueError(f"{channels} channels are not a multiple of the group width {self.group_width}")
+                raise ValueError(
+                    f"{channels} channels are not a multiple of the group width {self.group_width}"
+                )
 
     @property
     def feature_dim(self) -> int:
@@ -60,7 +66,9 @@ class Net1DConfig:
 def ecgfounder_config(leads: int = 12, n_outputs: int = 150) -> Net1DConfig:
     """The configuration of the released ECGFounder checkpoints (12-lead or 1-lead)."""
     if leads not in (1, 12):
-        raise ValueError(f"leads={leads}: ECGFounder was released for 12 leads and for 1 lead (lead I)")
+        raise ValueError(
+            f"leads={leads}: ECGFounder was released for 12 leads and for 1 lead (lead I)"
+        )
     return Net1DConfig(in_channels=leads, n_outputs=n_outputs)
 
 
@@ -71,8 +79,12 @@ def scaled_config(config: Net1DConfig, width: float = 1.0, depth: float = 1.0) -
     g = config.group_width
     filters = tuple(max(g, int(round(f * width / g)) * g) for f in config.filters)
     blocks = tuple(max(1, int(round(b * depth))) for b in config.blocks)
-    return replace(config, base_filters=max(g, int(round(config.base_filters * width / g)) * g),
-                   filters=filters, blocks=blocks)
+    return replace(
+        config,
+        base_filters=max(g, int(round(config.base_filters * width / g)) * g),
+        filters=filters,
+        blocks=blocks,
+    )
 
 
 def same_padding(length: int, kernel: int, stride: int) -> tuple[int, int]:
@@ -90,7 +102,14 @@ class Swish(nn.Module):
 class SameConv1d(nn.Module):
     """Conv1d with TensorFlow-style "SAME" padding computed at run time (wrapped as ``.conv``)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, groups: int = 1):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        groups: int = 1,
+    ):
         super().__init__()
         self.kernel_size, self.stride = kernel_size, stride
         self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, stride, groups=groups)
@@ -112,17 +131,27 @@ class SameMaxPool1d(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-activation bottleneck: [act] 1x1 -> [act] grouped k -> [act] 1x1 -> squeeze-excite, + shortcut."""
+    """Pre-activation bottleneck: [act] 1x1 -> [act] grouped k -> [act] 1x1 -> squeeze-excite, +
+    shortcut."""
 
-    def __init__(self, in_channels: int, out_channels: int, config: Net1DConfig, stride: int, first: bool):
+    def __init__(
+        self, in_channels: int, out_channels: int, config: Net1DConfig, stride: int, first: bool
+    ):
         super().__init__()
         mid = int(out_channels * config.ratio)
-        self.in_channels, self.out_channels, self.stride, self.first = in_channels, out_channels, stride, first
+        self.in_channels, self.out_channels, self.stride, self.first = (
+            in_channels,
+            out_channels,
+            stride,
+            first,
+        )
         self.use_bn, self.use_dropout = config.use_bn, config.use_dropout
         self.bn1 = nn.BatchNorm1d(in_channels)
         self.conv1 = SameConv1d(in_channels, mid, 1)
         self.bn2 = nn.BatchNorm1d(mid)
-        self.conv2 = SameConv1d(mid, mid, config.kernel_size, stride, groups=mid // config.group_width)
+        self.conv2 = SameConv1d(
+            mid, mid, config.kernel_size, stride, groups=mid // config.group_width
+        )
         self.bn3 = nn.BatchNorm1d(mid)
         self.conv3 = SameConv1d(mid, out_channels, 1)
         self.se_fc1 = nn.Linear(out_channels, out_channels // 2)
@@ -147,19 +176,34 @@ class Block(nn.Module):
         shortcut = self.pool(x)
         grow = self.out_channels - self.in_channels
         if grow:
-            shortcut = F.pad(shortcut.transpose(1, 2), (grow // 2, grow - grow // 2)).transpose(1, 2)
+            shortcut = F.pad(shortcut.transpose(1, 2), (grow // 2, grow - grow // 2)).transpose(
+                1, 2
+            )
         return out + shortcut
 
 
 class Stage(nn.Module):
     """Blocks of one width; only the first one downsamples and changes the channel count."""
 
-    def __init__(self, in_channels: int, out_channels: int, n_blocks: int, config: Net1DConfig, first_stage: bool):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        n_blocks: int,
+        config: Net1DConfig,
+        first_stage: bool,
+    ):
         super().__init__()
         self.block_list = nn.ModuleList(
-            Block(in_channels if b == 0 else out_channels, out_channels, config,
-                  stride=config.stride if b == 0 else 1, first=first_stage and b == 0)
-            for b in range(n_blocks))
+            Block(
+                in_channels if b == 0 else out_channels,
+                out_channels,
+                config,
+                stride=config.stride if b == 0 else 1,
+                first=first_stage and b == 0,
+            )
+            for b in range(n_blocks)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for block in self.block_list:
@@ -174,18 +218,25 @@ class Net1D(nn.Module):
     def __init__(self, config: Net1DConfig | None = None):
         super().__init__()
         self.config = config = config or ecgfounder_config()
-        self.first_conv = SameConv1d(config.in_channels, config.base_filters, config.kernel_size, stride=2)
+        self.first_conv = SameConv1d(
+            config.in_channels, config.base_filters, config.kernel_size, stride=2
+        )
         self.first_bn = nn.BatchNorm1d(config.base_filters)
         self.first_activation = Swish()
         widths = (config.base_filters, *config.filters)
         self.stage_list = nn.ModuleList(
-            Stage(widths[s], widths[s + 1], n, config, first_stage=s == 0) for s, n in enumerate(config.blocks))
+            Stage(widths[s], widths[s + 1], n, config, first_stage=s == 0)
+            for s, n in enumerate(config.blocks)
+        )
         self.dense = nn.Linear(config.feature_dim, config.n_outputs)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The 1024-d representation: mean over time of the last stage."""
         if x.ndim != 3 or x.shape[1] != self.config.in_channels:
-            raise ValueError(f"Net1D expects (batch, {self.config.in_channels} leads, time), got {tuple(x.shape)}")
+            raise ValueError(
+                f"Net1D expects (batch, {self.config.in_channels} leads, time), got "
+                f"{tuple(x.shape)}"
+            )
         out = self.first_conv(x)
         if self.config.use_bn:
             out = self.first_bn(out)
@@ -205,36 +256,63 @@ class Net1D(nn.Module):
         self.config = replace(self.config, n_outputs=n_outputs)
 
 
-def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
-
-
 def used_parameters(model: Net1D) -> int:
-    """Parameters that take part in the forward pass (the unused batch-norm affine ones excluded)."""
+    """Parameters that take part in the forward pass (the unused batch-norm affine ones
+    excluded)."""
     if model.config.use_bn:
         return count_parameters(model)
-    bn = sum(p.numel() for m in model.modules() if isinstance(m, nn.BatchNorm1d) for p in m.parameters())
+    bn = sum(
+        p.numel() for m in model.modules() if isinstance(m, nn.BatchNorm1d) for p in m.parameters()
+    )
     return count_parameters(model) - bn
 
 
-def architecture_table(model: Net1D, length: int) -> "pd.DataFrame":
+def architecture_table(model: Net1D, length: int) -> pd.DataFrame:
     """One row per stage: channels, blocks, parameters and output length for an input of ``length``.
 
-    The parameters column sums to :func:`count_parameters` (the stem row includes its unused batch norm).
+    The parameters column sums to :func:`count_parameters` (the stem row includes its unused batch
+    norm).
     """
     import pandas as pd
 
-    rows = [{"part": "stem (conv k16, stride 2)", "channels": model.config.base_filters, "blocks": 1,
-             "parameters": count_parameters(model.first_conv) + count_parameters(model.first_bn),
-             "time steps out": -(-length // 2)}]
+    rows = [
+        {
+            "part": "stem (conv k16, stride 2)",
+            "channels": model.config.base_filters,
+            "blocks": 1,
+            "parameters": count_parameters(model.first_conv) + count_parameters(model.first_bn),
+            "time steps out": -(-length // 2),
+        }
+    ]
     steps = rows[0]["time steps out"]
     for s, stage in enumerate(model.stage_list):
         steps = -(-steps // model.config.stride)
         first = stage.block_list[0]
-        rows.append({"part": f"stage {s}", "channels": first.out_channels, "blocks": len(stage.block_list),
-                     "parameters": count_parameters(stage), "time steps out": steps})
-    rows.append({"part": "mean over time -> features", "channels": model.config.feature_dim, "blocks": 0,
-                 "parameters": 0, "time steps out": 1})
-    rows.append({"part": "dense head", "channels": model.config.n_outputs, "blocks": 0,
-                 "parameters": count_parameters(model.dense), "time steps out": 1})
+        rows.append(
+            {
+                "part": f"stage {s}",
+                "channels": first.out_channels,
+                "blocks": len(stage.block_list),
+                "parameters": count_parameters(stage),
+                "time steps out": steps,
+            }
+        )
+    rows.append(
+        {
+            "part": "mean over time -> features",
+            "channels": model.config.feature_dim,
+            "blocks": 0,
+            "parameters": 0,
+            "time steps out": 1,
+        }
+    )
+    rows.append(
+        {
+            "part": "dense head",
+            "channels": model.config.n_outputs,
+            "blocks": 0,
+            "parameters": count_parameters(model.dense),
+            "time steps out": 1,
+        }
+    )
     return pd.DataFrame(rows).set_index("part")

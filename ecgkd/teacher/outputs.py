@@ -3,8 +3,8 @@
 Each file holds the teacher's logits (and optionally its 1024-d features) aligned row for row with a
 *student* split, plus the fingerprints of that split, of the teacher's own input split and of the
 model. Loading checks all three: outputs of another teacher or of other windows are refused by name,
-never silently reused. On PTB-XL the teacher reads whole records, so each student window inherits the
-logit of its record.
+never silently reused. On PTB-XL the teacher reads whole records, so each student window inherits
+the logit of its record.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 from .. import cache
 from ..config import Config
 from ..data.split import PreparedData, Split
-from ..evaluate import sigmoid
+from ..evaluation.metrics import sigmoid
 from .finetune import TeacherRun, finite_logits
 
 
@@ -43,34 +43,51 @@ class TeacherOutputs:
     def probabilities(self) -> np.ndarray:
         return sigmoid(self.logits)
 
-    def check(self, split: Split, model_fingerprint: str | None = None) -> "TeacherOutputs":
-        """Raise :class:`StaleOutputsError` unless these outputs were made for ``split`` (and model)."""
+    def check(self, split: Split, model_fingerprint: str | None = None) -> TeacherOutputs:
+        """Raise :class:`StaleOutputsError` unless these outputs were made for ``split`` (and
+        model)."""
         if split.fingerprint() != self.split_fingerprint or len(split) != len(self.logits):
             raise StaleOutputsError(
                 f"teacher outputs for {self.dataset}/{self.split} were saved for other windows "
-                f"(fingerprint {self.split_fingerprint}, {len(self.logits)} rows) than {split.dataset}/{split.name} "
-                f"({split.fingerprint()}, {len(split)} rows): recompute them with teacher_outputs().")
+                f"(fingerprint {self.split_fingerprint}, {len(self.logits)} rows) than "
+                f"{split.dataset}/{split.name} "
+                f"({split.fingerprint()}, {len(split)} rows): recompute them with "
+                "teacher_outputs()."
+            )
         if model_fingerprint is not None and model_fingerprint != self.model_fingerprint:
-            raise StaleOutputsError(f"teacher outputs for {self.dataset}/{self.split} come from model "
-                                    f"{self.model_fingerprint}, not {model_fingerprint}: recompute them.")
+            raise StaleOutputsError(
+                f"teacher outputs for {self.dataset}/{self.split} come from model "
+                f"{self.model_fingerprint}, not {model_fingerprint}: recompute them."
+            )
         return self
 
 
 def expand_to_windows(record_logits: np.ndarray, records: np.ndarray, windows: Split) -> np.ndarray:
-    """Give each window the logit of its record (PTB-XL: the teacher reads records, students windows)."""
+    """Give each window the logit of its record (PTB-XL: the teacher reads records, students
+    windows)."""
     index = {str(r): i for i, r in enumerate(records)}
     missing = sorted({str(r) for r in windows.record} - set(index))
     if missing:
-        raise ValueError(f"{windows.dataset}/{windows.name}: records {missing[:5]} have windows but no teacher "
-                         "output (were the teacher's and students' data prepared from the same files?)")
+        raise ValueError(
+            f"{windows.dataset}/{windows.name}: records {missing[:5]} have windows but no teacher "
+            "output (were the teacher's and students' data prepared from the same files?)"
+        )
     return record_logits[np.array([index[str(r)] for r in windows.record], dtype=np.int64)]
 
 
 def save_outputs(path: Path, out: TeacherOutputs) -> Path:
-    arrays = {"logits": out.logits} | ({"features": out.features} if out.features is not None else {})
-    meta = {"dataset": out.dataset, "split": out.split, "split_fingerprint": out.split_fingerprint,
-            "model_fingerprint": out.model_fingerprint, "teacher": out.teacher, "threshold": out.threshold,
-            **out.meta}
+    arrays = {"logits": out.logits} | (
+        {"features": out.features} if out.features is not None else {}
+    )
+    meta = {
+        "dataset": out.dataset,
+        "split": out.split,
+        "split_fingerprint": out.split_fingerprint,
+        "model_fingerprint": out.model_fingerprint,
+        "teacher": out.teacher,
+        "threshold": out.threshold,
+        **out.meta,
+    }
     return cache.save_arrays(path, arrays, meta)
 
 
@@ -79,13 +96,27 @@ def load_outputs(path: Path) -> TeacherOutputs:
     known = ("dataset", "split", "split_fingerprint", "model_fingerprint", "teacher", "threshold")
     missing = [k for k in known if k not in meta]
     if missing or "logits" not in arrays:
-        raise StaleOutputsError(f"{path} is not a teacher-outputs file (missing {missing or ['logits']}); delete it")
-    return TeacherOutputs(*(meta[k] for k in known[:2]), arrays["logits"], *(meta[k] for k in known[2:]),
-                          features=arrays.get("features"), meta={k: v for k, v in meta.items() if k not in known})
+        raise StaleOutputsError(
+            f"{path} is not a teacher-outputs file (missing {missing or ['logits']}); delete it"
+        )
+    return TeacherOutputs(
+        *(meta[k] for k in known[:2]),
+        arrays["logits"],
+        *(meta[k] for k in known[2:]),
+        features=arrays.get("features"),
+        meta={k: v for k, v in meta.items() if k not in known},
+    )
 
 
-def teacher_outputs(cfg: Config, run: TeacherRun, students: PreparedData, teacher_data: PreparedData | None = None,
-                    *, features: bool = False, progress: bool = True) -> dict[str, TeacherOutputs]:
+def teacher_outputs(
+    cfg: Config,
+    run: TeacherRun,
+    students: PreparedData,
+    teacher_data: PreparedData | None = None,
+    *,
+    features: bool = False,
+    progress: bool = True,
+) -> dict[str, TeacherOutputs]:
     """The teacher's outputs for every student split, computed once and cached.
 
     ``teacher_data``: the teacher's own splits when they differ from the students' (PTB-XL records);
@@ -95,13 +126,17 @@ def teacher_outputs(cfg: Config, run: TeacherRun, students: PreparedData, teache
     teacher_data = teacher_data or students
     same_rows = teacher_data is students
     if features and not same_rows:
-        raise ValueError("features are per teacher input; on PTB-XL the teacher reads records, not windows")
+        raise ValueError(
+            "features are per teacher input; on PTB-XL the teacher reads records, not windows"
+        )
     model_fp = run.fingerprint
     outputs = {}
     for name, split in students.splits.items():
         source = teacher_data[name]
         fp = split.fingerprint()
-        path = Path(cfg.cache_root) / "teacher_outputs" / f"{split.dataset}-{name}-{model_fp}-{fp}.npz"
+        path = (
+            Path(cfg.cache_root) / "teacher_outputs" / f"{split.dataset}-{name}-{model_fp}-{fp}.npz"
+        )
         if path.is_file():
             saved = load_outputs(path)
             if saved.features is not None or not features:
@@ -112,8 +147,17 @@ def teacher_outputs(cfg: Config, run: TeacherRun, students: PreparedData, teache
         logits = finite_logits(logits, f"teacher on {split.dataset}/{name}")
         if not same_rows:
             logits = expand_to_windows(logits, source.record, split)
-        out = TeacherOutputs(split.dataset, name, logits.astype(np.float32), fp, model_fp, run.label, run.threshold,
-                             feats, meta={"teacher_split_fingerprint": source.fingerprint(), "run_key": run.key})
+        out = TeacherOutputs(
+            split.dataset,
+            name,
+            logits.astype(np.float32),
+            fp,
+            model_fp,
+            run.label,
+            run.threshold,
+            feats,
+            meta={"teacher_split_fingerprint": source.fingerprint(), "run_key": run.key},
+        )
         save_outputs(path, out)
         outputs[name] = out
     return outputs

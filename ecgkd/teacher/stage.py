@@ -11,20 +11,23 @@ import pandas as pd
 from .. import data as data_mod
 from ..config import Config
 from ..data.split import PreparedData, Split
-from ..evaluate import binary_metrics, roc_auc
+from ..evaluation.metrics import binary_metrics, roc_auc
 from .checkpoint import released_weights
-from .inputs import teacher_length
 from .finetune import LEADS, Method, TeacherRun, train_teacher
+from .inputs import teacher_length
 from .outputs import TeacherOutputs, teacher_outputs
 
 
 @dataclass
 class TeacherStage:
-    """What the students need: their splits, the teacher's outputs aligned with them, and the teacher."""
+    """What the students need: their splits, the teacher's outputs aligned with them, and the
+    teacher."""
 
     run: TeacherRun
-    students: PreparedData
-    teacher_data: PreparedData
+    student_data: PreparedData  # the students' windows
+    teacher_data: (
+        PreparedData  # the teacher's view (PTB-XL: whole records; MIT-BIH: the same windows)
+    )
     outputs: dict[str, TeacherOutputs]
 
     @property
@@ -36,46 +39,89 @@ class TeacherStage:
         split = self.teacher_data.train
         return 1, len(split.leads), teacher_length(split)
 
-    def split_logits(self, split: str = "test", per_record: bool | None = None) -> tuple[Split, np.ndarray]:
-        """(rows, logits) of a split at the unit the teacher is judged on: the students' windows (from the
-        cached outputs), or PTB-XL's whole records (``per_record``, the default when the views differ)."""
-        per_record = self.teacher_data is not self.students if per_record is None else per_record
+    def split_logits(
+        self, split: str = "test", per_record: bool | None = None
+    ) -> tuple[Split, np.ndarray]:
+        """(rows, logits) of a split at the unit the teacher is judged on: the students' windows
+        (from the cached outputs), or PTB-XL's whole records (``per_record``, the default when the
+        views differ)."""
+        per_record = (
+            self.teacher_data is not self.student_data if per_record is None else per_record
+        )
         if per_record:
             rows = self.teacher_data[split]
             return rows, self.run.logits(rows)
-        return self.students[split], self.outputs[split].logits
+        return self.student_data[split], self.outputs[split].logits
 
     def test_metrics(self, split: str = "test", per_record: bool | None = None) -> dict[str, float]:
-        """The teacher's metrics on a split at its validation threshold (PTB-XL: one row per record)."""
+        """The teacher's metrics on a split at its validation threshold (PTB-XL: one row per
+        record)."""
         rows, logits = self.split_logits(split, per_record)
         return binary_metrics(rows.y, logits, self.run.threshold)
 
     def zero_shot_table(self) -> pd.DataFrame:
-        """AUROC of the released head's output 0 minus output 2 before fine-tuning (real weights only)."""
+        """AUROC of the released head's output 0 minus output 2 before fine-tuning (real weights
+        only)."""
         if not self.run.zero_shot:
-            return pd.DataFrame({"zero-shot": [f"not available: no ECGFounder weights ({self.label})"]})
-        return pd.DataFrame([{"teacher": "ECGFounder, zero-shot (output 0 - output 2)", "split": s,
-                              "auroc": roc_auc(self.teacher_data[s].y, np.asarray(v))}
-                             for s, v in self.run.zero_shot.items()])
+            return pd.DataFrame(
+                {"zero-shot": [f"not available: no ECGFounder weights ({self.label})"]}
+            )
+        return pd.DataFrame(
+            [
+                {
+                    "teacher": "ECGFounder, zero-shot (output 0 - output 2)",
+                    "split": s,
+                    "auroc": roc_auc(self.teacher_data[s].y, np.asarray(v)),
+                }
+                for s, v in self.run.zero_shot.items()
+            ]
+        )
 
     def metrics_table(self) -> pd.DataFrame:
         """Validation and test metrics, one row per split, labelled with the teacher's name."""
-        rows = [{"teacher": self.label, "dataset": self.students.dataset, "split": s,
-                 **self.test_metrics(s)} for s in ("val", "test")]
+        rows = [
+            {
+                "teacher": self.label,
+                "dataset": self.student_data.dataset,
+                "split": s,
+                **self.test_metrics(s),
+            }
+            for s in ("val", "test")
+        ]
         return pd.DataFrame(rows)
 
 
-def prepare_teacher(cfg: Config, dataset: str, *, weights: str | Path | None = None, method: Method = "full",
-                    features: bool = False, progress: bool = True) -> TeacherStage:
+def prepare_teacher(
+    cfg: Config,
+    dataset: str,
+    *,
+    weights: str | Path | None = None,
+    method: Method = "full",
+    features: bool = False,
+    progress: bool = True,
+) -> TeacherStage:
     """Load both views of ``dataset``, train or reload the teacher, compute or reload its outputs.
 
-    ``weights``: a released checkpoint; by default the one in ``cfg.weights`` (``ECGKD_WEIGHTS``), else
-    none, and the stand-in teacher is trained.
+    ``weights``: a released checkpoint; by default the one in ``cfg.weights`` (``ECGKD_WEIGHTS``),
+    else none, and the stand-in teacher is trained.
     """
     weights = weights or released_weights(cfg.weights, LEADS.get(dataset, 1))
-    students = data_mod.load(cfg, dataset, progress=progress)
-    teacher_view = data_mod.load(cfg, dataset, teacher=True, progress=progress) if dataset == "ptbxl" else students
-    run = train_teacher(cfg, teacher_view.train, teacher_view.val, weights=weights, method=method,
-                        test=teacher_view.test, progress=progress)
-    outputs = teacher_outputs(cfg, run, students, teacher_view, features=features, progress=progress)
-    return TeacherStage(run, students, teacher_view, outputs)
+    student_data = data_mod.load(cfg, dataset, progress=progress)
+    teacher_view = (
+        data_mod.load(cfg, dataset, teacher=True, progress=progress)
+        if dataset == "ptbxl"
+        else student_data
+    )
+    run = train_teacher(
+        cfg,
+        teacher_view.train,
+        teacher_view.val,
+        weights=weights,
+        method=method,
+        test=teacher_view.test,
+        progress=progress,
+    )
+    outputs = teacher_outputs(
+        cfg, run, student_data, teacher_view, features=features, progress=progress
+    )
+    return TeacherStage(run, student_data, teacher_view, outputs)

@@ -2,39 +2,21 @@
 
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch
 from torch import nn
 
 import ecgkd.config
-from ecgkd.data.split import Split
-from ecgkd.students import CNN1D, ResidualBlock, ResNet1D, build_student, describe, size_on_disk
-from ecgkd.sweep import (StudentData, StudentJob, finished_runs, gain_table, grid, job_key, run_grid,
-                         train_student)
-from ecgkd.teacher.finetune import model_fingerprint
+from conftest import student_data
+from ecgkd.modelinfo import describe, model_fingerprint, size_on_disk
+from ecgkd.students.grid import StudentJob, finished_runs, job_key, run_grid, train_student
+from ecgkd.students.models import CNN1D, ResidualBlock, ResNet1D, build_student
+from ecgkd.students.stage import classical_jobs
+from ecgkd.students.tables import gain_table
 from ecgkd.train import TrainSettings
 
 SETTINGS = TrainSettings(epochs=2, batch_size=16, lr=3e-3, patience=2)
-
-
-def windows(name: str, n: int, seed: int, dataset: str = "mitbih") -> Split:
-    rng = np.random.default_rng(seed)
-    y = np.tile([0, 0, 1], n // 3 + 1)[:n].astype(np.int64)
-    t = np.arange(256) / 360
-    x = rng.normal(scale=0.5, size=(n, 1, 256)) + y[:, None, None] * np.sin(2 * np.pi * 8 * t)
-    rec = np.array([f"{name}-{i // 4}" for i in range(n)]) if dataset == "ptbxl" else np.array([f"{name}-{i}" for i in range(n)])
-    if dataset == "ptbxl":  # windows of one record share its label
-        y = y[np.arange(n) // 4 * 4]
-    return Split(name, dataset, x.astype(np.float32), y, rec, rec, np.zeros(n, np.int64), 360, ("MLII",))
-
-
-def student_data(dataset: str = "mitbih") -> StudentData:
-    splits = {s: windows(s, 48, i, dataset) for i, s in enumerate(("train", "val", "test"))}
-    teacher = {s: (4.0 * sp.y - 2.0 + np.random.default_rng(9).normal(size=len(sp))).astype(np.float32)
-               for s, sp in splits.items()}
-    return StudentData(splits, teacher, "stand-in teacher, not ECGFounder", "f" * 16)
 
 
 @pytest.mark.parametrize("cls, limit", [(ResNet1D, 200_000), (CNN1D, 50_000)])
@@ -56,15 +38,20 @@ def test_width_and_depth_change_the_size():
 
 
 def test_resnet_pools_between_blocks_and_keeps_wangs_network():
-    """Our ResNet-1D halves the length between blocks; pool=False at 64/128/128 is Wang et al.'s own."""
+    """Our ResNet-1D halves the length between blocks; pool=False at 64/128/128 is Wang et al.'s
+    own."""
     lengths = []
     model = ResNet1D()
     for block in model.blocks:
-        block.register_forward_hook(lambda m, i, o: lengths.append(o.shape[-1]) if isinstance(m, ResidualBlock) else None)
+        block.register_forward_hook(
+            lambda m, i, o: lengths.append(o.shape[-1]) if isinstance(m, ResidualBlock) else None
+        )
     model(torch.randn(2, 1, 256))
     assert lengths == [256, 128, 64]
     wang = ResNet1D.wang()
-    assert describe(wang)["parameters"] == 502_721 and not any(isinstance(m, nn.MaxPool1d) for m in wang.modules())
+    assert describe(wang)["parameters"] == 502_721 and not any(
+        isinstance(m, nn.MaxPool1d) for m in wang.modules()
+    )
     assert wang(torch.randn(2, 1, 256)).shape == (2, 1)
 
 
@@ -76,56 +63,90 @@ def test_resnet_names_depth_when_pooling_leaves_no_samples():
 
 
 def test_same_seed_same_initial_weights():
-    assert model_fingerprint(build_student("cnn1d", 3)) == model_fingerprint(build_student("cnn1d", 3))
-    assert model_fingerprint(build_student("cnn1d", 3)) != model_fingerprint(build_student("cnn1d", 4))
+    assert model_fingerprint(build_student("cnn1d", 3)) == model_fingerprint(
+        build_student("cnn1d", 3)
+    )
+    assert model_fingerprint(build_student("cnn1d", 3)) != model_fingerprint(
+        build_student("cnn1d", 4)
+    )
 
 
 def test_kd_and_no_kd_runs_of_a_seed_start_from_the_same_weights():
     data = student_data()
-    plain, plain_model = train_student(StudentJob("mitbih", "cnn1d", math.nan, 0.0, 5), data, SETTINGS,
-                                       return_model=True)
-    kd, kd_model = train_student(StudentJob("mitbih", "cnn1d", 4.0, 0.5, 5), data, SETTINGS, return_model=True)
+    plain, plain_model = train_student(
+        StudentJob("mitbih", "cnn1d", math.nan, 0.0, 5), data, SETTINGS, return_model=True
+    )
+    kd, kd_model = train_student(
+        StudentJob("mitbih", "cnn1d", 4.0, 0.5, 5), data, SETTINGS, return_model=True
+    )
     other = train_student(StudentJob("mitbih", "cnn1d", 4.0, 0.5, 6), data, SETTINGS)
     assert plain["initial_weights"] == kd["initial_weights"] != other["initial_weights"]
     assert plain["kd"] is False and kd["kd"] is True
-    assert model_fingerprint(plain_model) != model_fingerprint(kd_model)  # same start, different loss
+    assert model_fingerprint(plain_model) != model_fingerprint(
+        kd_model
+    )  # same start, different loss
 
 
 def test_record_is_tidy_and_reproducible():
     data = student_data()
     job = StudentJob("mitbih", "resnet1d", 2.0, 0.75, 0, width=0.25)
     first, second = train_student(job, data, SETTINGS), train_student(job, data, SETTINGS)
-    for key in ("dataset", "student", "temperature", "alpha", "seed", "kd", "teacher", "test_auroc", "test_f1",
-                "val_auroc", "parameters", "bytes on disk", "best_epoch"):
+    for key in (
+        "dataset",
+        "student",
+        "temperature",
+        "alpha",
+        "seed",
+        "kd",
+        "teacher",
+        "test_auroc",
+        "test_f1",
+        "val_auroc",
+        "parameters",
+        "bytes on disk",
+        "best_epoch",
+    ):
         assert key in first
-    assert {k: v for k, v in first.items() if k != "seconds"} == {k: v for k, v in second.items() if k != "seconds"}
+    assert {k: v for k, v in first.items() if k != "seconds"} == {
+        k: v for k, v in second.items() if k != "seconds"
+    }
 
 
 def test_ptbxl_is_scored_per_record():
-    record = train_student(StudentJob("ptbxl", "cnn1d", 2.0, 0.5, 0), student_data("ptbxl"), SETTINGS)
+    record = train_student(
+        StudentJob("ptbxl", "cnn1d", 2.0, 0.5, 0), student_data("ptbxl"), SETTINGS
+    )
     assert record["test_n"] == 12  # 48 windows, 4 per record
 
 
 def test_grid_runs_alpha_zero_once_per_seed():
     cfg = ecgkd.config.load(env={"ECGKD_QUICK": "0"})
-    jobs = grid(cfg, "mitbih", names=("cnn1d",))
+    jobs = [j for j in classical_jobs(cfg, "mitbih") if j.student == "cnn1d"]
     assert len(jobs) == 3 * (1 + 4 * 4)  # 3 seeds x (no KD + 4 T x 4 alpha)
-    assert sum(j.alpha == 0 for j in jobs) == 3 and all(math.isnan(j.temperature) for j in jobs if j.alpha == 0)
-    quick = grid(cfg.with_(quick=True), "mitbih")
+    assert sum(j.alpha == 0 for j in jobs) == 3 and all(
+        math.isnan(j.temperature) for j in jobs if j.alpha == 0
+    )
+    quick = classical_jobs(cfg.with_(quick=True), "mitbih")
     assert {j.seed for j in quick} == {cfg.seed} and len(quick) == 2 * (1 + 2 * 2)
 
 
 def test_run_grid_appends_and_skips_finished_runs(tmp_path, monkeypatch):
     data = student_data()
-    jobs = [StudentJob("mitbih", "cnn1d", math.nan, 0.0, 0), StudentJob("mitbih", "cnn1d", 2.0, 1.0, 0)]
+    jobs = [
+        StudentJob("mitbih", "cnn1d", math.nan, 0.0, 0),
+        StudentJob("mitbih", "cnn1d", 2.0, 1.0, 0),
+    ]
     csv = tmp_path / "results.csv"
     table = run_grid(jobs[:1], data, SETTINGS, csv, progress=False)
     assert len(table) == 1 and len(pd.read_csv(csv)) == 1
     table = run_grid(jobs, data, SETTINGS, csv, progress=False)
     assert len(table) == 2 and len(pd.read_csv(csv)) == 2
     assert set(table["key"]) == {job_key(j, data, SETTINGS) for j in jobs}
-    import ecgkd.sweep as sweep_mod
-    monkeypatch.setattr(sweep_mod, "train_student", lambda *a, **k: (_ for _ in ()).throw(AssertionError("rerun")))
+    import ecgkd.students.grid as grid_mod
+
+    monkeypatch.setattr(
+        grid_mod, "train_student", lambda *a, **k: (_ for _ in ()).throw(AssertionError("rerun"))
+    )
     assert len(run_grid(jobs, data, SETTINGS, csv, progress=False)) == 2  # nothing retrained
     more = jobs + [StudentJob("mitbih", "cnn1d", 4.0, 1.0, 0)]
     assert len(finished_runs(more, data, SETTINGS, csv)) == 2  # only what is done, nothing trained
@@ -133,37 +154,70 @@ def test_run_grid_appends_and_skips_finished_runs(tmp_path, monkeypatch):
     assert len(finished_runs(jobs, data, SETTINGS, tmp_path / "missing.csv")) == 0
     gains = gain_table(table)
     assert len(gains) == 1 and gains["gain"].iloc[0] == pytest.approx(
-        table.loc[table.alpha == 1, "test_auroc"].iloc[0] - table.loc[table.alpha == 0, "test_auroc"].iloc[0])
+        table.loc[table.alpha == 1, "test_auroc"].iloc[0]
+        - table.loc[table.alpha == 0, "test_auroc"].iloc[0]
+    )
 
 
 def test_joblib_workers_give_the_same_rows(tmp_path):
     data = student_data()
     jobs = [StudentJob("mitbih", "cnn1d", 2.0, 0.5, s) for s in (0, 1)]
     one = run_grid(jobs, data, SETTINGS, tmp_path / "a.csv", progress=False).sort_values("seed")
-    two = run_grid(jobs, data, SETTINGS, tmp_path / "b.csv", n_jobs=2, progress=False).sort_values("seed")
+    two = run_grid(jobs, data, SETTINGS, tmp_path / "b.csv", n_jobs=2, progress=False).sort_values(
+        "seed"
+    )
     cols = ["seed", "initial_weights", "test_auroc", "val_auroc", "best_epoch"]
-    pd.testing.assert_frame_equal(one[cols].reset_index(drop=True), two[cols].reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        one[cols].reset_index(drop=True), two[cols].reset_index(drop=True)
+    )
 
 
-@pytest.mark.parametrize("epoch_bars, n_jobs, shown", [(True, 1, True), (False, 1, False), (True, 2, False)])
-def test_epoch_bars_only_when_asked_and_in_process(tmp_path, capfd, epoch_bars, n_jobs, shown):
+@pytest.mark.parametrize(
+    "epoch_bars, n_jobs, shown", [(True, 1, True), (False, 1, False), (True, 2, False)]
+)
+def test_epoch_bars_only_when_asked_and_in_process(
+    tmp_path, capfd, monkeypatch, epoch_bars, n_jobs, shown
+):
+    monkeypatch.setenv("ECGKD_PROGRESS", "1")
     data = student_data()
     jobs = [StudentJob("mitbih", "cnn1d", 2.0, 0.5, 0)]
-    run_grid(jobs, data, SETTINGS, tmp_path / "r.csv", n_jobs=n_jobs, progress=True, epoch_bars=epoch_bars)
+    run_grid(
+        jobs,
+        data,
+        SETTINGS,
+        tmp_path / "r.csv",
+        n_jobs=n_jobs,
+        progress=True,
+        epoch_bars=epoch_bars,
+    )
     err = capfd.readouterr().err
     assert "mitbih students" in err  # the grid's own bar, always
     assert ("epoch 1/2" in err) == shown
 
 
 def test_kd_heatmaps_name_the_teacher_of_their_runs():
-    """A heatmap made from stand-in-teacher runs says so in its title, wherever the figure ends up."""
+    """A heatmap made from stand-in-teacher runs says so in its title, wherever the figure ends
+    up."""
     import matplotlib
+
     matplotlib.use("Agg")
     from ecgkd import plots
 
-    table = pd.DataFrame({"dataset": "mitbih", "model": "CNN-1D", "temperature": [2.0, 2.0, 4.0, 4.0],
-                          "alpha": [0.0, 0.5, 0.0, 0.5], "test_auroc": [0.8, 0.85, 0.8, 0.84],
-                          "teacher": "stand-in teacher, not ECGFounder"})
+    table = pd.DataFrame(
+        {
+            "dataset": "mitbih",
+            "model": "CNN-1D",
+            "temperature": [2.0, 2.0, 4.0, 4.0],
+            "alpha": [0.0, 0.5, 0.0, 0.5],
+            "test_auroc": [0.8, 0.85, 0.8, 0.84],
+            "teacher": "stand-in teacher, not ECGFounder",
+        }
+    )
     fig = plots.plot_kd_heatmaps(table, "test_auroc", title="Test AUROC")
     assert fig._suptitle.get_text() == "Test AUROC\nteacher: stand-in teacher, not ECGFounder"
-    assert plots.plot_kd_heatmaps(table.drop(columns="teacher"), "test_auroc", title="T")._suptitle.get_text() == "T"
+    assert (
+        plots.plot_kd_heatmaps(
+            table.drop(columns="teacher"), "test_auroc", title="T"
+        )._suptitle.get_text()
+        == "T"
+    )

@@ -1,7 +1,8 @@
 """Metrics for a binary normal (0) / abnormal (1) score, all computed by scikit-learn.
 
 The operating threshold is chosen on the validation split (Youden's J, as ECGFounder's authors do)
-and then applied unchanged to the test split: choosing it on the test split would flatter every model.
+and then applied unchanged to the test split: choosing it on the test split would flatter every
+model.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from sklearn import metrics as skm
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ..data.split import Split
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
@@ -67,13 +70,17 @@ def binary_metrics(y: np.ndarray, score: np.ndarray, threshold: float) -> dict[s
 
 
 def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
-    """AUROC, or NaN when only one class is present (early stopping treats NaN as no improvement)."""
+    """AUROC, or NaN when only one class is present (early stopping treats NaN as no
+    improvement)."""
     y, score = _check(y, score)
     return float(skm.roc_auc_score(y, score)) if len(np.unique(y)) == 2 else float("nan")
 
 
-def per_record(y: np.ndarray, score: np.ndarray, record: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Window scores averaged per record (PTB-XL labels belong to records): (records, labels, scores)."""
+def per_record(
+    y: np.ndarray, score: np.ndarray, record: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Window scores averaged per record (PTB-XL labels belong to records): (records, labels,
+    scores)."""
     y, score = _check(y, score)
     record = np.asarray(record).astype(str)
     ids, inverse = np.unique(record, return_inverse=True)
@@ -87,7 +94,8 @@ def per_record(y: np.ndarray, score: np.ndarray, record: np.ndarray) -> tuple[np
 
 
 def latency_ms(model, shape: tuple[int, ...], repeats: int = 30, warmup: int = 3) -> float:
-    """Median CPU time of one forward pass on a batch of ``shape`` (e.g. (1, 1, 256): one window), in ms.
+    """Median CPU time of one forward pass on a batch of ``shape`` (e.g. (1, 1, 256): one window),
+    in ms.
 
     A timing, not a result: it varies with the machine and its load, so tables that must reproduce
     exactly keep it in a separate column.
@@ -108,15 +116,20 @@ def latency_ms(model, shape: tuple[int, ...], repeats: int = 30, warmup: int = 3
     return float(np.median(times) * 1000)
 
 
-def per_class_detection(classes: np.ndarray, score: np.ndarray, threshold: float) -> "pd.DataFrame":
-    """Share of each class called abnormal at ``threshold`` (MIT-BIH: sensitivity per AAMI class, and
-    the false-alarm rate for N)."""
+def per_class_detection(classes: np.ndarray, score: np.ndarray, threshold: float) -> pd.DataFrame:
+    """Share of each class called abnormal at ``threshold`` (MIT-BIH: sensitivity per AAMI class,
+    and the false-alarm rate for N)."""
     import pandas as pd
 
     classes = np.asarray(classes).astype(str)
     called = np.asarray(score) >= threshold
-    rows = {c: {"windows": int((classes == c).sum()), "called abnormal": float(called[classes == c].mean())}
-            for c in sorted(np.unique(classes))}
+    rows = {
+        c: {
+            "windows": int((classes == c).sum()),
+            "called abnormal": float(called[classes == c].mean()),
+        }
+        for c in sorted(np.unique(classes))
+    }
     return pd.DataFrame(rows).T.astype({"windows": int})
 
 
@@ -138,14 +151,27 @@ def calibration(y: np.ndarray, probability: np.ndarray, bins: int = 10) -> dict[
     return {"brier": float(skm.brier_score_loss(y, p)), "ece": float(ece)}
 
 
-def bootstrap_intervals(y: np.ndarray, score: np.ndarray, threshold: float, groups: np.ndarray | None = None,
-                        resamples: int = 1000, seed: int = 0, level: float = 0.95,
-                        metrics: tuple[str, ...] = ("auroc", "auprc", "balanced_accuracy", "sensitivity",
-                                                    "specificity", "f1")) -> "pd.DataFrame":
+def bootstrap_intervals(
+    y: np.ndarray,
+    score: np.ndarray,
+    threshold: float,
+    groups: np.ndarray | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    metrics: tuple[str, ...] = (
+        "auroc",
+        "auprc",
+        "balanced_accuracy",
+        "sensitivity",
+        "specificity",
+        "f1",
+    ),
+) -> pd.DataFrame:
     """Percentile bootstrap intervals of :func:`binary_metrics` at a fixed ``threshold``.
 
-    With ``groups`` (MIT-BIH: the record of each beat) whole groups are resampled, because beats of one
-    patient are not independent: resampling beats would give intervals that are too narrow.
+    With ``groups`` (MIT-BIH: the record of each beat) whole groups are resampled, because beats of
+    one patient are not independent: resampling beats would give intervals that are too narrow.
     """
     import pandas as pd
 
@@ -165,8 +191,15 @@ def bootstrap_intervals(y: np.ndarray, score: np.ndarray, threshold: float, grou
     estimate = binary_metrics(y, score, threshold)
     tail = (1 - level) / 2 * 100
     low, high = np.nanpercentile(draws, [tail, 100 - tail], axis=0)
-    return pd.DataFrame({"metric": list(metrics), "estimate": [estimate[m] for m in metrics], "low": low,
-                         "high": high, "resampled units": len(ids)}).set_index("metric")
+    return pd.DataFrame(
+        {
+            "metric": list(metrics),
+            "estimate": [estimate[m] for m in metrics],
+            "low": low,
+            "high": high,
+            "resampled units": len(ids),
+        }
+    ).set_index("metric")
 
 
 @dataclass
@@ -174,9 +207,9 @@ class ModelReport:
     """Everything the comparison needs about one model on one dataset's test split.
 
     ``scores`` are test logits at the unit the dataset is judged on (beats for MIT-BIH, records for
-    PTB-XL); ``threshold`` was chosen on validation. ``efficiency`` holds parameters, size on disk and,
-    for the VQC, qubits, depth and two-qubit gates; ``latency_ms`` is a timing kept apart because it is
-    not reproducible.
+    PTB-XL); ``threshold`` was chosen on validation. ``efficiency`` holds parameters, size on disk
+    and, for the VQC, qubits, depth and two-qubit gates; ``latency_ms`` is a timing kept apart
+    because it is not reproducible.
     """
 
     model: str
@@ -185,7 +218,7 @@ class ModelReport:
     scores: np.ndarray
     threshold: float
     metrics: dict[str, float]
-    intervals: "pd.DataFrame"
+    intervals: pd.DataFrame
     confusion: np.ndarray
     efficiency: dict = field(default_factory=dict)
     classes: np.ndarray | None = None
@@ -204,19 +237,53 @@ class ModelReport:
         return {**row, **self.efficiency}
 
 
-def evaluate_scores(model: str, dataset: str, y_val: np.ndarray, val_scores: np.ndarray, y_test: np.ndarray,
-                    test_scores: np.ndarray, *, groups: np.ndarray | None = None, classes: np.ndarray | None = None,
-                    efficiency: dict | None = None, resamples: int = 1000, seed: int = 0) -> ModelReport:
+def evaluate_scores(
+    model: str,
+    dataset: str,
+    y_val: np.ndarray,
+    val_scores: np.ndarray,
+    y_test: np.ndarray,
+    test_scores: np.ndarray,
+    *,
+    groups: np.ndarray | None = None,
+    classes: np.ndarray | None = None,
+    efficiency: dict | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> ModelReport:
     """Evaluate one model from its validation and test logits, the same way for every model.
 
     The threshold is Youden's J on validation; the test metrics (scikit-learn) are taken at it, with
-    calibration of sigmoid(logit) (Brier, ECE), the confusion matrix, and bootstrap 95% intervals that
-    resample ``groups`` (MIT-BIH: records) when given.
+    calibration of sigmoid(logit) (Brier, ECE), the confusion matrix, and bootstrap 95% intervals
+    that resample ``groups`` (MIT-BIH: records) when given.
     """
     threshold = youden_threshold(y_val, val_scores)
-    metrics = binary_metrics(y_test, test_scores, threshold) | calibration(y_test, sigmoid(test_scores))
-    intervals = bootstrap_intervals(y_test, test_scores, threshold, groups=groups, resamples=resamples, seed=seed)
+    metrics = binary_metrics(y_test, test_scores, threshold) | calibration(
+        y_test, sigmoid(test_scores)
+    )
+    intervals = bootstrap_intervals(
+        y_test, test_scores, threshold, groups=groups, resamples=resamples, seed=seed
+    )
     y, s = _check(y_test, test_scores)
     confusion = skm.confusion_matrix(y, (s >= threshold).astype(int), labels=[0, 1])
-    return ModelReport(model, dataset, y, s, threshold, metrics, intervals, confusion, dict(efficiency or {}),
-                       None if classes is None else np.asarray(classes))
+    return ModelReport(
+        model,
+        dataset,
+        y,
+        s,
+        threshold,
+        metrics,
+        intervals,
+        confusion,
+        dict(efficiency or {}),
+        None if classes is None else np.asarray(classes),
+    )
+
+
+def unit_scores(split: Split, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, scores) at the unit a dataset is judged on: beats for MIT-BIH, records for PTB-XL
+    (the mean of a record's window logits, since PTB-XL's labels belong to records)."""
+    if split.dataset == "ptbxl":
+        _, y, s = per_record(split.y, logits, split.record)
+        return y, s
+    return split.y, logits

@@ -1,4 +1,5 @@
-"""The teacher stage: input view, zero-shot head, stand-in and real-weights fine-tuning, cached outputs."""
+"""The teacher stage: input view, zero-shot head, stand-in and real-weights fine-tuning, cached
+outputs."""
 
 from pathlib import Path
 
@@ -9,21 +10,41 @@ import torch
 import ecgkd.config
 from ecgkd.config import ConfigError
 from ecgkd.data.split import PreparedData, Split
-from ecgkd.teacher import (ECGFOUNDER, STAND_IN, CheckpointError, Net1D, StaleOutputsError, ZeroShot,
-                           count_parameters, ecgfounder_config, load_outputs, scaled_config, teacher_inputs,
-                           teacher_outputs, teacher_spec, train_teacher)
+from ecgkd.modelinfo import count_parameters
+from ecgkd.teacher import (
+    ECGFOUNDER,
+    STAND_IN,
+    CheckpointError,
+    Net1D,
+    StaleOutputsError,
+    ZeroShot,
+    ecgfounder_config,
+    load_outputs,
+    scaled_config,
+    teacher_inputs,
+    teacher_outputs,
+    teacher_spec,
+    train_teacher,
+)
 from ecgkd.teacher.checkpoint import read_checkpoint, released_weights
 from ecgkd.teacher.finetune import ZERO_SHOT_OUTPUTS
 from ecgkd.teacher.net1d import architecture_table
 from ecgkd.teacher.outputs import expand_to_windows
 from ecgkd.train import TrainSettings
 
-TASKS = Path(__file__).resolve().parents[1] / "ecgkd" / "teacher" / "ecgfounder_tasks.txt"
+TASKS = Path(ecgkd.config.PACKAGE_DIR) / "teacher" / "ecgfounder_tasks.txt"
 TINY = TrainSettings(epochs=2, batch_size=8, lr=1e-3, patience=2)
 
 
-def beat_split(name: str, n: int, seed: int, dataset: str = "mitbih", leads: int = 1, length: int = 256,
-               fs: float = 360) -> Split:
+def beat_split(
+    name: str,
+    n: int,
+    seed: int,
+    dataset: str = "mitbih",
+    leads: int = 1,
+    length: int = 256,
+    fs: float = 360,
+) -> Split:
     """Windows whose abnormal ones carry an extra fast oscillation: learnable, not trivial."""
     rng = np.random.default_rng(seed)
     y = np.tile([0, 1], n // 2).astype(np.int64)
@@ -31,13 +52,24 @@ def beat_split(name: str, n: int, seed: int, dataset: str = "mitbih", leads: int
     x = rng.normal(scale=0.3, size=(n, leads, length)) + np.sin(2 * np.pi * 1.5 * t)
     x += y[:, None, None] * np.sin(2 * np.pi * 12 * t)
     rec = np.array([f"{name}{i // 2}" for i in range(n)])
-    return Split(name, dataset, x.astype(np.float32), y, rec, rec, np.zeros(n, np.int64), fs,
-                 tuple(f"L{i}" for i in range(leads)))
+    return Split(
+        name,
+        dataset,
+        x.astype(np.float32),
+        y,
+        rec,
+        rec,
+        np.zeros(n, np.int64),
+        fs,
+        tuple(f"L{i}" for i in range(leads)),
+    )
 
 
 @pytest.fixture
 def cfg(tmp_path):
-    return ecgkd.config.load(env={"ECGKD_QUICK": "1", "ECGKD_DEVICE": "cpu"}, cache_root=tmp_path / "cache")
+    return ecgkd.config.load(
+        env={"ECGKD_QUICK": "1", "ECGKD_DEVICE": "cpu"}, cache_root=tmp_path / "cache"
+    )
 
 
 def test_teacher_inputs_resample_and_zscore_each_example():
@@ -46,9 +78,13 @@ def test_teacher_inputs_resample_and_zscore_each_example():
     x = np.stack([np.sin(2 * np.pi * 5 * t) * 3 + 2, np.cos(2 * np.pi * 5 * t)])[:, None, :]
     view = teacher_inputs(x, fs)
     assert view.shape == (2, 1, 356) and view.dtype == np.float32
-    assert np.allclose(view.mean(axis=(1, 2)), 0, atol=1e-6) and np.allclose(view.std(axis=(1, 2)), 1, atol=1e-4)
+    assert np.allclose(view.mean(axis=(1, 2)), 0, atol=1e-6) and np.allclose(
+        view.std(axis=(1, 2)), 1, atol=1e-4
+    )
     spectrum = np.abs(np.fft.rfft(view[0, 0]))
-    assert np.argmax(spectrum) * 500 / 356 == pytest.approx(5, abs=1.5)  # still 5 Hz after resampling
+    assert np.argmax(spectrum) * 500 / 356 == pytest.approx(
+        5, abs=1.5
+    )  # still 5 Hz after resampling
     assert teacher_inputs(np.zeros((1, 12, 1000)), 100).shape == (1, 12, 5000)
     with pytest.raises(ValueError, match="n, leads, time"):
         teacher_inputs(np.zeros((12, 1000)), 100)
@@ -84,11 +120,17 @@ def test_weights_folder_errors_name_the_file(tmp_path):
 
 def test_specs_follow_the_mode(cfg):
     quick = teacher_spec(cfg, "mitbih")
-    assert quick.is_stand_in and quick.label.startswith(STAND_IN) and (quick.width, quick.depth) == (0.25, 0.5)
+    assert (
+        quick.is_stand_in
+        and quick.label.startswith(STAND_IN)
+        and (quick.width, quick.depth) == (0.25, 0.5)
+    )
     full = teacher_spec(cfg.with_(quick=False), "ptbxl")
     assert full.label == STAND_IN and full.leads == 12
     real = teacher_spec(cfg, "mitbih", weights="x.pth")
-    assert real.label == f"{ECGFOUNDER} (fine-tuned)" and real.settings.lr == 1e-4  # the official recipe
+    assert (
+        real.label == f"{ECGFOUNDER} (fine-tuned)" and real.settings.lr == 1e-4
+    )  # the official recipe
     with pytest.raises(ValueError, match="pretrained"):
         teacher_spec(cfg, "mitbih", method="linear")
     with pytest.raises(ValueError, match="dataset"):
@@ -100,44 +142,84 @@ def test_stand_in_is_labelled_cached_and_reproducible(cfg, tmp_path):
     run = train_teacher(cfg, train, val, settings=TINY, progress=False)
     saved = read_checkpoint(run.checkpoint)
     assert saved["teacher"].startswith(STAND_IN) and saved["key"] == run.key
-    assert set(saved) >= {"epoch", "step", "state_dict", "optimizer", "scheduler", "val_auroc"}  # official keys
+    assert set(saved) >= {
+        "epoch",
+        "step",
+        "state_dict",
+        "optimizer",
+        "scheduler",
+        "val_auroc",
+    }  # official keys
     assert not (run.checkpoint.parent / "fit-state.pt").exists()
     again = train_teacher(cfg, train, val, settings=TINY, progress=False)
     assert again.fit.reused and again.threshold == run.threshold
     assert np.array_equal(again.logits(val), run.logits(val))
-    other = train_teacher(cfg.with_(cache_root=tmp_path / "elsewhere"), train, val, settings=TINY, progress=False)
+    other = train_teacher(
+        cfg.with_(cache_root=tmp_path / "elsewhere"), train, val, settings=TINY, progress=False
+    )
     assert not other.fit.reused and np.array_equal(other.logits(val), run.logits(val))
 
 
 @pytest.fixture(scope="module")
 def released_1lead(tmp_path_factory) -> Path:
-    """A 1-lead checkpoint in the official format (random weights), standing in for the real file."""
+    """A 1-lead checkpoint in the official format (random weights), standing in for the real
+    file."""
     torch.manual_seed(1)
     model = Net1D(ecgfounder_config(1))
     folder = tmp_path_factory.mktemp("weights")
-    torch.save({"epoch": 3, "step": 10, "state_dict": model.state_dict(), "optimizer": {}, "scheduler": {},
-                "val_auroc": 0.9}, folder / "1_lead_ECGFounder.pth")
+    torch.save(
+        {
+            "epoch": 3,
+            "step": 10,
+            "state_dict": model.state_dict(),
+            "optimizer": {},
+            "scheduler": {},
+            "val_auroc": 0.9,
+        },
+        folder / "1_lead_ECGFounder.pth",
+    )
     return folder
 
 
 def test_real_weights_path_fine_tunes_with_zero_shot(cfg, released_1lead):
     train, val, test = beat_split("train", 16, 0), beat_split("val", 8, 1), beat_split("test", 8, 2)
     weights = released_weights(released_1lead, 1)
-    run = train_teacher(cfg, train, val, weights=weights, test=test, progress=False,
-                        settings=TrainSettings(epochs=1, batch_size=8))
-    assert run.label == f"{ECGFOUNDER} (fine-tuned)" and STAND_IN not in read_checkpoint(run.checkpoint)["teacher"]
+    run = train_teacher(
+        cfg,
+        train,
+        val,
+        weights=weights,
+        test=test,
+        progress=False,
+        settings=TrainSettings(epochs=1, batch_size=8),
+    )
+    assert (
+        run.label == f"{ECGFOUNDER} (fine-tuned)"
+        and STAND_IN not in read_checkpoint(run.checkpoint)["teacher"]
+    )
     assert set(run.zero_shot) == {"val", "test"} and len(run.zero_shot["test"]) == 8
     original = Net1D(ecgfounder_config(1))
     original.load_state_dict(torch.load(weights, weights_only=True)["state_dict"])
-    expected = ZeroShot(original.eval())(torch.from_numpy(teacher_inputs(test.x, test.fs))).detach().numpy()
+    expected = (
+        ZeroShot(original.eval())(torch.from_numpy(teacher_inputs(test.x, test.fs)))
+        .detach()
+        .numpy()
+    )
     assert np.allclose(run.zero_shot["test"], expected, atol=1e-5)
 
 
 def test_linear_probe_changes_only_the_head(cfg, released_1lead):
     train, val = beat_split("train", 16, 0), beat_split("val", 8, 1)
     weights = released_weights(released_1lead, 1)
-    run = train_teacher(cfg, train, val, weights=weights, method="linear", progress=False,
-                        settings=TrainSettings(epochs=3, batch_size=8, lr=1e-2))
+    run = train_teacher(
+        cfg,
+        train,
+        val,
+        weights=weights,
+        method="linear",
+        progress=False,
+        settings=TrainSettings(epochs=3, batch_size=8, lr=1e-2),
+    )
     assert run.label == f"{ECGFOUNDER} (linear probe)"
     state = torch.load(weights, weights_only=True)["state_dict"]
     trained = run.model.state_dict()
@@ -153,7 +235,9 @@ def test_outputs_are_cached_checked_and_expanded(cfg, monkeypatch):
     assert first["test"].features.shape == (16, run.model.config.feature_dim)
     assert np.allclose(first["test"].logits, run.logits(splits["test"]))
     assert first["test"].teacher.startswith(STAND_IN)
-    monkeypatch.setattr(type(run), "logits", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
+    monkeypatch.setattr(
+        type(run), "logits", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed"))
+    )
     again = teacher_outputs(cfg, run, data, progress=False)
     assert np.array_equal(again["train"].logits, first["train"].logits)
     with pytest.raises(StaleOutputsError, match="other windows"):
@@ -172,3 +256,12 @@ def test_records_outputs_go_to_their_windows():
     assert np.array_equal(expanded, [logits[list(records).index(r)] for r in windows.record])
     with pytest.raises(ValueError, match="no teacher output"):
         expand_to_windows(logits[:1], records[:1], windows)
+
+
+def test_nan_teacher_logits_are_refused_by_name():
+    from ecgkd.teacher.finetune import finite_logits
+
+    ok = np.array([0.5, -1.0], dtype=np.float32)
+    assert finite_logits(ok, "teacher on mitbih/train") is ok
+    with pytest.raises(FloatingPointError, match="teacher on mitbih/train.*NaN"):
+        finite_logits(np.array([0.5, np.nan]), "teacher on mitbih/train")

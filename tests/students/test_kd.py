@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ecgkd.distill import binary_kl, kd_loss, soft_targets
+from ecgkd.students.kd import binary_kl, kd_loss, soft_targets
 from ecgkd.train import bce_loss
 
 
@@ -35,8 +35,12 @@ def test_matches_the_two_class_softmax_kl(batch):
     s, t, _ = batch
     temperature = 3.0
     two = lambda z: torch.stack([torch.zeros_like(z), z], 1) / temperature  # noqa: E731
-    reference = torch.nn.functional.kl_div(torch.log_softmax(two(s), 1), torch.log_softmax(two(t), 1),
-                                           reduction="batchmean", log_target=True)
+    reference = torch.nn.functional.kl_div(
+        torch.log_softmax(two(s), 1),
+        torch.log_softmax(two(t), 1),
+        reduction="batchmean",
+        log_target=True,
+    )
     assert torch.allclose(binary_kl(s, t, temperature), reference)
 
 
@@ -63,7 +67,9 @@ def test_t_squared_keeps_gradients_comparable(batch):
 def test_gradients_pass_a_finite_difference_check(batch):
     s, t, y = batch
     loss = kd_loss(3.0, 0.6, pos_weight=2.0)
-    assert torch.autograd.gradcheck(lambda z: loss(z, y[:8], t[:8]), (s[:8].clone().requires_grad_(True),))
+    assert torch.autograd.gradcheck(
+        lambda z: loss(z, y[:8], t[:8]), (s[:8].clone().requires_grad_(True),)
+    )
 
 
 def test_bad_settings_and_missing_teacher_are_named(batch):

@@ -1,3 +1,4 @@
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -28,17 +29,29 @@ def test_label_table_excludes_and_counts_records_without_diagnosis(ptbxl_root: P
 def test_windows_view(ptbxl_root: Path, tmp_path: Path):
     data = ptbxl.load_ptbxl(root=ptbxl_root, cache_root=tmp_path, quick=False, progress=False)
     assert ptbxl.window_starts(1000).tolist() == [0, 248, 496, 744]
-    assert data.train.x.shape[1:] == (1, 256) and data.train.fs == 100 and data.train.leads == ("II",)
-    assert len(data.train) == 4 * 9 and len(data.val) == 4 and len(data.test) == 0  # ecg 10 excluded
+    assert (
+        data.train.x.shape[1:] == (1, 256) and data.train.fs == 100 and data.train.leads == ("II",)
+    )
+    assert (
+        len(data.train) == 4 * 9 and len(data.val) == 4 and len(data.test) == 0
+    )  # ecg 10 excluded
     per_record = pd.Series(data.train.y).groupby(data.train.record).agg(["min", "max", "size"])
     assert (per_record["min"] == per_record["max"]).all() and (per_record["size"] == 4).all()
-    assert overlap_report(data.splits, "patient").empty
+    shared = overlap_report(data.splits, "patient")  # record 9's patient also has record 1
+    assert shared.to_dict("records") == [{"patient": "100", "splits": "train, val"}]
+    assert overlap_report(data.splits, "record").empty
     assert data.report["checksums"]["verified"] == 2 + 2 * 10
 
 
 def test_records_view_has_twelve_leads(ptbxl_root: Path, tmp_path: Path):
-    data = ptbxl.load_ptbxl(root=ptbxl_root, cache_root=tmp_path, view="records", quick=False, progress=False)
-    assert data.train.x.shape[1:] == (12, 1000) and data.train.leads == ptbxl.LEADS and data.train.fs == 100
+    data = ptbxl.load_ptbxl(
+        root=ptbxl_root, cache_root=tmp_path, view="records", quick=False, progress=False
+    )
+    assert (
+        data.train.x.shape[1:] == (12, 1000)
+        and data.train.leads == ptbxl.LEADS
+        and data.train.fs == 100
+    )
     with pytest.raises(ValueError, match="view='beats'"):
         ptbxl.load_ptbxl(root=ptbxl_root, cache_root=tmp_path, view="beats")
 
@@ -49,8 +62,17 @@ def test_500hz_only_records_are_decimated_for_students(ptbxl_root: Path, tmp_pat
     high = np.repeat(rec.p_signal, 5, axis=0)  # the same ECG at 500 Hz
     out = folder / "records500/00000"
     out.mkdir(parents=True)
-    wfdb.wrsamp("00001_hr", fs=500, units=["mV"] * 12, sig_name=rec.sig_name, p_signal=high, fmt=["16"] * 12,
-                adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(out))
+    wfdb.wrsamp(
+        "00001_hr",
+        fs=500,
+        units=["mV"] * 12,
+        sig_name=rec.sig_name,
+        p_signal=high,
+        fmt=["16"] * 12,
+        adc_gain=[1000.0] * 12,
+        baseline=[0] * 12,
+        write_dir=str(out),
+    )
     for ext in (".hea", ".dat"):
         (folder / "records100/00000/00001_lr").with_suffix(ext).unlink()
     write_checksums(ptbxl_root)
@@ -60,12 +82,30 @@ def test_500hz_only_records_are_decimated_for_students(ptbxl_root: Path, tmp_pat
 
 def test_missing_lead_and_odd_rate_are_clear_errors(ptbxl_root: Path, tmp_path: Path):
     folder = ptbxl_root / "ptb-xl" / "records100/00000"
-    wfdb.wrsamp("00002_lr", fs=100, units=["mV"] * 2, sig_name=["I", "III"], p_signal=np.zeros((1000, 2)) + 0.1,
-                fmt=["16"] * 2, adc_gain=[1000.0] * 2, baseline=[0] * 2, write_dir=str(folder))
+    wfdb.wrsamp(
+        "00002_lr",
+        fs=100,
+        units=["mV"] * 2,
+        sig_name=["I", "III"],
+        p_signal=np.zeros((1000, 2)) + 0.1,
+        fmt=["16"] * 2,
+        adc_gain=[1000.0] * 2,
+        baseline=[0] * 2,
+        write_dir=str(folder),
+    )
     with pytest.raises(DataError, match=r"00002_lr\.hea: leads \['II'\] missing"):
         ptbxl.read_leads(folder / "00002_lr", ("II",), None)
-    wfdb.wrsamp("00003_lr", fs=250, units=["mV"], sig_name=["II"], p_signal=np.zeros((1000, 1)) + 0.1,
-                fmt=["16"], adc_gain=[1000.0], baseline=[0], write_dir=str(folder))
+    wfdb.wrsamp(
+        "00003_lr",
+        fs=250,
+        units=["mV"],
+        sig_name=["II"],
+        p_signal=np.zeros((1000, 1)) + 0.1,
+        fmt=["16"],
+        adc_gain=[1000.0],
+        baseline=[0],
+        write_dir=str(folder),
+    )
     with pytest.raises(DataError, match="sampling rate 250"):
         ptbxl.read_leads(folder / "00003_lr", ("II",), None)
 
@@ -92,9 +132,22 @@ def test_bad_scp_codes_is_a_clear_error(ptbxl_root: Path):
 
 
 def test_repo_sample_uses_official_folds(tmp_path: Path):
-    with pytest.warns(UserWarning, match="NOT-ORIGINAL"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the shipped sample's excerpt is documented: no warning
         data = ptbxl.load_ptbxl(root=REPO_DATA, cache_root=tmp_path, quick=True, progress=False)
+    assert data.report["database_csv_original"] is False
     table = ptbxl.split_table(data)
     assert table["records"].sum() == 500 - data.report["excluded_no_diagnostic"]
     assert table.loc["test", "records"] == 64 and table.loc["val", "records"] == 72
-    assert overlap_report(data.splits, "patient").empty and overlap_report(data.splits, "record").empty
+    assert (
+        overlap_report(data.splits, "patient").empty and overlap_report(data.splits, "record").empty
+    )
+
+
+def test_a_label_excerpt_outside_the_shipped_sample_is_warned_about(tmp_path: Path):
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(REPO_DATA, copy)
+    with pytest.warns(UserWarning, match="NOT-ORIGINAL"):
+        ptbxl.load_ptbxl(root=copy, cache_root=tmp_path / "cache", quick=True, progress=False)

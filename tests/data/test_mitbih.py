@@ -9,8 +9,23 @@ from ecgkd.data.integrity import ChecksumIndex
 
 
 def test_symbol_mapping_follows_aami():
-    expected = {"N": "N", "L": "N", "R": "N", "e": "N", "j": "N", "A": "S", "a": "S", "J": "S", "S": "S",
-                "V": "V", "E": "V", "F": "F", "/": "Q", "f": "Q", "Q": "Q"}
+    expected = {
+        "N": "N",
+        "L": "N",
+        "R": "N",
+        "e": "N",
+        "j": "N",
+        "A": "S",
+        "a": "S",
+        "J": "S",
+        "S": "S",
+        "V": "V",
+        "E": "V",
+        "F": "F",
+        "/": "Q",
+        "f": "Q",
+        "Q": "Q",
+    }
     assert {s: mitbih.aami_class(s) for s in expected} == expected
     for non_beat in ["+", "~", "|", "x", "!", "[", "]", '"']:
         assert mitbih.aami_class(non_beat) is None
@@ -22,8 +37,11 @@ def test_symbol_mapping_follows_aami():
 def test_windows_at_record_edges_are_dropped_and_counted(tmp_path: Path):
     root = tmp_path
     n = 3600
-    # first beat too close to the start, last too close to the end, the rest fine; '+' is a rhythm label
-    beats = np.array([mitbih.PRE_R - 1, mitbih.PRE_R, 1000, 2000, n - mitbih.POST_R, n - mitbih.POST_R + 1, 3000])
+    # first beat too close to the start, last too close to the end, the rest fine; '+' is a rhythm
+    # label
+    beats = np.array(
+        [mitbih.PRE_R - 1, mitbih.PRE_R, 1000, 2000, n - mitbih.POST_R, n - mitbih.POST_R + 1, 3000]
+    )
     symbols = ["N", "V", "A", "+", "N", "F", "N"]
     order = np.argsort(beats)
     write_mitdb_record(root / "mitdb", "100", beats[order], [symbols[i] for i in order], n=n)
@@ -31,16 +49,25 @@ def test_windows_at_record_edges_are_dropped_and_counted(tmp_path: Path):
     assert beats_read.ignored == {"+": 1}
     x, kept, dropped = mitbih.beat_windows(beats_read)
     assert x.shape == (len(kept), 1, 256) and x.dtype == np.float32
-    assert sorted(beats_read.r_peaks[kept].tolist()) == [mitbih.PRE_R, 1000, 3000, n - mitbih.POST_R]
+    assert sorted(beats_read.r_peaks[kept].tolist()) == [
+        mitbih.PRE_R,
+        1000,
+        3000,
+        n - mitbih.POST_R,
+    ]
     assert sorted((d["sample"], d["reason"], d["aami"]) for d in dropped) == [
-        (mitbih.PRE_R - 1, "edge", "N"), (n - mitbih.POST_R + 1, "edge", "F")]
+        (mitbih.PRE_R - 1, "edge", "N"),
+        (n - mitbih.POST_R + 1, "edge", "F"),
+    ]
 
 
 def test_window_is_centred_as_documented(tmp_path: Path):
     beats = np.array([900, 1800, 2700])
     write_mitdb_record(tmp_path / "mitdb", "100", beats, ["N"] * 3)
     x, kept, _ = mitbih.beat_windows(mitbih.read_record(tmp_path, "100"))
-    assert np.all(x[:, 0].argmax(axis=1) == mitbih.PRE_R)  # the R peak sits at sample 90 of each window
+    assert np.all(
+        x[:, 0].argmax(axis=1) == mitbih.PRE_R
+    )  # the R peak sits at sample 90 of each window
 
 
 def test_nan_and_flat_windows_are_dropped_and_counted(tmp_path: Path):
@@ -49,8 +76,13 @@ def test_nan_and_flat_windows_are_dropped_and_counted(tmp_path: Path):
     ecg = synthetic_ecg(n, fs, beats)
     ecg[1480:1490] = np.nan  # missing samples inside beat 2
     ecg[2300:2800] = 0.3  # lead off: flat line over beat 3
-    write_mitdb_record(tmp_path / "mitdb", "100", beats, ["N", "V", "N", "N"],
-                       p_signal=np.stack([ecg, ecg], axis=1))
+    write_mitdb_record(
+        tmp_path / "mitdb",
+        "100",
+        beats,
+        ["N", "V", "N", "N"],
+        p_signal=np.stack([ecg, ecg], axis=1),
+    )
     x, kept, dropped = mitbih.beat_windows(mitbih.read_record(tmp_path, "100"))
     assert {d["sample"]: d["reason"] for d in dropped} == {1500: "nan", 2500: "flat"}
     assert len(kept) == 2 and np.isfinite(x).all()
@@ -59,8 +91,14 @@ def test_nan_and_flat_windows_are_dropped_and_counted(tmp_path: Path):
 def test_mlii_found_by_name_not_position(tmp_path: Path):
     beats = np.array([900, 1800])
     ecg = synthetic_ecg(3600, 360, beats)
-    write_mitdb_record(tmp_path / "mitdb", "114", beats, ["N", "N"], sig_names=("V5", "MLII"),
-                       p_signal=np.stack([0.1 * ecg, ecg], axis=1))
+    write_mitdb_record(
+        tmp_path / "mitdb",
+        "114",
+        beats,
+        ["N", "N"],
+        sig_names=("V5", "MLII"),
+        p_signal=np.stack([0.1 * ecg, ecg], axis=1),
+    )
     read = mitbih.read_record(tmp_path, "114")
     assert read.raw.max() == pytest.approx(ecg.max(), abs=0.01)
 
@@ -109,23 +147,32 @@ def test_load_splits_are_record_disjoint_and_cached(mitdb_root: Path, tmp_path: 
     assert set(np.unique(data.test.record)) == set(mitbih.DS2)
     assert set(np.unique(data.train.record)) == set(mitbih.DS1) - set(mitbih.VAL_RECORDS)
     assert overlap_report(data.splits, "record").empty
-    assert overlap_report(data.splits, "patient")["patient"].tolist() == ["201+202"]  # same subject, shown
+    assert overlap_report(data.splits, "patient")["patient"].tolist() == [
+        "201+202"
+    ]  # same subject, shown
     for s in data.splits.values():
         assert np.array_equal(s.y, (s.aami != "N").astype(int)) and s.x.shape[1:] == (1, 256)
     assert data.report["checksums"]["verified"] == 3 * 44
     again = mitbih.load_mitbih(root=mitdb_root, cache_root=cache_root, quick=False, progress=False)
-    assert np.array_equal(again.train.x, data.train.x) and len(list((cache_root / "data").glob("*.npz"))) == 1
+    assert (
+        np.array_equal(again.train.x, data.train.x)
+        and len(list((cache_root / "data").glob("*.npz"))) == 1
+    )
     # a changed input file gives a new cache entry instead of reusing the stale one
     write_mitdb_record(mitdb_root / "mitdb", "100", np.array([900, 1800]), ["N", "V"])
     write_checksums(mitdb_root)
-    changed = mitbih.load_mitbih(root=mitdb_root, cache_root=cache_root, quick=False, progress=False)
+    changed = mitbih.load_mitbih(
+        root=mitdb_root, cache_root=cache_root, quick=False, progress=False
+    )
     assert len(list((cache_root / "data").glob("*.npz"))) == 2
     assert (changed.test.record == "100").sum() == 2
 
 
 def test_validation_records_must_come_from_ds1(mitdb_root: Path, tmp_path: Path):
     with pytest.raises(ValueError, match="not DS1 records"):
-        mitbih.load_mitbih(root=mitdb_root, cache_root=tmp_path, val_records=["100"], progress=False)
+        mitbih.load_mitbih(
+            root=mitdb_root, cache_root=tmp_path, val_records=["100"], progress=False
+        )
 
 
 def test_repo_sample_loads_in_quick_mode(tmp_path: Path):
@@ -136,22 +183,31 @@ def test_repo_sample_loads_in_quick_mode(tmp_path: Path):
     assert data.report["checksums"] == {"verified": 132, "unlisted": 0}
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "mitdb").is_dir(), reason="full MIT-BIH not beside the repository")
+@pytest.mark.skipif(
+    not (SHARED_DATA / "mitdb").is_dir(), reason="full MIT-BIH not beside the repository"
+)
 def test_repo_sample_equals_the_first_minutes_of_the_originals(tmp_path: Path):
     sample = mitbih.load_mitbih(root=REPO_DATA, cache_root=tmp_path, quick=True, progress=False)
     full = mitbih.load_mitbih(root=SHARED_DATA, cache_root=tmp_path, quick=True, progress=False)
     for name in ("train", "val", "test"):
-        assert np.array_equal(sample[name].x, full[name].x) and np.array_equal(sample[name].aami, full[name].aami)
+        assert np.array_equal(sample[name].x, full[name].x) and np.array_equal(
+            sample[name].aami, full[name].aami
+        )
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "mitdb").is_dir(), reason="full MIT-BIH not beside the repository")
+@pytest.mark.skipif(
+    not (SHARED_DATA / "mitdb").is_dir(), reason="full MIT-BIH not beside the repository"
+)
 def test_full_mitbih_matches_de_chazal(tmp_path: Path):
     data = mitbih.load_mitbih(root=SHARED_DATA, cache_root=tmp_path, quick=False, progress=False)
     table = mitbih.dechazal_comparison(data)
     assert (table["annotated"] == table["de Chazal 2004"]).all()
     lost = table["lost: edge"] + table["lost: nan"] + table["lost: flat"]
     assert (table["windows"] + lost == table["annotated"]).all()
-    assert table.loc[("DS1", "total"), "lost: edge"] == 19 and table.loc[("DS2", "total"), "lost: edge"] == 20
+    assert (
+        table.loc[("DS1", "total"), "lost: edge"] == 19
+        and table.loc[("DS2", "total"), "lost: edge"] == 20
+    )
     assert (table["lost: nan"] + table["lost: flat"]).sum() == 0
     # every lost beat is the first or last beat of its record, within one window of the edge
     for row in data.report["dropped"]:
@@ -159,7 +215,8 @@ def test_full_mitbih_matches_de_chazal(tmp_path: Path):
 
 
 def test_preparing_twice_gives_identical_arrays(mitdb_root: Path, tmp_path: Path):
-    """Same inputs, same numbers: two independent preparations (no shared cache) agree bit for bit."""
+    """Same inputs, same numbers: two independent preparations (no shared cache) agree bit for
+    bit."""
     a = mitbih.load_mitbih(root=mitdb_root, cache_root=tmp_path / "a", quick=False, progress=False)
     b = mitbih.load_mitbih(root=mitdb_root, cache_root=tmp_path / "b", quick=False, progress=False)
     for name in ("train", "val", "test"):

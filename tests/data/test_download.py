@@ -16,7 +16,14 @@ class FakePhysioNet:
         self.files = files
         self.requests: list[tuple[str, list[str]]] = []
 
-    def dl_files(self, db: str, dl_dir: str, files: list[str], keep_subdirs: bool = True, overwrite: bool = False):
+    def dl_files(
+        self,
+        db: str,
+        dl_dir: str,
+        files: list[str],
+        keep_subdirs: bool = True,
+        overwrite: bool = False,
+    ):
         self.requests.append((db, list(files)))
         for name in files:
             target = Path(dl_dir) / name
@@ -29,20 +36,33 @@ def sums(files: dict[str, bytes]) -> bytes:
 
 
 def test_download_mitdb_asks_for_all_48_records_and_verifies(tmp_path: Path, monkeypatch):
-    content = {f"{r}.{e}": f"{r}{e}".encode() for r in download.MITDB_RECORDS for e in ("hea", "dat", "atr")}
+    content = {
+        f"{r}.{e}": f"{r}{e}".encode()
+        for r in download.MITDB_RECORDS
+        for e in ("hea", "dat", "atr")
+    }
     content["RECORDS"] = b"\n".join(r.encode() for r in download.MITDB_RECORDS)
     content["SHA256SUMS.txt"] = sums(content)
     fake = FakePhysioNet({"mitdb": content})
     monkeypatch.setattr(download.wfdb, "dl_files", fake.dl_files)
     folder = download.download_mitdb(tmp_path)
-    assert len(download.MITDB_RECORDS) == 48 and "102" in download.MITDB_RECORDS and "110" not in download.MITDB_RECORDS
+    assert (
+        len(download.MITDB_RECORDS) == 48
+        and "102" in download.MITDB_RECORDS
+        and "110" not in download.MITDB_RECORDS
+    )
     assert folder == tmp_path / "mitdb" and (folder / "234.atr").read_bytes() == b"234atr"
     assert fake.requests[0][0] == "mitdb" and len(fake.requests[0][1]) == 2 + 3 * 48
 
 
 def test_download_ptbxl_fetches_records_listed_in_the_table(tmp_path: Path, monkeypatch):
-    table = pd.DataFrame({"ecg_id": [1, 2], "filename_lr": ["records100/00000/00001_lr", "records100/00000/00002_lr"],
-                          "filename_hr": ["records500/00000/00001_hr", "records500/00000/00002_hr"]})
+    table = pd.DataFrame(
+        {
+            "ecg_id": [1, 2],
+            "filename_lr": ["records100/00000/00001_lr", "records100/00000/00002_lr"],
+            "filename_hr": ["records500/00000/00001_hr", "records500/00000/00002_hr"],
+        }
+    )
     content = {"ptbxl_database.csv": table.to_csv(index=False).encode(), "scp_statements.csv": b"x"}
     for col in ("filename_lr", "filename_hr"):
         content.update({f"{n}.{e}": n.encode() for n in table[col] for e in ("hea", "dat")})
@@ -50,7 +70,9 @@ def test_download_ptbxl_fetches_records_listed_in_the_table(tmp_path: Path, monk
     fake = FakePhysioNet({"ptb-xl": content})
     monkeypatch.setattr(download.wfdb, "dl_files", fake.dl_files)
     download.download_ptbxl(tmp_path)
-    assert fake.requests[1][1] == [f"records100/00000/0000{i}_lr.{e}" for i in (1, 2) for e in ("hea", "dat")]
+    assert fake.requests[1][1] == [
+        f"records100/00000/0000{i}_lr.{e}" for i in (1, 2) for e in ("hea", "dat")
+    ]
     download.download_ptbxl(tmp_path, include_500hz=True)
     assert sum("records500" in f for f in fake.requests[-1][1]) == 4
 
@@ -68,6 +90,8 @@ def test_corrupt_download_is_caught(tmp_path: Path, monkeypatch):
 def test_cli_parses_arguments(tmp_path: Path, monkeypatch, capsys):
     calls = []
     monkeypatch.setattr(download, "download_mitdb", lambda dest: calls.append(("mitdb", dest)))
-    monkeypatch.setattr(download, "download_ptbxl", lambda dest, hr: calls.append(("ptb-xl", dest, hr)))
+    monkeypatch.setattr(
+        download, "download_ptbxl", lambda dest, hr: calls.append(("ptb-xl", dest, hr))
+    )
     download.main(["--dest", str(tmp_path), "--only", "ptb-xl", "--ptbxl-500hz"])
     assert calls == [("ptb-xl", tmp_path, True)] and "ECGKD_DATA=" in capsys.readouterr().out

@@ -7,14 +7,21 @@ from pathlib import Path
 import pytest
 import torch
 
+from ecgkd.modelinfo import count_parameters
 from ecgkd.teacher import checkpoint as ckpt
-from ecgkd.teacher.net1d import (Net1D, count_parameters, ecgfounder_config, same_padding, scaled_config,
-                                 used_parameters)
+from ecgkd.teacher.net1d import (
+    Net1D,
+    ecgfounder_config,
+    same_padding,
+    scaled_config,
+    used_parameters,
+)
 
 
 @pytest.fixture(scope="module")
 def official_file(tmp_path_factory) -> tuple[Path, Net1D]:
-    """A checkpoint built exactly like the released file: random weights, Adam and scheduler state."""
+    """A checkpoint built exactly like the released file: random weights, Adam and scheduler
+    state."""
     torch.manual_seed(0)
     model = Net1D(ecgfounder_config(12))
     opt = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=1e-5)
@@ -23,8 +30,17 @@ def official_file(tmp_path_factory) -> tuple[Path, Net1D]:
     opt.step()
     sched.step(0.8)
     path = tmp_path_factory.mktemp("ckpt") / "12_lead_ECGFounder.pth"
-    torch.save({"epoch": 7, "step": 1234, "state_dict": model.state_dict(), "optimizer": opt.state_dict(),
-                "scheduler": sched.state_dict(), "val_auroc": 0.91}, path)
+    torch.save(
+        {
+            "epoch": 7,
+            "step": 1234,
+            "state_dict": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(),
+            "val_auroc": 0.91,
+        },
+        path,
+    )
     return path, model
 
 
@@ -41,15 +57,29 @@ def test_keys_and_shapes_match_the_release():
     assert tuple(sd["stage_list.0.block_list.0.conv2.conv.weight"].shape) == (64, 16, 16)
     assert tuple(sd["stage_list.1.block_list.0.conv1.conv.weight"].shape) == (160, 64, 1)
     assert tuple(sd["stage_list.6.block_list.3.se_fc1.weight"].shape) == (512, 1024)
-    assert tuple(sd["dense.weight"].shape) == (150, 1024) and tuple(sd["dense.bias"].shape) == (150,)
+    assert tuple(sd["dense.weight"].shape) == (150, 1024) and tuple(sd["dense.bias"].shape) == (
+        150,
+    )
     assert {k.split(".")[-1] for k in sd if k.startswith("first_bn.")} == {
-        "weight", "bias", "running_mean", "running_var", "num_batches_tracked"}
+        "weight",
+        "bias",
+        "running_mean",
+        "running_var",
+        "num_batches_tracked",
+    }
     block = {k.split("block_list.0.")[1] for k in sd if k.startswith("stage_list.3.block_list.0.")}
-    assert block == {f"bn{i}.{t}" for i in (1, 2, 3) for t in ("weight", "bias", "running_mean", "running_var",
-                                                              "num_batches_tracked")} | {
-        f"conv{i}.conv.{t}" for i in (1, 2, 3) for t in ("weight", "bias")} | {
-        f"se_fc{i}.{t}" for i in (1, 2) for t in ("weight", "bias")}
-    assert tuple(Net1D(ecgfounder_config(1)).state_dict()["first_conv.conv.weight"].shape) == (64, 1, 16)
+    assert block == {
+        f"bn{i}.{t}"
+        for i in (1, 2, 3)
+        for t in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+    } | {f"conv{i}.conv.{t}" for i in (1, 2, 3) for t in ("weight", "bias")} | {
+        f"se_fc{i}.{t}" for i in (1, 2) for t in ("weight", "bias")
+    }
+    assert tuple(Net1D(ecgfounder_config(1)).state_dict()["first_conv.conv.weight"].shape) == (
+        64,
+        1,
+        16,
+    )
 
 
 @pytest.mark.parametrize("length, steps", [(5000, 20), (256, 1), (356, 2), (1000, 4)])
@@ -58,7 +88,11 @@ def test_downsampling_is_256x_with_same_padding(length, steps):
     seen = {}
     model.stage_list[-1].register_forward_hook(lambda m, i, o: seen.update(shape=o.shape))
     logits, feats = model(torch.randn(2, 1, length), return_features=True)
-    assert seen["shape"][-1] == steps and logits.shape == (2, 1) and feats.shape == (2, model.config.feature_dim)
+    assert (
+        seen["shape"][-1] == steps
+        and logits.shape == (2, 1)
+        and feats.shape == (2, model.config.feature_dim)
+    )
 
 
 def test_same_padding_and_input_checks():
@@ -101,20 +135,27 @@ def test_wrong_shape_and_wrong_keys_are_reported_by_name(official_file, tmp_path
     path, original = official_file
     state = dict(original.state_dict())
     state["stage_list.2.block_list.1.se_fc1.weight"] = torch.zeros(3, 3)
-    state["stage_list.0.block_list.0.conv1.kernel"] = state.pop("stage_list.0.block_list.0.conv1.conv.weight")
+    state["stage_list.0.block_list.0.conv1.kernel"] = state.pop(
+        "stage_list.0.block_list.0.conv1.conv.weight"
+    )
     torch.save({"epoch": 1, "state_dict": state}, tmp_path / "bad.pth")
     with pytest.raises(ckpt.CheckpointError) as err:
         ckpt.load_ecgfounder(tmp_path / "bad.pth")
     text = str(err.value)
     assert "1 key(s) missing from the file: stage_list.0.block_list.0.conv1.conv.weight" in text
     assert "unexpected key(s) in the file: stage_list.0.block_list.0.conv1.kernel" in text
-    assert "shape mismatch for stage_list.2.block_list.1.se_fc1.weight: file (3, 3), model (80, 160)" in text
+    assert (
+        "shape mismatch for stage_list.2.block_list.1.se_fc1.weight: file (3, 3), model (80, 160)"
+        in text
+    )
     with pytest.raises(ckpt.CheckpointError, match="1-lead"):
         ckpt.load_ecgfounder(path, leads=1)  # a 12-lead file is not the 1-lead model
 
 
 def test_missing_file_and_garbage_file(tmp_path):
-    with pytest.raises(ckpt.CheckpointError, match="not found.*12_lead_ECGFounder.pth from https://huggingface.co"):
+    with pytest.raises(
+        ckpt.CheckpointError, match="not found.*12_lead_ECGFounder.pth from https://huggingface.co"
+    ):
         ckpt.load_ecgfounder(tmp_path / "nope.pth")
     (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
     with pytest.raises(ckpt.CheckpointError, match="not a readable torch checkpoint"):
@@ -134,7 +175,9 @@ def test_untrusted_pickle_needs_opt_in(tmp_path):
 
 def test_hub_id_offline_fails_fast_with_instructions(monkeypatch):
     monkeypatch.setitem(sys.modules, "huggingface_hub", None)  # not installed
-    with pytest.raises(ckpt.CheckpointError, match=r"huggingface_hub is not installed.*1_lead_ECGFounder.pth"):
+    with pytest.raises(
+        ckpt.CheckpointError, match=r"huggingface_hub is not installed.*1_lead_ECGFounder.pth"
+    ):
         ckpt.load_ecgfounder(ckpt.HF_REPO, leads=1)
     fake = types.ModuleType("huggingface_hub")
 
@@ -143,15 +186,26 @@ def test_hub_id_offline_fails_fast_with_instructions(monkeypatch):
 
     fake.hf_hub_download = offline  # installed below with monkeypatch: no network is touched
     monkeypatch.setitem(sys.modules, "huggingface_hub", fake)
-    with pytest.raises(ckpt.CheckpointError, match=r"could not fetch 12_lead_ECGFounder.pth.*ConnectionError"):
+    with pytest.raises(
+        ckpt.CheckpointError, match=r"could not fetch 12_lead_ECGFounder.pth.*ConnectionError"
+    ):
         ckpt.load_ecgfounder(ckpt.HF_REPO)
 
 
 def test_save_checkpoint_writes_the_official_format(tmp_path):
     model = Net1D(scaled_config(ecgfounder_config(1, 1), width=0.25, depth=0.5))
     opt = torch.optim.AdamW(model.parameters())
-    path = ckpt.save_checkpoint(tmp_path / "c.pth", model, epoch=2, step=10, optimizer=opt, val_auroc=0.5,
-                                note="stand-in teacher, not ECGFounder")
+    path = ckpt.save_checkpoint(
+        tmp_path / "c.pth",
+        model,
+        epoch=2,
+        step=10,
+        optimizer=opt,
+        val_auroc=0.5,
+        note="stand-in teacher, not ECGFounder",
+    )
     obj = ckpt.read_checkpoint(path)
-    assert {"epoch", "step", "state_dict", "optimizer", "scheduler", "val_auroc", "note"} <= set(obj)
+    assert {"epoch", "step", "state_dict", "optimizer", "scheduler", "val_auroc", "note"} <= set(
+        obj
+    )
     assert list(tmp_path.iterdir()) == [path]

@@ -1,10 +1,12 @@
 """The knowledge-distillation loss for a binary teacher, and nothing else.
 
 Our formulation (Hinton et al., 2015, written for one logit): a logit z is a two-class distribution
-[1 - sigmoid(z / T), sigmoid(z / T)] at temperature T. The distillation term is the KL divergence from the
-teacher's softened distribution to the student's, summed over the two classes and averaged over the
-batch ("batchmean"), times T^2 so that its gradient keeps the same size whatever T is. It is mixed with
-the hard-label loss by alpha:
+[1 - sigmoid(z / T), sigmoid(z / T)] at temperature T. The distillation term is the KL divergence
+from the teacher's softened distribution to the student's, summed over the two classes and averaged
+over the batch ("batchmean"), times T^2: the gradient of the KL term shrinks like 1/T^2 once T is
+large compared with the logits, so the factor keeps the two terms' balance from drifting with T (at
+small T it does not hold exactly; notebook 03 measures it). It is mixed with the hard-label loss by
+alpha:
 
     loss = (1 - alpha) * BCE(z_s, y) + alpha * T^2 * KL(p_t^T || p_s^T)
 
@@ -16,10 +18,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .train import LossFn, bce_loss
+from ..train import LossFn, bce_loss
 
 
-def binary_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+def binary_kl(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float
+) -> torch.Tensor:
     """KL(teacher || student) of the two-class distributions at ``temperature``, batch mean."""
     s, t = student_logits / temperature, teacher_logits / temperature
     log_ps1, log_ps0 = F.logsigmoid(s), F.logsigmoid(-s)
@@ -31,8 +35,8 @@ def binary_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temper
 def kd_loss(temperature: float = 4.0, alpha: float = 0.5, pos_weight: float = 1.0) -> LossFn:
     """``loss(student_logits, y, teacher_logits)`` for :func:`ecgkd.train.fit`.
 
-    ``pos_weight`` up-weights abnormal examples in the hard-label term only: the teacher's soft targets
-    already carry its judgement of each example.
+    ``pos_weight`` up-weights abnormal examples in the hard-label term only: the teacher's soft
+    targets already carry its judgement of each example.
     """
     if temperature <= 0:
         raise ValueError(f"temperature T={temperature} must be > 0")
@@ -40,12 +44,16 @@ def kd_loss(temperature: float = 4.0, alpha: float = 0.5, pos_weight: float = 1.
         raise ValueError(f"alpha={alpha} must be in [0, 1] (0: labels only, 1: teacher only)")
     hard = bce_loss(pos_weight)
 
-    def loss(logits: torch.Tensor, y: torch.Tensor, teacher: torch.Tensor | None = None) -> torch.Tensor:
+    def loss(
+        logits: torch.Tensor, y: torch.Tensor, teacher: torch.Tensor | None = None
+    ) -> torch.Tensor:
         if alpha == 0:
             return hard(logits, y)
         if teacher is None:
-            raise ValueError(f"alpha={alpha} needs the teacher's logits: pass TrainData(..., teacher=...)")
-        soft = temperature ** 2 * binary_kl(logits, teacher, temperature)
+            raise ValueError(
+                f"alpha={alpha} needs the teacher's logits: pass TrainData(..., teacher=...)"
+            )
+        soft = temperature**2 * binary_kl(logits, teacher, temperature)
         return soft if alpha == 1 else (1 - alpha) * hard(logits, y) + alpha * soft
 
     return loss

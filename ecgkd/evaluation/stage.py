@@ -1,0 +1,332 @@
+"""The comparison: the teacher and every student evaluated the same way on the same test split.
+
+For each student the comparison takes two configurations from its finished T x alpha grid: no KD,
+and the KD setting with the best mean validation AUROC; both for seed ``cfg.seed``. Training is
+deterministic, so retraining a configuration reproduces its row of the grid and gives the model
+whose test logits :func:`ecgkd.evaluation.metrics.evaluate_scores` needs. Nothing is chosen on the
+test split.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ..config import Config
+from ..modelinfo import describe
+from ..progress import progress_bar
+from ..students.grid import (
+    StudentJob,
+    classical_student,
+    finished_runs,
+    results_path,
+    train_student,
+)
+from ..students.inputs import StudentData
+from ..students.models import STUDENT_LABELS
+from ..students.stage import finished_classical_grid, student_settings
+from ..students.tables import summary_table
+from ..train import predict
+from .metrics import ModelReport, evaluate_scores, latency_ms, unit_scores
+
+if TYPE_CHECKING:
+    from ..quantum.hardware import Transpiled
+    from ..quantum.model import LatentStudent
+    from ..quantum.stage import AutoencoderRun, DeviceScores
+
+
+def teacher_report(stage, resamples: int = 1000, seed: int = 0) -> ModelReport:
+    """The teacher, judged where the students are: MIT-BIH beats (bootstrap by record), PTB-XL
+    records."""
+    (val, s_val), (test, s_test) = stage.split_logits("val"), stage.split_logits("test")
+    beats = test.dataset == "mitbih"
+    groups, classes = (test.record, test.aami) if beats else (None, None)
+    efficiency = describe(stage.run.model)
+    report = evaluate_scores(
+        f"teacher ({stage.label})",
+        test.dataset,
+        val.y,
+        s_val,
+        test.y,
+        s_test,
+        groups=groups,
+        classes=classes,
+        efficiency=efficiency,
+        resamples=resamples,
+        seed=seed,
+    )
+    report.latency_ms = latency_ms(stage.run.model, stage.input_shape())
+    return report
+
+
+def student_report(
+    name: str,
+    model,
+    data: StudentData,
+    efficiency: dict | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> ModelReport:
+    """A trained student on its dataset's test split (PTB-XL scored per record, MIT-BIH bootstrapped
+    by record)."""
+    val, test = data.splits["val"], data.splits["test"]
+    y_val, s_val = unit_scores(val, predict(model, val.x))
+    y_test, s_test = unit_scores(test, predict(model, test.x))
+    mitbih = data.dataset == "mitbih"
+    report = evaluate_scores(
+        name,
+        data.dataset,
+        y_val,
+        s_val,
+        y_test,
+        s_test,
+        groups=test.record if mitbih else None,
+        classes=test.aami if mitbih else None,
+        efficiency={**describe(model), **(efficiency or {})},
+        resamples=resamples,
+        seed=seed,
+    )
+    report.latency_ms = latency_ms(model, (1, 1, test.x.shape[-1]))
+    return report
+
+
+def finished_grids(cfg: Config, data: StudentData, run=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The finished rows of the classical grid and (with the dataset's autoencoder ``run``) of the
+    VQC and control grids, for this mode and data; nothing is trained."""
+    from ..quantum.stage import LATENT_STUDENTS, quantum_jobs, quantum_settings
+
+    name = data.dataset
+    classical = finished_classical_grid(cfg, data)
+    if run is None:
+        return classical, pd.DataFrame(columns=["key"])
+    quantum = pd.concat(
+        [
+            finished_runs(
+                quantum_jobs(cfg, name, s),
+                data,
+                quantum_settings(cfg, name),
+                results_path(cfg, "quantum", name),
+                run.builder().model_code(),
+            )
+            for s in LATENT_STUDENTS
+        ],
+        ignore_index=True,
+    )
+    return classical, quantum
+
+
+def bootstrap_resamples(cfg: Config) -> int:
+    """Bootstrap resamples per model: 200 in quick mode, 1000 in full mode."""
+    return 200 if cfg.quick else 1000
+
+
+def selected_jobs(results: pd.DataFrame, student: str, seed: int) -> list[tuple[str, StudentJob]]:
+    """(description, job) for no KD and for the best KD setting by validation, when the grid has
+    them."""
+    rows = results[results["student"] == student]
+    if rows.empty:
+        return []
+    dataset, width = rows["dataset"].iloc[0], float(rows["width"].iloc[0])
+    jobs = (
+        [StudentJob(dataset, student, math.nan, 0.0, seed, width)]
+        if (rows["alpha"] == 0).any()
+        else []
+    )
+    if (rows["alpha"] > 0).any():
+        best = summary_table(rows).iloc[0]
+        t, a = float(best["best KD T (by val)"]), float(best["best KD alpha (by val)"])
+        jobs.append(StudentJob(dataset, student, t, a, seed, width))
+    return [(describe_job(job), job) for job in jobs]
+
+
+def describe_job(job: StudentJob) -> str:
+    """'no KD' or 'KD T=2 alpha=0.75': how a configuration is named in the comparison."""
+    return "no KD" if job.alpha == 0 else f"KD T={job.temperature:g} alpha={job.alpha:g}"
+
+
+def compare(
+    cfg: Config,
+    stage,
+    classical: pd.DataFrame,
+    quantum: pd.DataFrame | None = None,
+    run=None,
+    resamples: int = 1000,
+    progress: bool = False,
+) -> list[ModelReport]:
+    """The teacher, then each student (no KD and best KD) on ``stage``'s dataset.
+
+    ``classical`` and ``quantum`` are finished grid rows (``ecgkd.students.grid.finished_runs``);
+    ``run`` is the dataset's :class:`ecgkd.quantum.stage.AutoencoderRun`, needed for the latent
+    students. Each student is retrained from its seed (bit-equal to its grid run) and bootstrapped:
+    with ``progress``, a bar per model.
+    """
+    data = StudentData.from_stage(stage)
+    if classical.empty:
+        raise ValueError(
+            f"no finished classical-student runs for {data.dataset} in {cfg.mode} mode under "
+            f"{cfg.cache_root}: run the students stage first (notebook 03, or python -m ecgkd "
+            "--stages students)"
+        )
+    steps: list[tuple[str, Callable[[], ModelReport]]] = [
+        ("teacher", lambda: teacher_report(stage, resamples, cfg.seed))
+    ]
+
+    def classical_report(job: StudentJob, kind: str) -> ModelReport:
+        record, model = train_student(
+            job,
+            data,
+            student_settings(cfg, data.dataset),
+            device=cfg.device,
+            return_model=True,
+            build=classical_student,
+        )
+        return student_report(
+            f"{record['model']}, {kind}", model.cpu(), data, resamples=resamples, seed=cfg.seed
+        )
+
+    for student in STUDENT_LABELS:
+        steps += [
+            (f"{STUDENT_LABELS[student]}, {kind}", partial(classical_report, job, kind))
+            for kind, job in selected_jobs(classical, student, cfg.seed)
+        ]
+    if quantum is not None and run is not None and not quantum.empty:
+        from ..quantum import hardware
+        from ..quantum.stage import LATENT_STUDENTS, train_one
+
+        builder = run.builder()
+        compiled = hardware.transpile_for(
+            builder(StudentJob(data.dataset, "vqc", math.nan, 0.0, 0)).head.vqc,
+            hardware.fake_backend(),
+            seed=cfg.seed,
+        )
+        circuit = circuit_costs(builder.spec.qubits, compiled, math.inf)
+
+        def latent_report(job: StudentJob, kind: str) -> ModelReport:
+            record, model = train_one(cfg, data, builder, job)
+            return student_report(
+                f"{record['model']}, {kind}",
+                model.cpu(),
+                data,
+                efficiency=circuit if job.student == "vqc" else None,
+                resamples=resamples,
+                seed=cfg.seed,
+            )
+
+        for student in LATENT_STUDENTS:
+            steps += [
+                (f"{builder.label(student)}, {kind}", partial(latent_report, job, kind))
+                for kind, job in selected_jobs(quantum, student, cfg.seed)
+            ]
+    bar = progress_bar(steps, desc=f"evaluate {data.dataset}", enabled=progress)
+    reports = []
+    for name, make_report in bar:
+        if hasattr(bar, "set_postfix_str"):  # a bar is drawn (not when bars are off)
+            bar.set_postfix_str(name)
+        reports.append(make_report())
+    return reports
+
+
+def circuit_costs(qubits: int, compiled: Transpiled, shots: float) -> dict:
+    """What running the VQC costs: qubits, depth and two-qubit gates on the device, shots per
+    window."""
+    return {
+        "qubits": qubits,
+        "depth on device": compiled.depth,
+        "two-qubit gates": compiled.two_qubit_gates,
+        "device": compiled.device,
+        "shots": "exact" if math.isinf(shots) else int(shots),
+    }
+
+
+def device_reports(
+    name: str,
+    student: LatentStudent,
+    data: StudentData,
+    device_scores: DeviceScores,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> list[ModelReport]:
+    """The VQC student evaluated like every other model, once per mode of ``device_scores``
+    (:func:`ecgkd.quantum.stage.device_scores`: exact, finite shots, device noise), on its test
+    subset."""
+    test, index = data.splits["test"], device_scores.index
+    return [
+        evaluate_scores(
+            f"{name}, {mode}" + ("" if math.isinf(shots) else f", {int(shots)} shots"),
+            data.dataset,
+            device_scores.y_val,
+            device_scores.val_logits,
+            test.y[index],
+            logits,
+            groups=test.record[index],
+            classes=None if test.aami is None else test.aami[index],
+            efficiency={
+                **describe(student),
+                **circuit_costs(student.head.spec.qubits, device_scores.compiled, shots),
+            },
+            resamples=resamples,
+            seed=seed,
+        )
+        for mode, shots, logits in device_scores.runs
+    ]
+
+
+def vqc_on_device(
+    cfg: Config,
+    data: StudentData,
+    run: AutoencoderRun,
+    quantum: pd.DataFrame,
+    shots: int = 8192,
+    size: int | None = None,
+    resamples: int = 1000,
+) -> list[ModelReport]:
+    """The best-KD VQC (by validation, seed ``cfg.seed``) on a stratified subset of MIT-BIH test
+    windows: exact, with ``shots`` per window, and with ``shots`` under the default device's noise
+    model.
+
+    ``size`` defaults to :func:`ecgkd.quantum.stage.hardware_windows` (the noisy simulation's cost).
+    """
+    from ..quantum.stage import best_vqc, device_scores, hardware_windows
+
+    job, record, model = best_vqc(cfg, data, run, quantum)
+    size = size or hardware_windows(cfg)
+    scored = device_scores(model, data, shots=(shots,), size=size, seed=cfg.seed)
+    return device_reports(
+        f"{record['model']}, {describe_job(job)}", model, data, scored, resamples, cfg.seed
+    )
+
+
+def report_table(reports: list[ModelReport]) -> pd.DataFrame:
+    """One row per model: metrics with 95% intervals, calibration, efficiency."""
+    return pd.DataFrame([r.row() for r in reports])
+
+
+def per_class_table(reports: list[ModelReport]) -> pd.DataFrame:
+    """Share of each AAMI class called abnormal, one column per model (MIT-BIH reports only)."""
+    from .metrics import per_class_detection
+
+    columns = {
+        r.model: per_class_detection(r.classes, r.scores, r.threshold)["called abnormal"]
+        for r in reports
+        if r.classes is not None
+    }
+    return pd.DataFrame(columns)
+
+
+def keeps_of_teacher(table: pd.DataFrame, metric: str = "auroc") -> pd.DataFrame:
+    """Each model's ``metric`` against the teacher's on the same dataset (each dataset's first row).
+
+    Two columns: the raw ratio, and for AUROC the share of the teacher's margin above chance,
+    (AUROC - 0.5) / (AUROC_teacher - 0.5): chance is 0.5, so a random model keeps 0 of it, not half.
+    Indexed by (dataset, model).
+    """
+    teacher = table.groupby("dataset")[metric].transform("first")
+    out = table[["dataset", "model", metric]].assign(teacher=teacher)
+    out[f"{metric} / teacher"] = out[metric] / teacher
+    if metric == "auroc":
+        out["share of the teacher's AUROC above chance"] = (out[metric] - 0.5) / (teacher - 0.5)
+    return out.set_index(["dataset", "model"])

@@ -1,0 +1,270 @@
+"""The grid runner: one tidy record per student run, T x alpha grids via joblib, resumable.
+
+A run is (dataset, student, T, alpha, seed). For a given seed the student starts from the same
+initial weights and sees the training windows in the same order whatever T and alpha are, so a
+difference between a KD run and the no-KD run (alpha = 0) of that seed comes from the loss alone.
+
+Grids are dispatched through joblib (``n_jobs`` from ``ECGKD_JOBS``); to run them on a cluster, wrap
+the call in ``joblib.parallel_config(backend="dask")`` with a Dask client. Every finished run is
+appended to a CSV at once (written atomically) and skipped when the grid is run again, so an
+interrupted sweep resumes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+from torch import nn
+
+from .. import cache, train
+from ..config import Config, seed_everything
+from ..evaluation.metrics import binary_metrics, unit_scores, youden_threshold
+from ..modelinfo import describe, model_fingerprint
+from ..progress import progress_bar
+from ..train import TrainData, TrainSettings, balancing_weight, fit, predict
+from . import kd, models
+from .inputs import StudentData
+from .kd import kd_loss
+from .models import STUDENT_LABELS, build_student
+
+
+@dataclass(frozen=True)
+class StudentJob:
+    """One training run. ``temperature`` is NaN for alpha = 0 (no distillation: T plays no part)."""
+
+    dataset: str
+    student: str
+    temperature: float
+    alpha: float
+    seed: int
+    width: float = 1.0
+
+    @property
+    def kd(self) -> bool:
+        return self.alpha > 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GridPlan:
+    """The T x alpha sensitivity study: temperatures, alphas (0 = no KD, run once per seed) and
+    seeds."""
+
+    temperatures: tuple[float, ...]
+    alphas: tuple[float, ...]
+    seeds: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if not self.temperatures or min(self.temperatures) <= 0:
+            raise ValueError(f"GridPlan.temperatures={self.temperatures}: give one or more T > 0")
+        if not self.alphas or not all(0 <= a <= 1 for a in self.alphas):
+            raise ValueError(f"GridPlan.alphas={self.alphas}: give one or more alpha in [0, 1]")
+        if not self.seeds:
+            raise ValueError("GridPlan.seeds is empty: give at least one seed")
+
+    def jobs(
+        self, dataset: str, names: tuple[str, ...], widths: Mapping[str, float] | None = None
+    ) -> list[StudentJob]:
+        """Every (student, T, alpha, seed); alpha = 0 once per seed, not once per T."""
+        widths = widths or {}
+        jobs = []
+        for name in names:
+            for seed in self.seeds:
+                for alpha in self.alphas:
+                    for t in (math.nan,) if alpha == 0 else self.temperatures:
+                        jobs.append(
+                            StudentJob(
+                                dataset,
+                                name,
+                                float(t),
+                                float(alpha),
+                                int(seed),
+                                widths.get(name, 1.0),
+                            )
+                        )
+        return jobs
+
+
+Builder = Callable[[StudentJob], nn.Module]
+
+
+def classical_student(job: StudentJob) -> nn.Module:
+    """The builder of the classical students: :func:`build_student` at the job's width."""
+    return build_student(job.student, job.seed, width=job.width)
+
+
+def train_student(
+    job: StudentJob,
+    data: StudentData,
+    settings: TrainSettings,
+    device: str = "cpu",
+    progress: bool = False,
+    return_model: bool = False,
+    build: Builder = classical_student,
+    label: str | None = None,
+) -> dict | tuple[dict, object]:
+    """Train one student and return its tidy record (validation-chosen threshold, test metrics).
+
+    With ``return_model`` the trained model comes back too, its training curves in
+    ``model.fit_history``. ``build(job)`` returns the freshly initialised model (same seed, same
+    weights); the quantum student passes its own builder, which wraps the frozen encoder and the
+    circuit. ``label`` names the model in the record (default: the classical student's label).
+    """
+    started = time.perf_counter()
+    seed_everything(job.seed)
+    model = build(job)
+    initial = model_fingerprint(model)
+    tr, va, te = (data.splits[s] for s in ("train", "val", "test"))
+    loss = kd_loss(job.temperature if job.kd else 1.0, job.alpha, pos_weight=balancing_weight(tr.y))
+    result = fit(
+        model,
+        TrainData(tr.x, tr.y, data.teacher_logits["train"] if job.kd else None),
+        TrainData(va.x, va.y),
+        loss,
+        settings,
+        seed=job.seed,
+        device=device,
+        progress=progress,
+        desc=f"{job.student} {job.dataset} T={job.temperature:g} a={job.alpha:g}",
+    )
+    model.cpu()
+    y_val, s_val = unit_scores(va, predict(model, va.x, batch_size=settings.eval_batch_size))
+    y_test, s_test = unit_scores(te, predict(model, te.x, batch_size=settings.eval_batch_size))
+    threshold = youden_threshold(y_val, s_val)
+    metrics = binary_metrics(y_test, s_test, threshold)
+    record = {
+        **job.as_dict(),
+        "kd": job.kd,
+        "model": label or STUDENT_LABELS[job.student],
+        "teacher": data.teacher_label,
+        "initial_weights": initial,
+        "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history),
+        "val_auroc": binary_metrics(y_val, s_val, threshold)["auroc"],
+        **{f"test_{k}": v for k, v in metrics.items()},
+        **describe(model),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    if return_model:
+        model.fit_history = result.history  # the training curves, for plots
+        return record, model
+    return record
+
+
+_RUNNER_CODE = cache.fingerprint(inspect.getsource(train_student) + inspect.getsource(unit_scores))
+
+
+def job_key(
+    job: StudentJob, data: StudentData, settings: TrainSettings, model_code: str = ""
+) -> str:
+    """What makes a finished run reusable: the job, the data and teacher, the settings and the code.
+
+    The code is that of the students, the loss, the training loop and :func:`train_student` (not the
+    rest of this module, so editing a table helper keeps finished runs), plus ``model_code``: a
+    builder's own fingerprint (the quantum student's circuit code and encoder weights).
+    """
+    return cache.fingerprint(
+        {
+            "job": {
+                k: (None if isinstance(v, float) and math.isnan(v) else v)
+                for k, v in job.as_dict().items()
+            },
+            "data": data.fingerprint(),
+            "settings": settings.as_dict(),
+            "code": cache.code_version(models, kd, train) + _RUNNER_CODE,
+            **({"model": model_code} if model_code else {}),
+        }
+    )
+
+
+def append_row(path: Path, row: dict) -> None:
+    """Add one record to the results CSV, rewriting it atomically (never half a file)."""
+    path = Path(path)
+    table = pd.read_csv(path) if path.is_file() else pd.DataFrame()
+    table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
+    cache.atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
+
+
+def run_grid(
+    jobs: list[StudentJob],
+    data: StudentData,
+    settings: TrainSettings,
+    results: Path,
+    *,
+    n_jobs: int = 1,
+    device: str = "cpu",
+    progress: bool = True,
+    build: Builder = classical_student,
+    label: str | None = None,
+    model_code: str = "",
+    epoch_bars: bool = False,
+) -> pd.DataFrame:
+    """Run every job not already in ``results`` (a CSV), append each as it finishes, return the
+    jobs' rows.
+
+    ``build``, ``label`` and ``model_code`` are passed on to :func:`train_student` and
+    :func:`job_key` (the quantum student's builder; the defaults train the classical students).
+    ``epoch_bars`` adds each run's own bar over its epochs, worth it when one run takes minutes
+    (full mode); only with ``n_jobs=1``, since bars from parallel workers would interleave.
+    """
+    from joblib import Parallel, delayed
+
+    results = Path(results)
+    done = set(pd.read_csv(results)["key"]) if results.is_file() else set()
+    keys = {job: job_key(job, data, settings, model_code) for job in jobs}
+    todo = [job for job in jobs if keys[job] not in done]
+
+    def one(job: StudentJob) -> dict:
+        return {
+            **train_student(
+                job,
+                data,
+                settings,
+                device=device,
+                progress=progress and epoch_bars and n_jobs == 1,
+                build=build,
+                label=label,
+            ),
+            "key": keys[job],
+        }
+
+    if todo:
+        runner = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            delayed(one)(job) for job in todo
+        )
+        for row in progress_bar(
+            runner, desc=f"{data.dataset} students", enabled=progress, total=len(todo)
+        ):
+            append_row(results, row)
+    return finished_runs(jobs, data, settings, results, model_code)
+
+
+def finished_runs(
+    jobs: list[StudentJob],
+    data: StudentData,
+    settings: TrainSettings,
+    results: Path,
+    model_code: str = "",
+) -> pd.DataFrame:
+    """The rows of ``results`` that belong to ``jobs`` (same data, settings and code), training
+    nothing."""
+    results = Path(results)
+    if not results.is_file():
+        return pd.DataFrame(columns=["key"])
+    keys = {job_key(job, data, settings, model_code) for job in jobs}
+    table = pd.read_csv(results)
+    return table[table["key"].isin(keys)].reset_index(drop=True)
+
+
+def results_path(cfg: Config, kind: str, dataset: str) -> Path:
+    """Where a grid's finished runs live: ``<cache>/results/<kind>-<mode>-<dataset>.csv``
+    (``kind``: ``students`` for the classical grid, ``quantum`` for the latent students)."""
+    return Path(cfg.cache_root) / "results" / f"{kind}-{cfg.mode}-{dataset}.csv"

@@ -1,0 +1,93 @@
+"""The classical-student stage: the study's settings (our choices) and the grid of notebook 03 in
+one call.
+
+What a notebook's parameters cell shows comes from here: :func:`grid_plan` (T, alpha, seeds),
+:func:`student_settings` (epochs, batch, learning rate, early stopping) and :func:`student_widths`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..config import Config
+from ..train import TrainSettings
+from .grid import GridPlan, StudentJob, finished_runs, results_path, run_grid
+from .inputs import StudentData
+from .models import STUDENT_LABELS
+
+TEMPERATURES = (1.0, 2.0, 4.0, 8.0)
+ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
+SEEDS = (0, 1, 2)  # offsets added to the base seed (ECGKD_SEED)
+QUICK_TEMPERATURES = (2.0, 4.0)
+QUICK_ALPHAS = (0.0, 0.5, 1.0)
+QUICK_WIDTH = {"resnet1d": 0.5, "cnn1d": 1.0}  # the quick-mode ResNet-1D is half as wide
+CLASSICAL = tuple(STUDENT_LABELS)  # ("resnet1d", "cnn1d")
+
+
+def grid_plan(cfg: Config) -> GridPlan:
+    """The T x alpha study of this mode: quick 2 x 3 with one seed, full 4 x 5 with three seeds."""
+    if cfg.quick:
+        return GridPlan(QUICK_TEMPERATURES, QUICK_ALPHAS, (cfg.seed,))
+    return GridPlan(TEMPERATURES, ALPHAS, tuple(cfg.seed + s for s in SEEDS))
+
+
+def student_widths(cfg: Config) -> dict[str, float]:
+    """Width multiplier of each classical student in this mode."""
+    return {name: QUICK_WIDTH.get(name, 1.0) if cfg.quick else 1.0 for name in CLASSICAL}
+
+
+def student_settings(cfg: Config, dataset: str) -> TrainSettings:
+    """Our choice of optimisation for the students (both datasets, both students, KD or not).
+
+    On MIT-BIH an epoch is 8192 windows drawn from DS1's ~45 k training beats: validation, and so
+    early stopping, looks at the model every sixth of a pass, because inter-patient validation AUROC
+    peaks early.
+    """
+    beats = 2048 if cfg.quick else 8192
+    return TrainSettings(
+        epochs=5 if cfg.quick else 20,
+        batch_size=128,
+        lr=3e-3 if cfg.quick else 1e-3,
+        weight_decay=1e-4,
+        patience=3,
+        samples_per_epoch=beats if dataset == "mitbih" else None,
+    )
+
+
+def classical_jobs(cfg: Config, dataset: str, plan: GridPlan | None = None) -> list[StudentJob]:
+    """The classical students' runs of the study (``plan``: default :func:`grid_plan`)."""
+    return (plan or grid_plan(cfg)).jobs(dataset, CLASSICAL, student_widths(cfg))
+
+
+def run_classical_grid(
+    cfg: Config,
+    data: StudentData,
+    plan: GridPlan | None = None,
+    settings: TrainSettings | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """The classical T x alpha study of notebook 03 for one dataset, as ``cfg`` sets it (grid,
+    settings, jobs, device; each run's epoch bar in full mode, where one run takes minutes)."""
+    name = data.dataset
+    return run_grid(
+        classical_jobs(cfg, name, plan),
+        data,
+        settings or student_settings(cfg, name),
+        results_path(cfg, "students", name),
+        n_jobs=cfg.n_jobs,
+        device=cfg.device,
+        progress=progress,
+        epoch_bars=not cfg.quick,
+    )
+
+
+def finished_classical_grid(cfg: Config, data: StudentData) -> pd.DataFrame:
+    """The finished rows of :func:`run_classical_grid` for this mode and data; nothing is
+    trained."""
+    name = data.dataset
+    return finished_runs(
+        classical_jobs(cfg, name),
+        data,
+        student_settings(cfg, name),
+        results_path(cfg, "students", name),
+    )

@@ -1,0 +1,63 @@
+"""The result tables of a T x alpha grid: gains over no KD, heatmap rows, the best KD cell by
+validation."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+#: What a notebook shows of each grid run (the CSV holds more: F1, sensitivity, sizes, timings).
+RUN_COLUMNS = [
+    "dataset",
+    "model",
+    "temperature",
+    "alpha",
+    "seed",
+    "best_epoch",
+    "val_auroc",
+    "test_auroc",
+]
+
+
+def gain_table(table: pd.DataFrame, metric: str = "test_auroc") -> pd.DataFrame:
+    """Each KD run's ``metric`` minus that of the no-KD run of the same dataset, student and
+    seed."""
+    base = (
+        table[table["alpha"] == 0].set_index(["dataset", "student", "seed"])[metric].rename("no_kd")
+    )
+    kd = table[table["alpha"] > 0].join(base, on=["dataset", "student", "seed"])
+    return kd.assign(gain=kd[metric] - kd["no_kd"])
+
+
+def by_temperature(table: pd.DataFrame) -> pd.DataFrame:
+    """The no-KD rows (alpha = 0, T = NaN) repeated under every temperature of the grid, for
+    heatmaps."""
+    temperatures = sorted(table.loc[table["alpha"] > 0, "temperature"].dropna().unique())
+    plain = table[table["alpha"] == 0]
+    copies = [plain.assign(temperature=t) for t in temperatures]
+    return pd.concat([table[table["alpha"] > 0], *copies], ignore_index=True)
+
+
+def summary_table(table: pd.DataFrame, metric: str = "test_auroc") -> pd.DataFrame:
+    """Per dataset and student: no-KD mean, best KD (T, alpha) by validation AUROC, and its test
+    gain."""
+    rows = []
+    for (dataset, model), group in table.groupby(["dataset", "model"], sort=True):
+        plain = group[group["alpha"] == 0]
+        kd = group[group["alpha"] > 0]
+        means = kd.groupby(["temperature", "alpha"])[["val_auroc", metric]].mean()
+        best = means["val_auroc"].idxmax() if len(means) else (math.nan, math.nan)
+        rows.append(
+            {
+                "dataset": dataset,
+                "student": model,
+                "seeds": plain["seed"].nunique(),
+                f"no KD {metric}": plain[metric].mean(),
+                "best KD T (by val)": best[0],
+                "best KD alpha (by val)": best[1],
+                f"best KD {metric}": means.loc[best, metric] if len(means) else math.nan,
+            }
+        )
+        rows[-1]["gain"] = rows[-1][f"best KD {metric}"] - rows[-1][f"no KD {metric}"]
+    return pd.DataFrame(rows)
