@@ -150,8 +150,8 @@ def stage_quantum(cfg: config.Config, out: Path, datasets: tuple[str, ...], prog
 def stage_evaluate(
     cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool
 ) -> None:
-    """Notebook 05's comparison from the finished grids: ``comparison.csv``, per-class table, ROC
-    curves."""
+    """Notebook 05's comparison from the finished grids: ``comparison.csv``, ``retention.csv``,
+    the per-class table, the ROC curves."""
     import matplotlib.pyplot as plt
 
     from . import plots
@@ -180,9 +180,9 @@ def stage_evaluate(
                 plots.plot_score_distributions(device, title="VQC logits on the DS2 subset"),
                 out / "vqc_on_device.png",
             )
-    _write_table(
-        comparison.report_table([r for rs in reports.values() for r in rs]), out / "comparison.csv"
-    )
+    every = [r for rs in reports.values() for r in rs]
+    _write_table(comparison.report_table(every), out / "comparison.csv")
+    _write_table(comparison.retention_table(every, resamples), out / "retention.csv")
     if "mitbih" in reports:
         _write_table(
             comparison.per_class_table(reports["mitbih"]).T.reset_index(names="model"),

@@ -28,9 +28,11 @@ def size_on_disk(model: nn.Module) -> int:
 
 
 def describe(model: nn.Module) -> dict[str, int]:
-    """Trainable parameters and size on disk: the efficiency columns of every result table."""
+    """The size columns of every result table: all parameters the model runs at inference (a latent
+    student's frozen encoder included), those that training changes, and the bytes on disk."""
     return {
-        "parameters": count_parameters(model, trainable_only=True),
+        "parameters": count_parameters(model),
+        "trainable parameters": count_parameters(model, trainable_only=True),
         "bytes on disk": size_on_disk(model),
     }
 

@@ -500,7 +500,7 @@ def plot_reliability(reports, bins: int = 10, title: str = "") -> plt.Figure:
 
 
 def plot_auroc_vs_parameters(table, title: str = "") -> plt.Figure:
-    """Test AUROC (with its 95% interval) against trainable parameters, log scale, one panel per
+    """Test AUROC (with its 95% interval) against parameters at inference, log scale, one panel per
     dataset."""
     datasets = list(dict.fromkeys(table["dataset"]))
     fig, axes = panel_grid(len(datasets), 1, 3.6, width=PAGE_WIDTH - 2.5)  # room for the legend
@@ -517,7 +517,12 @@ def plot_auroc_vs_parameters(table, title: str = "") -> plt.Figure:
                 capsize=3,
                 label=row["model"],
             )
-        ax.set(xscale="log", xlabel="trainable parameters", ylabel="test AUROC", title=dataset)
+        ax.set(
+            xscale="log",
+            xlabel="parameters at inference (a frozen encoder included)",
+            ylabel="test AUROC",
+            title=dataset,
+        )
         ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, frameon=False)
     fig.suptitle(title)
     fig.tight_layout()

@@ -91,7 +91,8 @@ choices = pd.DataFrame(
         ),
         (
             "data",
-            "MIT-BIH validation: four whole DS1 records (101, 118, 124, 223); DS1 and DS2 share no"
+            "MIT-BIH validation: five whole DS1 records (114, 118, 124, 205, 220) with N, S, V,"
+            " F and no record above about a quarter of their abnormal beats; DS1 and DS2 share no"
             " record, and one subject (records 201 in DS1, 202 in DS2), as in the published split",
         ),
         (

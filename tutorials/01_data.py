@@ -114,12 +114,22 @@ titled(mit.summary(), f"MIT-BIH ({cfg.mode} mode): windows per split", precision
 # ### The inter-patient split {cite:p}`dechazal2004`
 # Beats of one person are far more alike than beats of two people, so a model tested on other beats of
 # the patients it trained on looks much better than it is. De Chazal's split puts 22 records in DS1
-# (training) and 22 other records in DS2 (testing). For early stopping we also need a validation set: our
-# choice is four whole DS1 records (101, 118, 124, 223), which together hold N, S, V and F beats, so that
-# no validation beat comes from a training record.
+# (training) and 22 other records in DS2 (testing). For early stopping, thresholds and every other
+# choice we also need a validation set. Our choice: five whole DS1 records (`VALIDATION_RECORDS`), so
+# that no validation beat comes from a training record, chosen so that N, S, V and F all appear and no
+# record holds more than about a quarter of the abnormal beats (in the full records). A validation set
+# dominated by one record would make every choice rest on one patient.
 
 # %%
 titled(mitbih.class_table(mit), "MIT-BIH: beats per AAMI class and split")
+
+# %% [markdown]
+# The validation set, record by record, with each record's share of its abnormal beats (this mode's
+# data; quick mode reads only the first 5 minutes of each record, so its counts are smaller):
+
+# %%
+composition = mitbih.validation_composition(mit)
+titled(composition, f"MIT-BIH validation records ({cfg.mode} mode): beats per class", precision=2)
 
 # %% [markdown]
 # Against the published counts: de Chazal's table lists every annotated beat of DS1 and DS2. The columns
@@ -233,7 +243,7 @@ fig = plots.plot_record_windows(ptb.test, records.test.record[i])
 # %% [markdown]
 # ## Summary
 # - MIT-BIH: one 256-sample MLII window per annotated beat, AAMI classes mapped to normal vs abnormal,
-#   de Chazal's inter-patient split with four DS1 records held out for validation. In full mode the
+#   de Chazal's inter-patient split with five DS1 records held out for validation. In full mode the
 #   annotated counts equal the published ones, and the few lost beats sit at record edges.
 # - PTB-XL: normal = NORM only, abnormal = any MI/STTC/CD/HYP, official folds 1-8/9/10, four lead-II
 #   windows per record for the students and whole 12-lead records for the teacher.

@@ -210,7 +210,7 @@ titled(mit_table, "MIT-BIH: teacher on validation (DS1 records) and test (DS2)")
 # abnormal on DS2: for S, V, F and Q that share is the sensitivity, for N it is the false-alarm rate.
 # Two things to look for: supraventricular (S) beats differ from normal ones mostly in *timing*, which a
 # single-beat window barely shows; and DS2's normal class includes bundle-branch-block beats (AAMI counts
-# them as N) whose wide QRS a threshold chosen on four DS1 records may well call abnormal.
+# them as N) whose wide QRS a threshold chosen on five DS1 records may well call abnormal.
 
 # %%
 test = mit_teacher.student_data.test

@@ -292,13 +292,13 @@ two_ways = pd.DataFrame(
     [
         {
             "training": "two-stage (frozen encoder)",
-            "trainable parameters": record["parameters"],
+            "trainable parameters": record["trainable parameters"],
             "val_auroc": record["val_auroc"],
             "test_auroc": record["test_auroc"],
         },
         {
             "training": "end-to-end",
-            "trainable parameters": joint["parameters"],
+            "trainable parameters": joint["trainable parameters"],
             "val_auroc": joint["val_auroc"],
             "test_auroc": joint["test_auroc"],
         },

@@ -81,7 +81,7 @@ table = comparison.report_table([r for rs in reports.values() for r in rs])
 # %% [markdown]
 # ## 5.2 The comparison table
 # Test metrics at the validation threshold, with 95% bootstrap intervals (MIT-BIH: resampling the 22
-# DS2 records; PTB-XL: resampling records). Brier score and ECE judge sigmoid(logit) as a probability.
+# DS2 records; PTB-XL: resampling patients, since one patient may have several test records). Brier score and ECE judge sigmoid(logit) as a probability.
 # The test sets, counted from the data:
 
 # %%
@@ -98,20 +98,20 @@ titled(table[ranking], "Every model on its dataset's test split (teacher first)"
 
 # %%
 operating = ["dataset", "model", "sensitivity", "specificity", "f1", "f1 95% CI", "brier", "ece"]
-size = ["parameters", "bytes on disk"]
+size = ["parameters", "trainable parameters", "bytes on disk"]
 titled(table[operating + size], "Every model at its validation threshold, per dataset", precision=3)
 
 # %% [markdown]
-# How much of the teacher's AUROC each model keeps. Chance is 0.5, so the raw ratio flatters every
-# model (a random one "keeps" more than half of a good teacher's AUROC); the share of the teacher's margin
-# above chance does not:
+# How much of the teacher's AUROC each student keeps, on the same test units. The difference
+# student - teacher is paired: its interval resamples the same records (MIT-BIH) or patients (PTB-XL)
+# for both models, so the patients both find hard cancel out. Chance is 0.5, so the raw ratio
+# AUROC / teacher flatters every model (a random one "keeps" more than half of a good teacher's
+# AUROC); the share of the teacher's margin above chance does not. An interval that holds 0 means
+# the student cannot be told apart from the teacher on this test set.
 
 # %%
-titled(
-    comparison.keeps_of_teacher(table),
-    "What each model keeps of its dataset's teacher",
-    precision=3,
-)
+retention = comparison.retention_table([r for rs in reports.values() for r in rs], RESAMPLES)
+titled(retention, "What each student keeps of its dataset's teacher, test split", precision=3)
 
 # %% [markdown]
 # ## 5.3 ROC curves
@@ -150,7 +150,7 @@ fig = plots.plot_kd_auroc(grids, "Every student")
 
 # %%
 fig = plots.plot_auroc_vs_parameters(
-    table, title="Test AUROC against trainable parameters (95% intervals)"
+    table, title="Test AUROC against parameters at inference (95% intervals)"
 )
 
 # %% [markdown]
@@ -249,7 +249,7 @@ for name in data:
     print(
         f"{name}: teacher AUROC {teacher['auroc']:.3f} with {teacher['parameters']:,} parameters; "
         f"best student {best}: {others.loc[best, 'auroc']:.3f} {others.loc[best, 'auroc 95% CI']} "
-        f"with {others.loc[best, 'parameters']:,} trainable parameters"
+        f"with {others.loc[best, 'parameters']:,} parameters at inference"
     )
 records = {name: len(set(d.splits["test"].record)) for name, d in data.items()}
 print(f"test records: {records}")
@@ -260,11 +260,13 @@ print(f"test records: {records}")
 #   same training split, so its soft targets carry no outside knowledge, and "what the student keeps of
 #   the teacher" is measured against a much weaker teacher than the study's.
 # - **Data.** The PTB-XL data here hold only the records of the folder read (the shipped sample is 500
-#   records), so its test fold is small (counted above) and its intervals are wide; its intervals resample
-#   records, several of which may belong to one patient. In quick mode MIT-BIH is the first 5 minutes of
+#   records), so its test fold is small (counted above) and its intervals, which resample patients,
+#   are wide. In quick mode MIT-BIH is the first 5 minutes of
 #   each record; its DS1 and DS2 share one subject (records 201 and 202).
-# - **Sizes.** The parameter counts are trainable parameters: a latent student's frozen encoder is not
-#   counted, although it runs at inference.
+# - **Sizes.** `parameters` counts everything a model runs at inference, a latent student's frozen
+#   encoder included (the VQC's 38 trainable numbers ride on a convolutional encoder);
+#   `trainable parameters` counts what training changed. The size figure and the sentences above use
+#   the first.
 # - **Quantum.** The VQC is simulated: exactly in the main table, and with finite shots and one device's
 #   noise model in section 5.9. That model is a calibration snapshot, not a device. A VQC result says
 #   what 38 trainable parameters can do on six numbers; the MLP control says whether a circuit was needed.
@@ -288,10 +290,11 @@ print(f"test records: {records}")
 # resampling beats pretends to have tens of thousands of independent tests when there are 22 patients.
 #
 # **Exercise 5.2.** Compute each student's share of the teacher's AUROC above chance yourself from
-# `table` and check it against the last column of the "keeps" table.
+# `table` (the teacher is each dataset's first row) and check it against the `retention` table.
 #
-# *Self-check*: the teacher scores exactly 1; a student at AUROC 0.5 would score 0; and each share is
-# below that student's raw ratio whenever the student is below the teacher.
+# *Self-check*: the shares agree; the teacher's own share would be exactly 1 and a student at AUROC
+# 0.5 would score 0; and each share is below that student's raw ratio whenever the student is below
+# the teacher.
 
 # %%
 versions_table()

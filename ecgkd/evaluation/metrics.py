@@ -151,6 +151,46 @@ def calibration(y: np.ndarray, probability: np.ndarray, bins: int = 10) -> dict[
     return {"brier": float(skm.brier_score_loss(y, p)), "ece": float(ece)}
 
 
+def group_resamples(n: int, groups: np.ndarray | None, resamples: int, seed: int):
+    """Yield (row index, number of groups) for each bootstrap resample of whole groups (of single
+    rows when ``groups`` is None): the one resampling scheme of every interval here."""
+    groups = np.arange(n) if groups is None else np.asarray(groups).astype(str)
+    if len(groups) != n:
+        raise ValueError(f"groups has {len(groups)} rows, the labels {n}")
+    ids, inverse = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(inverse == i) for i in range(len(ids))]
+    rng = np.random.default_rng(seed)
+    for _ in range(resamples):
+        yield np.concatenate([members[i] for i in rng.integers(0, len(ids), len(ids))]), len(ids)
+
+
+def paired_auroc_difference(
+    y: np.ndarray,
+    score: np.ndarray,
+    reference: np.ndarray,
+    groups: np.ndarray | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float, float]:
+    """AUROC(score) - AUROC(reference) on the same units, and its bootstrap interval: each resample
+    draws the same groups for both models, so what they share (hard patients, easy ones) cancels.
+    Returns (difference, low, high)."""
+    y, score = _check(y, score)
+    _, reference = _check(y, reference)
+    draws = []
+    for index, _ in group_resamples(len(y), groups, resamples, seed):
+        if len(np.unique(y[index])) == 2:
+            draws.append(
+                skm.roc_auc_score(y[index], score[index])
+                - skm.roc_auc_score(y[index], reference[index])
+            )
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(draws, [tail, 100 - tail]) if draws else (np.nan, np.nan)
+    difference = skm.roc_auc_score(y, score) - skm.roc_auc_score(y, reference)
+    return float(difference), float(low), float(high)
+
+
 def bootstrap_intervals(
     y: np.ndarray,
     score: np.ndarray,
@@ -176,15 +216,9 @@ def bootstrap_intervals(
     import pandas as pd
 
     y, score = _check(y, score)
-    groups = np.arange(len(y)) if groups is None else np.asarray(groups).astype(str)
-    if len(groups) != len(y):
-        raise ValueError(f"groups has {len(groups)} rows, the labels {len(y)}")
-    ids, inverse = np.unique(groups, return_inverse=True)
-    members = [np.flatnonzero(inverse == i) for i in range(len(ids))]
-    rng = np.random.default_rng(seed)
     draws = []
-    for _ in range(resamples):
-        index = np.concatenate([members[i] for i in rng.integers(0, len(ids), len(ids))])
+    units = len(y) if groups is None else len(np.unique(np.asarray(groups).astype(str)))
+    for index, _ in group_resamples(len(y), groups, resamples, seed):
         values = binary_metrics(y[index], score[index], threshold)
         draws.append([values[m] for m in metrics])
     draws = np.asarray(draws, dtype=np.float64)
@@ -197,7 +231,7 @@ def bootstrap_intervals(
             "estimate": [estimate[m] for m in metrics],
             "low": low,
             "high": high,
-            "resampled units": len(ids),
+            "resampled units": units,
         }
     ).set_index("metric")
 
@@ -223,6 +257,7 @@ class ModelReport:
     efficiency: dict = field(default_factory=dict)
     classes: np.ndarray | None = None
     latency_ms: float = float("nan")
+    groups: np.ndarray | None = None  # what its intervals resample, row for row with ``y``
 
     def row(self) -> dict:
         """One tidy row: metrics with their 95% intervals, calibration, efficiency."""
@@ -277,6 +312,7 @@ def evaluate_scores(
         confusion,
         dict(efficiency or {}),
         None if classes is None else np.asarray(classes),
+        groups=None if groups is None else np.asarray(groups).astype(str),
     )
 
 
@@ -287,3 +323,14 @@ def unit_scores(split: Split, logits: np.ndarray) -> tuple[np.ndarray, np.ndarra
         _, y, s = per_record(split.y, logits, split.record)
         return y, s
     return split.y, logits
+
+
+def unit_groups(split: Split) -> np.ndarray:
+    """What the bootstrap resamples, for each unit :func:`unit_scores` scores: MIT-BIH beats go by
+    record (DS2's 22 records are 22 patients), PTB-XL records by ``patient_id``, since one patient
+    may have several records in the test fold and they are not independent."""
+    if split.dataset == "ptbxl":
+        records = np.asarray(split.record).astype(str)
+        _, first = np.unique(records, return_index=True)  # the order of unit_scores' records
+        return np.asarray(split.patient).astype(str)[first]
+    return np.asarray(split.record).astype(str)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ..config import Config
@@ -31,7 +32,14 @@ from ..students.models import STUDENT_LABELS
 from ..students.stage import finished_classical_grid, student_settings
 from ..students.tables import summary_table
 from ..train import predict
-from .metrics import ModelReport, evaluate_scores, latency_ms, unit_scores
+from .metrics import (
+    ModelReport,
+    evaluate_scores,
+    latency_ms,
+    paired_auroc_difference,
+    unit_groups,
+    unit_scores,
+)
 
 if TYPE_CHECKING:
     from ..quantum.hardware import Transpiled
@@ -41,10 +49,14 @@ if TYPE_CHECKING:
 
 def teacher_report(stage, resamples: int = 1000, seed: int = 0) -> ModelReport:
     """The teacher, judged where the students are: MIT-BIH beats (bootstrap by record), PTB-XL
-    records."""
+    records (bootstrap by patient)."""
     (val, s_val), (test, s_test) = stage.split_logits("val"), stage.split_logits("test")
     beats = test.dataset == "mitbih"
-    groups, classes = (test.record, test.aami) if beats else (None, None)
+    if not beats:  # the teacher's record rows, put in the order the students' records are scored
+        order = np.argsort(np.asarray(test.record).astype(str), kind="stable")
+        test, s_test = test.subset(order), np.asarray(s_test)[order]
+    # one row per beat (MIT-BIH, grouped by record) or per record (PTB-XL, grouped by patient)
+    groups, classes = (test.record, test.aami) if beats else (test.patient, None)
     efficiency = describe(stage.run.model)
     report = evaluate_scores(
         f"teacher ({stage.label})",
@@ -71,8 +83,8 @@ def student_report(
     resamples: int = 1000,
     seed: int = 0,
 ) -> ModelReport:
-    """A trained student on its dataset's test split (PTB-XL scored per record, MIT-BIH bootstrapped
-    by record)."""
+    """A trained student on its dataset's test split (PTB-XL scored per record and bootstrapped by
+    patient, MIT-BIH scored per beat and bootstrapped by record)."""
     val, test = data.splits["val"], data.splits["test"]
     y_val, s_val = unit_scores(val, predict(model, val.x))
     y_test, s_test = unit_scores(test, predict(model, test.x))
@@ -84,7 +96,7 @@ def student_report(
         s_val,
         y_test,
         s_test,
-        groups=test.record if mitbih else None,
+        groups=unit_groups(test),
         classes=test.aami if mitbih else None,
         efficiency={**describe(model), **(efficiency or {})},
         resamples=resamples,
@@ -317,16 +329,43 @@ def per_class_table(reports: list[ModelReport]) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def keeps_of_teacher(table: pd.DataFrame, metric: str = "auroc") -> pd.DataFrame:
-    """Each model's ``metric`` against the teacher's on the same dataset (each dataset's first row).
+def retention_table(
+    reports: list[ModelReport], resamples: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """Each student against its dataset's teacher (the dataset's first report), on the same units.
 
-    Two columns: the raw ratio, and for AUROC the share of the teacher's margin above chance,
-    (AUROC - 0.5) / (AUROC_teacher - 0.5): chance is 0.5, so a random model keeps 0 of it, not half.
-    Indexed by (dataset, model).
+    Columns: both AUROCs; the paired difference student - teacher with a bootstrap interval that
+    resamples the same records (MIT-BIH) or patients (PTB-XL) for both; and the student's share of
+    the teacher's AUROC above chance, (AUROC_s - 0.5) / (AUROC_t - 0.5). Chance is 0.5, so the raw
+    ratio AUROC_s / AUROC_t flatters every model: a random one "keeps" more than half of a good
+    teacher's AUROC; on the share above chance it keeps 0.
     """
-    teacher = table.groupby("dataset")[metric].transform("first")
-    out = table[["dataset", "model", metric]].assign(teacher=teacher)
-    out[f"{metric} / teacher"] = out[metric] / teacher
-    if metric == "auroc":
-        out["share of the teacher's AUROC above chance"] = (out[metric] - 0.5) / (teacher - 0.5)
-    return out.set_index(["dataset", "model"])
+    teachers: dict[str, ModelReport] = {}
+    rows = []
+    for report in reports:
+        teacher = teachers.setdefault(report.dataset, report)
+        if teacher is report:
+            continue
+        if not np.array_equal(report.y, teacher.y):
+            raise ValueError(
+                f"{report.model} and the teacher are scored on other {report.dataset} "
+                "units: a paired difference needs the same test units in one order"
+            )
+        student_auroc, teacher_auroc = report.metrics["auroc"], teacher.metrics["auroc"]
+        difference, low, high = paired_auroc_difference(
+            report.y, report.scores, teacher.scores, report.groups, resamples, seed
+        )
+        rows.append(
+            {
+                "dataset": report.dataset,
+                "model": report.model,
+                "auroc": student_auroc,
+                "teacher auroc": teacher_auroc,
+                "difference": difference,
+                "difference 95% CI": f"[{low:.3f}, {high:.3f}]",
+                "share of the teacher's AUROC above chance": (student_auroc - 0.5)
+                / (teacher_auroc - 0.5),
+                "auroc / teacher": student_auroc / teacher_auroc,
+            }
+        )
+    return pd.DataFrame(rows)

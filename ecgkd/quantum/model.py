@@ -139,7 +139,11 @@ class MatchedMLP(nn.Module):
 
 
 class LatentStudent(nn.Module):
-    """Window (b, 1, 256) -> encoder -> angles -> head -> logit (b,)."""
+    """Window (b, 1, 256) -> encoder -> angles -> head -> logit (b,).
+
+    It keeps the autoencoder's encoding half only (the decoder does not run at inference), so its
+    parameter count is what a device would hold: encoder, angle scaling and head.
+    """
 
     def __init__(
         self,
@@ -149,7 +153,7 @@ class LatentStudent(nn.Module):
         end_to_end: bool = False,
     ):
         super().__init__()
-        self.encoder = copy.deepcopy(encoder)
+        self.encoder = copy.deepcopy(encoder.encoder)  # the encoding half of the autoencoder
         self.scaler = copy.deepcopy(scaler)
         self.head = head
         self.end_to_end = end_to_end
@@ -163,7 +167,7 @@ class LatentStudent(nn.Module):
         return self
 
     def angles(self, x: torch.Tensor) -> torch.Tensor:
-        return self.scaler(self.encoder.encode(x))
+        return self.scaler(self.encoder(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.angles(x))
@@ -213,11 +217,13 @@ class QuantumBuilder:
         return LatentStudent(self.encoder, self.scaler, head, end_to_end=self.end_to_end)
 
     def label(self, student: str) -> str:
-        """The model's name in result tables, with its trainable parameters."""
+        """The model's name in result tables, with its trainable parameters (the tables' size
+        columns add the frozen encoder, which runs at inference too)."""
         if student == "mlp":
             control = MatchedMLP(self.encoder.latent, head_parameters(self.spec))
-            return f"MLP control ({count_parameters(control, trainable_only=True)} params)"
-        return f"VQC ({self.spec.qubits} qubits, {head_parameters(self.spec)} params)"
+            trainable = count_parameters(control, trainable_only=True)
+            return f"MLP control ({trainable} trainable params)"
+        return f"VQC ({self.spec.qubits} qubits, {head_parameters(self.spec)} trainable params)"
 
     def model_code(self) -> str:
         """Fingerprint of what the built models depend on beyond the job: code, encoder, circuit."""

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 from torch import nn
 
-from .. import cache, train
+from .. import cache, modelinfo, train
 from ..config import Config, seed_everything
 from ..evaluation.metrics import binary_metrics, unit_scores, youden_threshold
 from ..modelinfo import describe, model_fingerprint
@@ -179,7 +179,7 @@ def job_key(
             },
             "data": data.fingerprint(),
             "settings": settings.as_dict(),
-            "code": cache.code_version(models, kd, train) + _RUNNER_CODE,
+            "code": cache.code_version(models, kd, train, modelinfo) + _RUNNER_CODE,
             **({"model": model_code} if model_code else {}),
         }
     )

@@ -146,6 +146,9 @@ def test_load_splits_are_record_disjoint_and_cached(mitdb_root: Path, tmp_path: 
     assert set(np.unique(data.val.record)) == set(mitbih.VAL_RECORDS)
     assert set(np.unique(data.test.record)) == set(mitbih.DS2)
     assert set(np.unique(data.train.record)) == set(mitbih.DS1) - set(mitbih.VAL_RECORDS)
+    composition = mitbih.validation_composition(data)
+    assert list(composition.index) == sorted(mitbih.VAL_RECORDS)
+    assert composition["share of abnormal beats"].sum() == pytest.approx(1.0)
     assert overlap_report(data.splits, "record").empty
     assert overlap_report(data.splits, "patient")["patient"].tolist() == [
         "201+202"
@@ -221,3 +224,20 @@ def test_preparing_twice_gives_identical_arrays(mitdb_root: Path, tmp_path: Path
     b = mitbih.load_mitbih(root=mitdb_root, cache_root=tmp_path / "b", quick=False, progress=False)
     for name in ("train", "val", "test"):
         assert a[name].fingerprint() == b[name].fingerprint()
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "mitdb" / "223.atr").is_file(), reason="full MIT-BIH absent")
+def test_no_record_dominates_the_validation_set():
+    """On the full records: N, S, V and F all in validation, no record above 30% of its abnormal
+    beats (the earlier choice had 74% in record 223), counted from the annotations themselves."""
+    import wfdb
+
+    abnormal, classes = {}, set()
+    for record in mitbih.VAL_RECORDS:
+        symbols = wfdb.rdann(str(SHARED_DATA / "mitdb" / record), "atr").symbol
+        aami = [mitbih.SYMBOL_TO_AAMI[s] for s in symbols if s in mitbih.SYMBOL_TO_AAMI]
+        classes |= set(aami)
+        abnormal[record] = sum(a != "N" for a in aami)
+    total = sum(abnormal.values())
+    assert {"N", "S", "V", "F"} <= classes
+    assert max(abnormal.values()) / total <= 0.30, abnormal

@@ -78,7 +78,7 @@ def test_evaluate_scores_uses_the_validation_threshold_and_reports_everything():
 def test_comparison_picks_no_kd_and_the_best_kd_by_validation():
     import pandas as pd
 
-    from ecgkd.evaluation.stage import keeps_of_teacher, selected_jobs
+    from ecgkd.evaluation.stage import selected_jobs
 
     rows = pd.DataFrame(
         {
@@ -101,15 +101,51 @@ def test_comparison_picks_no_kd_and_the_best_kd_by_validation():
         and np.isnan(chosen[0][1].temperature)
     )
     assert selected_jobs(rows, "resnet1d", seed=0) == []
-    table = pd.DataFrame(
-        {
-            "dataset": ["a", "a", "b", "b"],
-            "model": ["t", "s", "t2", "s2"],
-            "auroc": [0.8, 0.6, 0.5, 0.5],
-        }
-    )
-    keeps = keeps_of_teacher(table)
-    np.testing.assert_allclose(keeps["auroc / teacher"].to_numpy(), [1.0, 0.75, 1.0, 1.0])
-    assert keeps.index.names == ["dataset", "model"]  # two datasets' rows are told apart
-    above_chance = keeps["share of the teacher's AUROC above chance"]
-    assert above_chance.iloc[0] == 1.0 and above_chance.iloc[1] < keeps["auroc / teacher"].iloc[1]
+
+
+def test_ptbxl_intervals_resample_patients_in_the_order_records_are_scored():
+    """Records are scored in sorted order; each gets its patient, so a patient's records move
+    together in the bootstrap (two records of patient p1 here)."""
+    from ecgkd.data.split import Split
+    from ecgkd.evaluation.metrics import unit_groups, unit_scores
+
+    records = np.repeat(["r3", "r1", "r2"], 4)
+    patients = np.repeat(["p2", "p1", "p1"], 4)
+    y = np.repeat([1, 0, 1], 4)
+    x, start = np.zeros((12, 1, 8), np.float32), np.zeros(12, np.int64)
+    split = Split("test", "ptbxl", x, y, records, patients, start, 100, ("II",))
+    labels, scores = unit_scores(split, np.repeat([0.9, 0.1, 0.7], 4))
+    assert list(unit_groups(split)) == ["p1", "p1", "p2"]  # r1, r2, r3
+    assert list(labels) == [0, 1, 1] and np.allclose(scores, [0.1, 0.7, 0.9])
+    beats = Split("test", "mitbih", x, y, records, records, start, 360, ("MLII",))
+    assert list(unit_groups(beats)) == list(records)  # MIT-BIH: every beat, by its record
+
+
+def test_retention_is_a_paired_difference_and_a_share_above_chance():
+    """Student against teacher on the same units: the paired interval is narrower than the two
+    models' own intervals would suggest, and a chance-level student keeps none of the margin."""
+    from ecgkd.evaluation.metrics import evaluate_scores, paired_auroc_difference
+    from ecgkd.evaluation.stage import retention_table
+
+    rng = np.random.default_rng(0)
+    y = np.tile([0, 0, 0, 1], 100)
+    groups = np.repeat(np.arange(40), 10)  # 40 "records"
+    hard = np.repeat(rng.normal(size=40), 10)  # a per-record difficulty both models share
+    teacher = 2.0 * y + hard + rng.normal(size=len(y))
+    student = 2.0 * y + hard + 1.2 * rng.normal(size=len(y))
+    noise = rng.normal(size=len(y))  # a chance-level model
+
+    def report(name, scores):
+        return evaluate_scores(name, "mitbih", y, scores, y, scores, groups=groups, resamples=50)
+
+    reports = [report("teacher", teacher), report("student", student), report("chance", noise)]
+    table = retention_table(reports, resamples=200).set_index("model")
+    assert list(table.index) == ["student", "chance"] and (table["dataset"] == "mitbih").all()
+    difference, low, high = paired_auroc_difference(y, student, teacher, groups, resamples=200)
+    assert table.loc["student", "difference"] == difference and low < difference < high
+    assert table.loc["student", "difference 95% CI"] == f"[{low:.3f}, {high:.3f}]"
+    share = table["share of the teacher's AUROC above chance"]
+    assert abs(share["chance"]) < 0.15 < table.loc["chance", "auroc / teacher"]  # ratio flatters
+    reversed_units = evaluate_scores("other", "mitbih", y[::-1], student, y[::-1], student)
+    with pytest.raises(ValueError, match="same test units"):
+        retention_table([reports[0], reversed_units])

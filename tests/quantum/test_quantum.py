@@ -238,7 +238,7 @@ def test_builder_same_seed_same_start_frozen_encoder_and_matched_control():
     )
     assert (
         builder.label("mlp")
-        == f"MLP control ({count_parameters(control, trainable_only=True)} params)"
+        == f"MLP control ({count_parameters(control, trainable_only=True)} trainable params)"
     )
     with pytest.raises(ValueError, match="vqc"):
         builder(StudentJob("mitbih", "cnn1d", math.nan, 0.0, 1))
@@ -247,7 +247,7 @@ def test_builder_same_seed_same_start_frozen_encoder_and_matched_control():
 def test_quantum_student_trains_with_kd_in_the_common_sweep_and_keeps_its_encoder():
     run = tiny_run()
     data = student_data()
-    encoder_before = model_fingerprint(run.model)
+    encoder_before = model_fingerprint(run.model.encoder)
     settings = TrainSettings(epochs=2, batch_size=16, lr=3e-2, weight_decay=0.0, patience=2)
     record, model = train_student(
         StudentJob("mitbih", "vqc", 2.0, 0.5, 0),
@@ -257,10 +257,14 @@ def test_quantum_student_trains_with_kd_in_the_common_sweep_and_keeps_its_encode
         build=run.builder(),
         label="VQC",
     )
-    assert record["model"] == "VQC" and record["parameters"] == 38
+    assert record["model"] == "VQC" and record["trainable parameters"] == 38
+    # the frozen encoder runs at inference: it counts in the model's size
+    assert record["parameters"] == 38 + count_parameters(run.model.encoder)
     test = data.splits["test"]  # the record's AUROC is the returned model's, on the test windows
     assert record["test_auroc"] == roc_auc(test.y, predict(model, test.x))
-    assert model_fingerprint(model.encoder) == encoder_before == model_fingerprint(run.model)
+    assert (
+        model_fingerprint(model.encoder) == encoder_before == model_fingerprint(run.model.encoder)
+    )
     again = train_student(
         StudentJob("mitbih", "vqc", 2.0, 0.5, 0), data, settings, build=run.builder(), label="VQC"
     )
@@ -269,8 +273,8 @@ def test_quantum_student_trains_with_kd_in_the_common_sweep_and_keeps_its_encode
     }
     end_to_end = run.builder(end_to_end=True)(StudentJob("mitbih", "vqc", 2.0, 0.5, 0))
     assert count_parameters(end_to_end, trainable_only=True) == 38 + count_parameters(
-        run.model, trainable_only=True
-    )
+        run.model.encoder
+    )  # the encoder trains too; the decoder is not part of the student
 
 
 def test_hardware_subset_is_stratified_and_seeded():
@@ -322,7 +326,7 @@ def test_device_scores_feed_the_common_evaluation_in_every_mode():
     assert (
         (table["qubits"] == 6).all()
         and (table["two-qubit gates"] > 0).all()
-        and (table["parameters"] == 38).all()
+        and (table["trainable parameters"] == 38).all()
     )
     study, _ = hardware_study(model, data, shots=(64, 100_000), size=24, seed=3)
     np.testing.assert_allclose(study["auroc"], table["auroc"])
