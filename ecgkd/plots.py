@@ -120,6 +120,25 @@ def plot_12lead(x: np.ndarray, leads: tuple[str, ...], fs: float, title: str = "
     return fig
 
 
+def plot_filters(
+    signals: dict[str, np.ndarray], fs: float, seconds: tuple[float, float], title: str = ""
+) -> plt.Figure:
+    """One lead under several filters (name -> 1-d mV signal), overlaid on one time axis, with the
+    zero line: where an ST segment sits above or below it, a filter either keeps that or not."""
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH, 3.0))
+    lo, hi = (int(round(s * fs)) for s in seconds)
+    t = np.arange(lo, hi) / fs
+    styles = ("-", "--", ":", "-.")
+    for k, (name, x) in enumerate(signals.items()):
+        ax.plot(t, x[lo:hi], lw=1.0, ls=styles[k % len(styles)], label=name)
+    ax.axhline(0, color="grey", lw=0.6)
+    ax.set(xlabel="time (s)", ylabel="mV", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=len(signals), loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    fig.tight_layout()
+    return fig
+
+
 def plot_record_windows(split: Split, record: str, title: str = "") -> plt.Figure:
     """The windows cut from one record, drawn at their place in the record."""
     idx = np.flatnonzero(split.record == record)

@@ -6,6 +6,7 @@ import pandas as pd
 
 from .integrity import ChecksumError, ChecksumIndex, DataError
 from .mitbih import AAMI_CLASSES, DS1, DS2, VAL_RECORDS, load_mitbih
+from .preprocess import FILTERS, RECIPE, STUDENT_FILTERS, Filters, student_filters
 from .ptbxl import load_ptbxl
 from .split import PreparedData, Split, overlap_report
 
@@ -19,12 +20,17 @@ __all__ = [
     "PreparedData",
     "Split",
     "DATASETS",
+    "FILTERS",
+    "Filters",
+    "RECIPE",
+    "STUDENT_FILTERS",
     "VAL_RECORDS",
     "data_summary",
     "load",
     "load_mitbih",
     "load_ptbxl",
     "overlap_report",
+    "student_filters",
 ]
 
 
@@ -32,14 +38,24 @@ DATASETS = ("mitbih", "ptbxl")
 
 
 def load(
-    cfg=None, dataset: str = "mitbih", *, teacher: bool = False, progress: bool = True
+    cfg=None,
+    dataset: str = "mitbih",
+    *,
+    teacher: bool = False,
+    filters: Filters | None = None,
+    progress: bool = True,
 ) -> PreparedData:
     """The students' splits of ``dataset`` or, with ``teacher=True``, the teacher's (PTB-XL: whole
-    records)."""
+    records), cleaned with ``filters`` (default: the students', :func:`student_filters`; the
+    recipe's only for the released ECGFounder weights)."""
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset={dataset!r}: use one of {DATASETS}")
+    filters = filters or student_filters(dataset)
     if dataset == "mitbih":
-        return load_mitbih(cfg, progress=progress)
+        return load_mitbih(cfg, filters=filters, progress=progress)
     if dataset == "ptbxl":
-        return load_ptbxl(cfg, view="records" if teacher else "windows", progress=progress)
+        view = "records" if teacher else "windows"
+        return load_ptbxl(cfg, view=view, filters=filters, progress=progress)
     raise ValueError(f"dataset={dataset!r}: use one of {DATASETS}")
 
 

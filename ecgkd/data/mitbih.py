@@ -191,9 +191,11 @@ def read_record(
     )
 
 
-def beat_windows(beats: RecordBeats) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+def beat_windows(
+    beats: RecordBeats, filters: preprocess.Filters = preprocess.STUDENT_FILTERS["mitbih"]
+) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Windows around every beat of a record; returns (x, kept beat index, dropped-beat rows)."""
-    clean = windows_mod.student_signal(beats.raw, FS, MAINS_HZ)
+    clean = windows_mod.student_signal(beats.raw, FS, MAINS_HZ, filters)
     starts = beats.r_peaks - PRE_R
     x, reasons = windows_mod.cut_windows(clean, beats.raw, starts, WINDOW)
     dropped = [
@@ -220,7 +222,11 @@ def split_of(record: str, val_records: Iterable[str]) -> str:
 
 
 def _prepare(
-    root: Path, val_records: tuple[str, ...], max_seconds: float | None, progress: bool
+    root: Path,
+    val_records: tuple[str, ...],
+    max_seconds: float | None,
+    filters: preprocess.Filters,
+    progress: bool,
 ) -> tuple[dict[str, np.ndarray], dict]:
     from ..progress import progress_bar
 
@@ -231,7 +237,7 @@ def _prepare(
     annotated: dict[str, Counter] = {"DS1": Counter(), "DS2": Counter()}
     for record in progress_bar(DS1 + DS2, desc="MIT-BIH records", enabled=progress):
         beats = read_record(root, record, checksums, max_seconds)
-        x, kept, lost = beat_windows(beats)
+        x, kept, lost = beat_windows(beats, filters)
         place = split_of(record, val_records)
         annotated["DS1" if record in DS1 else "DS2"].update(beats.aami.tolist())
         for row in lost:
@@ -264,6 +270,7 @@ def _prepare(
         "annotated": {k: dict(v) for k, v in annotated.items()},
         "checksums": checksums.summary(),
         "max_seconds": max_seconds,
+        "filters": filters,
     }
     return arrays, report
 
@@ -276,13 +283,15 @@ def load_mitbih(
     cache_root: Path | None = None,
     val_records: Iterable[str] = VAL_RECORDS,
     max_seconds: float | None = None,
+    filters: preprocess.Filters = preprocess.STUDENT_FILTERS["mitbih"],
     progress: bool = True,
 ) -> PreparedData:
     """MIT-BIH train/val/test splits of beat windows, prepared once and cached.
 
     ``cfg`` (default: :func:`ecgkd.config.load`) gives the data root, cache folder and mode; keyword
     arguments override it. Quick mode reads the first :data:`QUICK_SECONDS` of each record unless
-    ``max_seconds`` says otherwise.
+    ``max_seconds`` says otherwise. ``filters``: see :func:`ecgkd.data.preprocess.clean` (the
+    recipe's only for the released ECGFounder weights).
     """
     from ..config import load
 
@@ -292,6 +301,7 @@ def load_mitbih(
     if max_seconds is None and quick:
         max_seconds = QUICK_SECONDS
     val_records = tuple(sorted(str(r) for r in val_records))
+    preprocess.check_filters(filters)
     unknown = set(val_records) - set(DS1)
     if unknown:
         raise ValueError(
@@ -306,6 +316,7 @@ def load_mitbih(
             "dataset": "mitbih",
             "val": val_records,
             "max_seconds": max_seconds,
+            "filters": filters,
             "window": [WINDOW, PRE_R],
             "mains": MAINS_HZ,
             "flat": windows_mod.FLAT_PTP_MV,
@@ -315,9 +326,9 @@ def load_mitbih(
             ),
         }
     )
-    path = Path(cache_root or cfg.cache_root) / "data" / f"mitbih-{key}.npz"
+    path = Path(cache_root or cfg.cache_root) / "data" / f"mitbih-{filters}-{key}.npz"
     arrays, meta, _ = cache.cached_arrays(
-        path, lambda: _prepare(root, val_records, max_seconds, progress), key
+        path, lambda: _prepare(root, val_records, max_seconds, filters, progress), key
     )
     splits = {
         name: Split.from_arrays(arrays, name, "mitbih", FS, (LEAD,))

@@ -148,17 +148,26 @@ def read_leads(
         require_path(f, "PTB-XL record file")
     if checksums is not None:
         checksums.verify_all(files)
-    header = wfdb.rdheader(str(path))
-    names = [n.upper() for n in header.sig_name]
+    rec = wfdb.rdrecord(str(path))  # all leads: wfdb parses the header once (its slow part)
+    names = [n.upper() for n in rec.sig_name]
     absent = [lead for lead in leads if lead.upper() not in names]
     if absent:
-        raise DataError(f"{files[0]}: leads {absent} missing (record has {header.sig_name}).")
-    if header.fs not in (100, 500):
-        raise DataError(
-            f"{files[0]}: sampling rate {header.fs} Hz; PTB-XL records are 100 or 500 Hz."
-        )
-    rec = wfdb.rdrecord(str(path), channels=[names.index(lead.upper()) for lead in leads])
-    return rec.p_signal.T.astype(float), float(header.fs)
+        raise DataError(f"{files[0]}: leads {absent} missing (record has {rec.sig_name}).")
+    if rec.fs not in (100, 500):
+        raise DataError(f"{files[0]}: sampling rate {rec.fs} Hz; PTB-XL records are 100 or 500 Hz.")
+    rows = [names.index(lead.upper()) for lead in leads]
+    return rec.p_signal[:, rows].T.astype(float), float(rec.fs)
+
+
+def read_student_lead(root: Path, ecg_id: int) -> tuple[np.ndarray, float]:
+    """The raw students' lead (II, mV, (1, n)) of record ``ecg_id`` and its rate: what the filters
+    of :func:`ecgkd.data.preprocess.clean` are shown on in notebook 01."""
+    folder = require_path(Path(root) / DATABASE, "PTB-XL folder")
+    table, _ = label_table(folder)
+    rows = table[table["ecg_id"] == ecg_id]
+    if rows.empty:
+        raise DataError(f"PTB-XL ecg_id {ecg_id} is not in {find_database_csv(folder)[0]}")
+    return read_leads(_student_path(folder, rows.iloc[0]), (STUDENT_LEAD,), None)
 
 
 def window_starts(n: int, length: int = WINDOW, count: int = WINDOWS_PER_RECORD) -> np.ndarray:
@@ -182,13 +191,13 @@ def _student_path(folder: Path, row: pd.Series) -> Path:
 
 
 def _student_windows(
-    folder: Path, row: pd.Series, checksums: ChecksumIndex
+    folder: Path, row: pd.Series, checksums: ChecksumIndex, filters: preprocess.Filters
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lead II at 100 Hz (decimated from 500 Hz when only records500 exists), cleaned, cut."""
     raw, fs = read_leads(_student_path(folder, row), (STUDENT_LEAD,), checksums)
     if fs != STUDENT_FS:
         raw = preprocess.resample(raw, fs, STUDENT_FS)
-    clean = windows_mod.student_signal(raw, STUDENT_FS, MAINS_HZ)
+    clean = windows_mod.student_signal(raw, STUDENT_FS, MAINS_HZ, filters)
     starts = window_starts(raw.shape[-1])
     x, reasons = windows_mod.cut_windows(clean, raw, starts, WINDOW)
     return x, starts[reasons == windows_mod.KEPT], reasons
@@ -201,6 +210,7 @@ def _prepare(
     table: pd.DataFrame,
     report: dict,
     checksums: ChecksumIndex,
+    filters: preprocess.Filters,
     progress: bool,
 ) -> tuple[dict[str, np.ndarray], dict]:
     from ..progress import progress_bar
@@ -213,11 +223,11 @@ def _prepare(
         table.iterrows(), desc=f"PTB-XL {view}", enabled=progress, total=len(table)
     ):
         if view == "windows":
-            x, starts, reasons = _student_windows(folder, row, checksums)
+            x, starts, reasons = _student_windows(folder, row, checksums, filters)
             drops.update(r for r in reasons.tolist() if r)
         else:
             raw, _ = read_leads(_record_path(folder, row, fs_records), LEADS, checksums)
-            x = preprocess.clean(raw, fs_records, MAINS_HZ)[None].astype(np.float32)
+            x = preprocess.clean(raw, fs_records, MAINS_HZ, filters)[None].astype(np.float32)
             starts = np.zeros(1, dtype=np.int64)
         parts[row["split"]].append((row, x, starts))
     checksums.warn_unlisted("PTB-XL")
@@ -252,6 +262,7 @@ def _prepare(
         {
             "view": view,
             "fs": fs,
+            "filters": filters,
             "dropped_windows": dict(drops),
             "checksums": checksums.summary(),
             "records_per_split_label": {
@@ -284,21 +295,25 @@ def load_ptbxl(
     quick: bool | None = None,
     cache_root: Path | None = None,
     max_records: int | None = None,
+    filters: preprocess.Filters = preprocess.STUDENT_FILTERS["ptbxl"],
     progress: bool = True,
 ) -> PreparedData:
     """PTB-XL train/val/test splits, prepared once and cached.
 
     ``view="windows"``: the students' lead-II 256-sample windows at 100 Hz (four per record).
     ``view="records"``: whole 12-lead records for the teacher (500 Hz when present, else 100 Hz),
-    cleaned with the ECGFounder filters at that rate and kept in mV; the teacher's view
+    cleaned at that rate and kept in mV; the teacher's view
     (:func:`ecgkd.teacher.teacher_inputs`) resamples them to 500 Hz and z-scores them.
     Quick mode keeps the first :data:`QUICK_RECORDS` records unless ``max_records`` says otherwise.
+    ``filters``: see :func:`ecgkd.data.preprocess.clean` (the recipe's only for the released
+    ECGFounder weights).
     """
     from ..config import load
 
     if view not in ("windows", "records"):
         raise ValueError(f"view={view!r}: use 'windows' (students) or 'records' (teacher)")
     cfg = cfg or load()
+    preprocess.check_filters(filters)
     root = Path(root or cfg.data_root).resolve()
     folder = require_path(root / DATABASE, "PTB-XL folder")
     quick = cfg.quick if quick is None else quick
@@ -323,6 +338,7 @@ def load_ptbxl(
         {
             "dataset": "ptbxl",
             "view": view,
+            "filters": filters,
             "fs": fs_records,
             "max_records": max_records,
             "window": WINDOW,
@@ -335,10 +351,12 @@ def load_ptbxl(
             ),
         }
     )
-    path = Path(cache_root or cfg.cache_root) / "data" / f"ptbxl-{view}-{key}.npz"
+    path = Path(cache_root or cfg.cache_root) / "data" / f"ptbxl-{view}-{filters}-{key}.npz"
     arrays, meta, _ = cache.cached_arrays(
         path,
-        lambda: _prepare(folder, view, fs_records, table, label_report, checksums, progress),
+        lambda: _prepare(
+            folder, view, fs_records, table, label_report, checksums, filters, progress
+        ),
         key,
     )
     fs, leads = view_layout(view, fs_records)

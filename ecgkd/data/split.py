@@ -94,6 +94,18 @@ class Split:
             None if self.aami is None else self.aami[idx],
         )
 
+    def same_rows(self, other: Split) -> bool:
+        """Whether ``other`` holds the same examples in the same order (same records and starts),
+        whatever their filtering: the MIT-BIH teacher's windows under the recipe's filters are the
+        students' windows; PTB-XL's whole records are not."""
+        return (
+            self.dataset == other.dataset
+            and len(self) == len(other)
+            and self.x.shape[-1] == other.x.shape[-1]
+            and bool(np.array_equal(self.record.astype(str), other.record.astype(str)))
+            and bool(np.array_equal(self.start, other.start))
+        )
+
     def fingerprint(self) -> str:
         """sha256 of the content: teacher outputs saved for this split are keyed by it."""
         digest = hashlib.sha256()

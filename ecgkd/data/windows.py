@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .preprocess import clean, zscore
+from .preprocess import Filters, clean, zscore
 
 #: A window whose raw peak-to-peak amplitude is below this (mV) is a flat line (lead off,
 #  saturation).
@@ -13,13 +13,15 @@ KEPT, EDGE, NAN, FLAT = "", "edge", "nan", "flat"
 DROP_REASONS = (EDGE, NAN, FLAT)
 
 
-def student_signal(raw: np.ndarray, fs: float, mains_hz: float | None) -> np.ndarray:
-    """What the students see of a record: the recipe's filters at the native rate, then one z-score.
+def student_signal(
+    raw: np.ndarray, fs: float, mains_hz: float | None, filters: Filters
+) -> np.ndarray:
+    """A record as the models see it: ``filters`` (:func:`clean`) at the native rate, one z-score.
 
     ``raw`` is (leads, time) in mV. Filtering the whole record (not each window) avoids edge effects
     of the 0.67 Hz high-pass inside a 0.7 s window.
     """
-    return zscore(clean(raw, fs, mains_hz)).astype(np.float32)
+    return zscore(clean(raw, fs, mains_hz, filters)).astype(np.float32)
 
 
 def cut_windows(

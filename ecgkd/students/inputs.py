@@ -32,6 +32,13 @@ class StudentData:
         logits = {name: stage.outputs[name].check(split).logits for name, split in splits.items()}
         return cls(splits, logits, stage.label, stage.outputs["train"].model_fingerprint)
 
+    @classmethod
+    def labels_only(cls, prepared) -> StudentData:
+        """Splits without a teacher (its logits are zeros, never read): runs with alpha = 0 only."""
+        splits = prepared.splits
+        zeros = {name: np.zeros(len(split), np.float32) for name, split in splits.items()}
+        return cls(splits, zeros, "none (labels only)", "labels-only")
+
     @property
     def dataset(self) -> str:
         return self.splits["train"].dataset

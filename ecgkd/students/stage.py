@@ -7,8 +7,11 @@ What a notebook's parameters cell shows comes from here: :func:`grid_plan` (T, a
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
+from .. import data as data_mod
 from ..config import Config
 from ..train import TrainSettings
 from .grid import GridPlan, StudentJob, finished_runs, results_path, run_grid
@@ -22,6 +25,8 @@ QUICK_TEMPERATURES = (2.0, 4.0)
 QUICK_ALPHAS = (0.0, 0.5, 1.0)
 QUICK_WIDTH = {"resnet1d": 0.5, "cnn1d": 1.0}  # the quick-mode ResNet-1D is half as wide
 CLASSICAL = tuple(STUDENT_LABELS)  # ("resnet1d", "cnn1d")
+FILTER_STUDENT = "cnn1d"  # the model that measures the filters: the cheapest student
+QUICK_FILTER_SEEDS = (0, 1)  # the filter study's seeds in quick mode (offsets, as SEEDS)
 
 
 def grid_plan(cfg: Config) -> GridPlan:
@@ -91,3 +96,74 @@ def finished_classical_grid(cfg: Config, data: StudentData) -> pd.DataFrame:
         student_settings(cfg, name),
         results_path(cfg, "students", name),
     )
+
+
+def filter_seeds(cfg: Config) -> tuple[int, ...]:
+    """Seeds of the filter study: two in quick mode, the study's three in full mode."""
+    return tuple(cfg.seed + s for s in (QUICK_FILTER_SEEDS if cfg.quick else SEEDS))
+
+
+def filter_study(
+    cfg: Config,
+    dataset: str,
+    filters: tuple[data_mod.Filters, ...] = data_mod.FILTERS,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Validation AUROC of the CNN-1D trained on labels alone on ``dataset`` cleaned with each of
+    ``filters``, one row per (filters, seed); runs are cached like the grid's.
+
+    No teacher takes part (its own filters depend on the result), and only validation is read: this
+    is how :data:`ecgkd.data.STUDENT_FILTERS` was chosen.
+    """
+    settings = student_settings(cfg, dataset)
+    width = student_widths(cfg)[FILTER_STUDENT]
+    seeds = filter_seeds(cfg)
+    jobs = [StudentJob(dataset, FILTER_STUDENT, math.nan, 0.0, seed, width) for seed in seeds]
+    tables = []
+    for name in filters:
+        prepared = data_mod.load(cfg, dataset, filters=name, progress=progress)
+        runs = run_grid(
+            jobs,
+            StudentData.labels_only(prepared),
+            settings,
+            results_path(cfg, "filters", dataset),
+            n_jobs=cfg.n_jobs,
+            device=cfg.device,
+            progress=False,
+        )
+        tables.append(runs.assign(filters=name))
+    columns = ["dataset", "filters", "model", "seed", "val_auroc"]
+    return pd.concat(tables, ignore_index=True)[columns].sort_values(["filters", "seed"])
+
+
+def filter_summary(study: pd.DataFrame, reference: str = data_mod.RECIPE) -> pd.DataFrame:
+    """Mean and spread of the validation AUROC per dataset and filters, and the mean paired
+    difference from ``reference`` (same seed, so same initial weights) with its range over seeds."""
+    ref = study[study["filters"] == reference].set_index(["dataset", "seed"])["val_auroc"]
+    diff = (
+        study["val_auroc"]
+        - ref.reindex(pd.MultiIndex.from_frame(study[["dataset", "seed"]])).to_numpy()
+    )
+    table = study.assign(diff=diff).groupby(["dataset", "filters"])
+    return pd.DataFrame(
+        {
+            "seeds": table["seed"].count(),
+            "val AUROC (mean)": table["val_auroc"].mean(),
+            "val AUROC (sd)": table["val_auroc"].std(ddof=1),
+            f"minus {reference} (mean)": table["diff"].mean(),
+            f"minus {reference} (min)": table["diff"].min(),
+            f"minus {reference} (max)": table["diff"].max(),
+        }
+    )
+
+
+def chosen_filters(
+    study: pd.DataFrame, candidates: tuple[str, ...] = ("bandpass", "dechazal")
+) -> dict[str, str]:
+    """The rule, per dataset: among the filters that keep the ST level and the T wave
+    (``candidates``; the recipe is the reference), the highest mean validation AUROC over seeds."""
+    rows = study[study["filters"].isin(candidates)]
+    if rows.empty:
+        raise ValueError(f"the filter study holds none of {candidates}")
+    means = rows.groupby(["dataset", "filters"])["val_auroc"].mean()
+    return {str(d): str(means[d].idxmax()) for d in means.index.get_level_values(0).unique()}

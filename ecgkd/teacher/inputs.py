@@ -1,10 +1,11 @@
 """The teacher's view of a sample: one function, used by fine-tuning and by inference alike.
 
-Our choice (the paper does not say), for both datasets: the data stage has already applied the
-ECGFounder filters at the signal's own rate (notch, 0.67-40 Hz band-pass, 0.4 s median baseline
-removal);
-:func:`teacher_inputs` then resamples to the 500 Hz ECGFounder was trained at and z-scores each
-example with one mean and one std over all its leads, as the official recipe does.
+Our choice (the paper does not say), for both datasets: the data stage has already filtered the
+signal at its own rate, with the ECGFounder recipe (notch, 0.67-40 Hz band-pass, 0.4 s median
+baseline removal) when the released weights are loaded, else with the students' filters
+(:func:`ecgkd.teacher.stage.teacher_filters`); :func:`teacher_inputs` then resamples to the 500 Hz
+ECGFounder was trained at and z-scores each example with one mean and one std over all its leads,
+as the official recipe does.
 
 - MIT-BIH: the same 256-sample MLII beat window the students see (0.71 s; 356 samples at 500 Hz), so
   the teacher knows nothing the students could not know, and the 1-lead release applies.
@@ -13,7 +14,7 @@ example with one mean and one std over all its leads, as the official recipe doe
   windows.
 
 Filtering before resampling rather than after is the one departure from the recipe's order: the
-filters are linear (the median filter nearly so) and the band ends at 40 Hz, below every Nyquist
+filters are linear (the median filters nearly so) and the band ends at 40 Hz, below every Nyquist
 frequency here, so the result is the same signal, computed 10x faster than at 500 Hz.
 """
 

@@ -46,7 +46,9 @@ class TeacherStage:
         (from the cached outputs), or PTB-XL's whole records (``per_record``, the default when the
         views differ)."""
         per_record = (
-            self.teacher_data is not self.student_data if per_record is None else per_record
+            not self.teacher_data[split].same_rows(self.student_data[split])
+            if per_record is None
+            else per_record
         )
         if per_record:
             rows = self.teacher_data[split]
@@ -91,6 +93,12 @@ class TeacherStage:
         return pd.DataFrame(rows)
 
 
+def teacher_filters(weights: str | Path | None, dataset: str) -> data_mod.Filters:
+    """The recipe's filters for the released weights (trained on them); for the stand-in, trained
+    here from scratch, the students' filters, which keep the ST level and the T wave."""
+    return data_mod.RECIPE if weights else data_mod.student_filters(dataset)
+
+
 def prepare_teacher(
     cfg: Config,
     dataset: str,
@@ -107,9 +115,10 @@ def prepare_teacher(
     """
     weights = weights or released_weights(cfg.weights, LEADS.get(dataset, 1))
     student_data = data_mod.load(cfg, dataset, progress=progress)
+    filters = teacher_filters(weights, dataset)
     teacher_view = (
-        data_mod.load(cfg, dataset, teacher=True, progress=progress)
-        if dataset == "ptbxl"
+        data_mod.load(cfg, dataset, teacher=True, filters=filters, progress=progress)
+        if dataset == "ptbxl" or filters != data_mod.student_filters(dataset)
         else student_data
     )
     run = train_teacher(

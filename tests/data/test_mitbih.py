@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO_DATA, SHARED_DATA, synthetic_ecg, write_checksums, write_mitdb_record
-from ecgkd.data import ChecksumError, DataError, mitbih, overlap_report
+from ecgkd.data import ChecksumError, DataError, mitbih, overlap_report, student_filters
 from ecgkd.data.integrity import ChecksumIndex
 
 
@@ -244,3 +244,18 @@ def test_no_record_dominates_the_validation_set():
     total = sum(abnormal.values())
     assert {"N", "S", "V", "F"} <= classes
     assert max(abnormal.values()) / total <= 0.30, abnormal
+
+
+def test_filters_change_the_signal_not_the_windows(mitdb_root: Path, tmp_path: Path):
+    """The MIT-BIH teacher under the recipe (released weights) reads the students' very windows."""
+    load = lambda f: mitbih.load_mitbih(  # noqa: E731
+        root=mitdb_root, cache_root=tmp_path, quick=False, filters=f, progress=False
+    )
+    recipe, ours = load("recipe"), load(student_filters("mitbih"))
+    for name in ("train", "val", "test"):
+        assert recipe[name].same_rows(ours[name])
+        assert not np.allclose(recipe[name].x, ours[name].x)
+    assert len(list((tmp_path / "data").glob("mitbih-*.npz"))) == 2
+    assert recipe.report["filters"] == "recipe"
+    with pytest.raises(ValueError, match="filters='none'"):
+        load("none")

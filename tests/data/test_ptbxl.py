@@ -151,3 +151,20 @@ def test_a_label_excerpt_outside_the_shipped_sample_is_warned_about(tmp_path: Pa
     shutil.copytree(REPO_DATA, copy)
     with pytest.warns(UserWarning, match="NOT-ORIGINAL"):
         ptbxl.load_ptbxl(root=copy, cache_root=tmp_path / "cache", quick=True, progress=False)
+
+
+def test_records_and_windows_are_not_the_same_rows(ptbxl_root: Path, tmp_path: Path):
+    """PTB-XL's teacher reads whole records: its outputs are spread over windows, not aligned."""
+    kw = {"root": ptbxl_root, "cache_root": tmp_path, "quick": False, "progress": False}
+    windows = ptbxl.load_ptbxl(view="windows", **kw)
+    records = ptbxl.load_ptbxl(view="records", filters="recipe", **kw)
+    assert windows.test.same_rows(windows.test)
+    assert not records.test.same_rows(windows.test)
+    assert records.report["filters"] == "recipe"
+
+
+def test_read_student_lead_names_a_missing_record(ptbxl_root: Path):
+    raw, fs = ptbxl.read_student_lead(ptbxl_root, 1)
+    assert raw.shape == (1, 1000) and fs == 100
+    with pytest.raises(DataError, match="ecg_id 999"):
+        ptbxl.read_student_lead(ptbxl_root, 999)

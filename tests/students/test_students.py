@@ -12,7 +12,7 @@ from conftest import student_data
 from ecgkd.modelinfo import describe, model_fingerprint, size_on_disk
 from ecgkd.students.grid import StudentJob, finished_runs, job_key, run_grid, train_student
 from ecgkd.students.models import CNN1D, ResidualBlock, ResNet1D, build_student
-from ecgkd.students.stage import classical_jobs
+from ecgkd.students.stage import chosen_filters, classical_jobs, filter_summary
 from ecgkd.students.tables import gain_table
 from ecgkd.train import TrainSettings
 
@@ -221,3 +221,61 @@ def test_kd_heatmaps_name_the_teacher_of_their_runs():
         )._suptitle.get_text()
         == "T"
     )
+
+
+def filter_runs() -> pd.DataFrame:
+    """A filter study's rows: two datasets, three filters, two seeds (made-up AUROCs)."""
+    auroc = {
+        ("mitbih", "recipe"): (0.80, 0.82),
+        ("mitbih", "bandpass"): (0.84, 0.83),
+        ("mitbih", "dechazal"): (0.86, 0.85),
+        ("ptbxl", "recipe"): (0.90, 0.91),
+        ("ptbxl", "bandpass"): (0.95, 0.93),
+        ("ptbxl", "dechazal"): (0.92, 0.94),
+    }
+    return pd.DataFrame(
+        [
+            {"dataset": d, "filters": f, "model": "CNN-1D", "seed": s, "val_auroc": v[s]}
+            for (d, f), v in auroc.items()
+            for s in (0, 1)
+        ]
+    )
+
+
+def test_filter_summary_pairs_seeds_and_the_rule_picks_per_dataset():
+    table = filter_summary(filter_runs())
+    row = table.loc[("mitbih", "bandpass")]
+    assert row["minus recipe (mean)"] == pytest.approx(0.025)  # (0.04 + 0.01) / 2
+    assert (row["minus recipe (min)"], row["minus recipe (max)"]) == pytest.approx((0.01, 0.04))
+    assert table.loc[("ptbxl", "recipe"), "minus recipe (mean)"] == 0
+    assert chosen_filters(filter_runs()) == {"mitbih": "dechazal", "ptbxl": "bandpass"}
+    with pytest.raises(ValueError, match="none of"):
+        chosen_filters(filter_runs().query("filters == 'recipe'"))
+
+
+def test_filter_study_trains_on_each_filters_data_without_a_teacher(tmp_path, monkeypatch):
+    from conftest import windows
+    from ecgkd.data.split import PreparedData
+    from ecgkd.students import stage
+
+    asked = []
+
+    def fake_load(cfg, dataset, filters, progress):
+        asked.append(filters)
+        shift = {"recipe": 0, "bandpass": 1, "dechazal": 2}[filters]
+        splits = {
+            s: windows(s, 48, i + shift, dataset) for i, s in enumerate(("train", "val", "test"))
+        }
+        return PreparedData(dataset, splits)
+
+    monkeypatch.setattr(stage.data_mod, "load", fake_load)
+    monkeypatch.setenv("ECGKD_CACHE", str(tmp_path))
+    cfg = ecgkd.config.load()
+    runs = stage.filter_study(cfg, "mitbih", progress=False)
+    assert asked == list(stage.data_mod.FILTERS)
+    assert len(runs) == 3 * len(stage.filter_seeds(cfg))
+    assert runs["val_auroc"].between(0, 1).all()
+    keys = pd.read_csv(stage.results_path(cfg, "filters", "mitbih"))["key"]
+    assert keys.nunique() == len(runs)  # one run per (filters, seed): each filter's own data
+    again = stage.filter_study(cfg, "mitbih", progress=False)  # cached: nothing retrained
+    pd.testing.assert_frame_equal(runs, again)

@@ -265,3 +265,26 @@ def test_nan_teacher_logits_are_refused_by_name():
     assert finite_logits(ok, "teacher on mitbih/train") is ok
     with pytest.raises(FloatingPointError, match="teacher on mitbih/train.*NaN"):
         finite_logits(np.array([0.5, np.nan]), "teacher on mitbih/train")
+
+
+def test_teacher_filters_keep_the_recipe_for_released_weights_only():
+    from ecgkd.data import RECIPE, student_filters
+    from ecgkd.teacher.stage import teacher_filters
+
+    for dataset in ("mitbih", "ptbxl"):
+        assert teacher_filters("ECGFounder.pth", dataset) == RECIPE
+        assert teacher_filters(None, dataset) == student_filters(dataset) != RECIPE
+
+
+def test_outputs_of_a_differently_filtered_view_stay_row_for_row(cfg):
+    """MIT-BIH under released weights: the teacher reads the recipe-filtered copies of the
+    students' windows (another object, same rows); its logits must not be spread by record."""
+    splits = {s: beat_split(s, 16, i) for i, s in enumerate(("train", "val", "test"))}
+    students = PreparedData("mitbih", splits)
+    view = PreparedData("mitbih", {s: sp.subset(np.arange(len(sp))) for s, sp in splits.items()})
+    for split in view.splits.values():
+        split.x = split.x * 0.5 + 0.1
+    run = train_teacher(cfg, view.train, view.val, settings=TINY, progress=False)
+    out = teacher_outputs(cfg, run, students, view, progress=False)
+    assert np.allclose(out["test"].logits, run.logits(view["test"]))
+    assert not np.allclose(out["test"].logits, run.logits(students["test"]))
