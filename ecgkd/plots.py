@@ -139,6 +139,32 @@ def plot_filters(
     return fig
 
 
+def plot_rr_series(split: Split, record: str, title: str = "") -> plt.Figure:
+    """The RR interval before each beat of one record (MIT-BIH rhythm features), coloured by AAMI
+    class, with the local average: premature beats fall below it, pauses rise above it."""
+    from .data.rhythm import RHYTHM_FEATURES
+
+    if split.rhythm is None or split.aami is None:
+        raise ValueError(f"{split.dataset}/{split.name} has no rhythm features or AAMI classes")
+    rows = np.flatnonzero(split.record == record)
+    if not len(rows):
+        raise ValueError(f"record {record} is not in {split.dataset}/{split.name}")
+    t = split.start[rows] / split.fs
+    pre = split.rhythm[rows, RHYTHM_FEATURES.index("pre_rr")]
+    local = split.rhythm[rows, RHYTHM_FEATURES.index("local_rr")]
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH, 3.0))
+    ax.plot(t, local, color="black", lw=1.0, label="local average (last 10 beats)")
+    for cls in sorted(set(split.aami[rows])):
+        mask = split.aami[rows] == cls
+        size = 6 if cls == "N" else 18
+        ax.scatter(t[mask], pre[mask], s=size, color=AAMI_COLOURS[cls], label=f"{cls} beats")
+    ax.set(xlabel="time in the record (s)", ylabel="RR before the beat (s)", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    fig.tight_layout()
+    return fig
+
+
 def plot_record_windows(split: Split, record: str, title: str = "") -> plt.Figure:
     """The windows cut from one record, drawn at their place in the record."""
     idx = np.flatnonzero(split.record == record)

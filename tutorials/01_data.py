@@ -22,7 +22,8 @@
 #
 # **You will learn**
 # - what the two real ECG databases contain and how their files are read (WFDB format);
-# - how a beat of MIT-BIH becomes a 256-sample window with an AAMI class and a binary label;
+# - how a beat of MIT-BIH becomes a 256-sample window with an AAMI class, a binary label and the
+#   RR intervals around it;
 # - how a 10 s PTB-XL record becomes a normal/abnormal label from its diagnostic statements;
 # - why the splits must keep patients apart, and how we check that they do;
 # - why ECGFounder's baseline filter would hide ST changes, and how we choose our filters on validation.
@@ -44,7 +45,7 @@ from IPython.display import display
 
 import ecgkd
 from ecgkd import plots
-from ecgkd.data import FILTERS, STUDENT_FILTERS, mitbih, overlap_report, preprocess, ptbxl
+from ecgkd.data import FILTERS, STUDENT_FILTERS, mitbih, overlap_report, preprocess, ptbxl, rhythm
 from ecgkd.report import titled, versions_table
 from ecgkd.students.stage import chosen_filters, filter_seeds, filter_study, filter_summary
 
@@ -183,6 +184,28 @@ print("test windows from record 202:", int((mit.test.record == "202").sum()), "o
 
 # %%
 fig = plots.plot_class_examples(mit.train, r_offset=mitbih.PRE_R, seed=cfg.seed)
+
+# %% [markdown]
+# ### Rhythm: when each beat came
+# A window shows a beat's shape, not its timing. For every beat we also store RR features computed
+# from the annotated R peaks of its own record (`ecgkd.data.rhythm`): the interval before and after
+# it, a local average over the last 10 beats, the record's median, and their ratios. The next RR needs
+# the next beat (a monitor would decide one beat late) and the record median uses the whole record
+# (a monitor would use a running value): notebook 05 uses them for a baseline, and says so. Record
+# 209's first minutes, where premature beats fall below the local average:
+
+# %%
+fig = plots.plot_rr_series(mit.train, "209", title="MIT-BIH record 209 (DS1): RR before each beat")
+
+# %%
+ratio = pd.Series(
+    mit.train.rhythm[:, rhythm.RHYTHM_FEATURES.index("pre/local")], name="RR before / local average"
+)
+titled(
+    ratio.groupby(mit.train.aami).describe()[["count", "25%", "50%", "75%"]],
+    "MIT-BIH training beats: RR before the beat over the local average, per class",
+    precision=2,
+)
 
 # %% [markdown]
 # ## 1.2 PTB-XL

@@ -54,10 +54,15 @@ from ecgkd.quantum import TorchVQC, VQCSpec, bind, hardware
 from ecgkd.quantum.autoencoder import encode
 from ecgkd.quantum.model import VQCHead, latent_angles
 from ecgkd.quantum.stage import (
+    CIRCUIT_VARIANTS,
     LATENT,
     LATENT_STUDENTS,
+    ablation_seeds,
+    ablation_table,
     ae_settings,
     best_vqc,
+    chosen_circuit,
+    circuit_ablation,
     hardware_shots,
     hardware_study,
     hardware_windows,
@@ -75,6 +80,8 @@ from ecgkd.train import TrainData, TrainSettings, fit
 cfg = ecgkd.setup()
 # the circuit: 6 qubits, angle encoding, real_amplitudes with 5 layers, parity readout
 SPEC = VQCSpec()
+# the ablation behind that choice (section 4.6): one change at a time, these seeds, MIT-BIH
+VARIANTS, ABLATION_SEEDS = CIRCUIT_VARIANTS, ablation_seeds(cfg)
 # the autoencoder's latent: one number per qubit
 LATENT_SIZE = LATENT
 # the T x alpha x seeds grid of notebook 03, for the VQC and its control
@@ -150,9 +157,9 @@ fig = plots.plot_angles(angles, train.y, title="MIT-BIH training beats: the six 
 # two-qubit gates), then Qiskit's **real_amplitudes** ansatz with 5 entangling layers (RY rotations and a
 # linear chain of CNOTs), read out as the **parity** Z x Z x Z x Z x Z x Z. The logit is
 # `scale * <parity> + bias`, two trainable numbers outside the circuit. These are our choices: angle
-# encoding needs no two-qubit gate, and the parity is fed by every qubit. The other variants (the ZZ
-# feature map, `efficient_su2`, Z on one qubit, other depths) stay available as `VQCSpec` options;
-# Exercise 4.3 measures what the ZZ map costs on a device.
+# encoding needs no two-qubit gate, and the parity is fed by every qubit. Section 4.6 measures the
+# alternatives (other depths, Z on one qubit, the ZZ feature map) on validation; they and
+# `efficient_su2` stay available as `VQCSpec` options.
 
 # %%
 head = VQCHead(SPEC, seed=cfg.seed)
@@ -240,7 +247,36 @@ print(result.history[["epoch", "train_loss", "seconds"]].round(3).to_string(inde
 print(f"largest |logit difference| between the Qiskit and torch backends after transfer: {gap:.1e}")
 
 # %% [markdown]
-# ## 4.6 Training the VQC, with and without the teacher
+# ## 4.6 Choosing the circuit, on validation
+# Why 5 layers, the parity and angle encoding? An ablation, one change at a time from our circuit
+# (`VARIANTS`), each trained on the labels alone (alpha = 0: the circuit is chosen before the KD
+# study) with `ABLATION_SEEDS`, on MIT-BIH, where six numbers keep a beat's shape (on PTB-XL the
+# autoencoder's poor summary would dominate the comparison). Only validation AUROC is read; the test
+# split is never scored. The last columns are paired differences from our circuit, seed by seed.
+
+# %%
+ablation = circuit_ablation(cfg, data["mitbih"], runs["mitbih"], VARIANTS, progress=False)
+circuits = ablation_table(ablation)
+titled(circuits, f"MIT-BIH ({cfg.mode} mode): circuit ablation, validation AUROC", precision=3)
+
+# %% [markdown]
+# Our rule (`chosen_circuit`): the circuits whose mean validation AUROC lies within one seed
+# standard deviation of the best mean are tied; of those, keep the one with the fewest CNOTs, since
+# every two-qubit gate adds noise on a device (section 4.9). The CNOT column shows what each
+# variant costs; the ZZ feature map pays for its encoding in CNOTs.
+
+# %%
+choice, tied = chosen_circuit(circuits)
+print(f"tied with the best: {', '.join(tied)}\nchosen: {choice}")
+print(
+    "this run agrees with SPEC" if VARIANTS[choice] == SPEC else "this run does NOT agree with SPEC"
+)
+
+# %% [markdown]
+# With two or three seeds and five validation records, differences of a few thousandths are not a
+# ranking: the rule treats them as ties and lets the cost decide.
+#
+# ## 4.7 Training the VQC, with and without the teacher
 # Every quantum run goes through `ecgkd.students.grid.run_grid`, the function that trained the classical
 # students: same windows, same KD loss, same early stopping on validation AUROC, same seeds (a KD run and
 # its no-KD twin start from the same circuit weights). The encoder is frozen ("two-stage"); only the
@@ -307,7 +343,7 @@ two_ways = pd.DataFrame(
 titled(two_ways, "MIT-BIH: the best-KD VQC with a frozen or a trained encoder")
 
 # %% [markdown]
-# ## 4.7 Sensitivity to T and alpha
+# ## 4.8 Sensitivity to T and alpha
 # Mean test AUROC over seeds, and the gain of each KD run over the no-KD run of the same seed:
 
 # %%
@@ -317,7 +353,7 @@ fig = plots.plot_kd_auroc(results, "Latent students")
 fig = plots.plot_kd_gains(results, "Latent students")
 
 # %% [markdown]
-# ## 4.8 Near-term hardware: shots and device noise
+# ## 4.9 Near-term hardware: shots and device noise
 # The trained VQC above, unchanged, evaluated three ways on the same stratified subset of MIT-BIH test
 # windows (`HARDWARE_WINDOWS` of them; Aer's noisy simulation costs milliseconds per window):
 # exactly; sampled with 128 to 8192 shots on Aer's ideal simulator; and transpiled to the basis gates and
@@ -341,7 +377,7 @@ fig = plots.plot_shots(
 )
 
 # %% [markdown]
-# ## 4.9 The quantum student against the others
+# ## 4.10 The quantum student against the others
 # Per dataset: each student without KD and at its best KD setting (chosen on validation), next to the
 # teacher. The classical students' rows are the runs notebook 03 has finished, read from its results
 # file (nothing is trained here; the printout says how much of its grid is done).
@@ -414,7 +450,7 @@ print(
 #
 # **Exercise 4.3.** Transpile the circuit with the ZZ feature map, `ecgkd.quantum.build_vqc(VQCSpec(encoding="zz"))`,
 # for `hardware.fake_backend()` with `hardware.transpile_for`, and compare its two-qubit gates and depth
-# with those of the angle-encoded circuit printed in 4.8.
+# with those of the angle-encoded circuit printed in 4.9.
 #
 # *Self-check*: the ZZ map adds two CNOTs for each neighbouring pair of qubits before transpilation (10
 # for 6 qubits in a line), so its transpiled circuit has more two-qubit gates, each a source of noise on

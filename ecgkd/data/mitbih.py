@@ -38,6 +38,7 @@ import wfdb
 from .. import cache
 from ..config import Config
 from . import integrity, preprocess
+from . import rhythm as rhythm_mod
 from . import split as split_mod
 from . import windows as windows_mod
 from .integrity import ChecksumIndex, DataError, require_path
@@ -244,24 +245,26 @@ def _prepare(
             row["split"] = place
         dropped += lost
         ignored.update(beats.ignored)
-        parts[place].append((record, x, beats.r_peaks[kept] - PRE_R, beats.aami[kept]))
+        rhythm = rhythm_mod.rr_features(beats.r_peaks, FS)[kept]
+        parts[place].append((record, x, beats.r_peaks[kept] - PRE_R, beats.aami[kept], rhythm))
     checksums.warn_unlisted("MIT-BIH")
     arrays: dict[str, np.ndarray] = {}
     for name, chunks in parts.items():
-        records = np.concatenate([np.full(len(x), r) for r, x, _, _ in chunks]).astype(str)
-        aami = np.concatenate([a for *_, a in chunks]).astype(str)
+        records = np.concatenate([np.full(len(x), r) for r, x, *_ in chunks]).astype(str)
+        aami = np.concatenate([c[3] for c in chunks]).astype(str)
         arrays.update(
             Split(
                 name,
                 "mitbih",
-                np.concatenate([x for _, x, _, _ in chunks]).astype(np.float32),
+                np.concatenate([c[1] for c in chunks]).astype(np.float32),
                 (aami != "N").astype(np.int64),
                 records,
                 np.array([SAME_SUBJECT.get(r, r) for r in records]),
-                np.concatenate([s for _, _, s, _ in chunks]),
+                np.concatenate([c[2] for c in chunks]),
                 FS,
                 (LEAD,),
                 aami,
+                np.concatenate([c[4] for c in chunks]).astype(np.float32),
             ).to_arrays()
         )
     report = {
@@ -322,7 +325,7 @@ def load_mitbih(
             "flat": windows_mod.FLAT_PTP_MV,
             "files": cache.file_stamp(files, root),
             "code": cache.code_version(
-                preprocess, windows_mod, integrity, split_mod, sys.modules[__name__]
+                preprocess, windows_mod, integrity, split_mod, rhythm_mod, sys.modules[__name__]
             ),
         }
     )

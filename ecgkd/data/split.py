@@ -26,7 +26,8 @@ class Split:
     x: float32 (n, leads, length) signals; y: int64 (n,) 0 = normal, 1 = abnormal;
     record: (n,) record id of each window; patient: (n,) patient id (the unit kept disjoint);
     start: (n,) first sample of the window in its record; aami: (n,) AAMI class letter (MIT-BIH)
-    or empty strings; fs: sampling rate of x; leads: lead names of x's second axis.
+    or empty strings; fs: sampling rate of x; leads: lead names of x's second axis; rhythm: float32
+    (n, k) rhythm features of each beat (MIT-BIH: :mod:`ecgkd.data.rhythm`) or None.
     """
 
     name: str
@@ -39,6 +40,7 @@ class Split:
     fs: float
     leads: tuple[str, ...]
     aami: np.ndarray | None = None
+    rhythm: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.x)
@@ -50,9 +52,8 @@ class Split:
             raise ValueError(
                 f"{self.dataset}/{self.name}: x has {self.x.shape[1]} leads, names {self.leads}"
             )
-        for key in ("y", "record", "patient", "start") + (
-            ("aami",) if self.aami is not None else ()
-        ):
+        optional = tuple(k for k in ("aami", "rhythm") if getattr(self, k) is not None)
+        for key in ("y", "record", "patient", "start") + optional:
             if len(getattr(self, key)) != n:
                 raise ValueError(
                     f"{self.dataset}/{self.name}: {key} has {len(getattr(self, key))} rows, x has "
@@ -92,6 +93,7 @@ class Split:
             self.fs,
             self.leads,
             None if self.aami is None else self.aami[idx],
+            None if self.rhythm is None else self.rhythm[idx],
         )
 
     def same_rows(self, other: Split) -> bool:
@@ -109,7 +111,8 @@ class Split:
     def fingerprint(self) -> str:
         """sha256 of the content: teacher outputs saved for this split are keyed by it."""
         digest = hashlib.sha256()
-        for arr in (self.x, self.y, self.record.astype(str), self.start):
+        rhythm = () if self.rhythm is None else (self.rhythm,)
+        for arr in (self.x, self.y, self.record.astype(str), self.start, *rhythm):
             digest.update(np.ascontiguousarray(arr).tobytes())
         digest.update(f"{self.dataset}/{self.name}/{self.fs}/{self.leads}".encode())
         return digest.hexdigest()[:16]
@@ -125,6 +128,8 @@ class Split:
         }
         if self.aami is not None:
             out["aami"] = self.aami.astype(str)
+        if self.rhythm is not None:
+            out["rhythm"] = self.rhythm
         return {f"{self.name}.{k}": v for k, v in out.items()}
 
     @classmethod
@@ -143,6 +148,7 @@ class Split:
             fs,
             tuple(leads),
             get("aami"),
+            get("rhythm"),
         )
 
     def class_counts(self) -> pd.Series:

@@ -258,10 +258,11 @@ class ModelReport:
     classes: np.ndarray | None = None
     latency_ms: float = float("nan")
     groups: np.ndarray | None = None  # what its intervals resample, row for row with ``y``
+    role: str = "student"  # "teacher", "student" or "baseline" (see ecgkd.evaluation.baselines)
 
     def row(self) -> dict:
         """One tidy row: metrics with their 95% intervals, calibration, efficiency."""
-        row = {"dataset": self.dataset, "model": self.model}
+        row = {"dataset": self.dataset, "model": self.model, "role": self.role}
         for name, value in self.metrics.items():
             if name in self.intervals.index:
                 low, high = self.intervals.loc[name, ["low", "high"]]

@@ -32,6 +32,7 @@ from ..students.models import STUDENT_LABELS
 from ..students.stage import finished_classical_grid, student_settings
 from ..students.tables import summary_table
 from ..train import predict
+from .baselines import RHYTHM, baseline_reports
 from .metrics import (
     ModelReport,
     evaluate_scores,
@@ -72,6 +73,7 @@ def teacher_report(stage, resamples: int = 1000, seed: int = 0) -> ModelReport:
         seed=seed,
     )
     report.latency_ms = latency_ms(stage.run.model, stage.input_shape())
+    report.role = "teacher"
     return report
 
 
@@ -169,7 +171,8 @@ def compare(
     resamples: int = 1000,
     progress: bool = False,
 ) -> list[ModelReport]:
-    """The teacher, then each student (no KD and best KD) on ``stage``'s dataset.
+    """The teacher, the baselines (:mod:`.baselines`), then each student (no KD and best KD) on
+    ``stage``'s dataset.
 
     ``classical`` and ``quantum`` are finished grid rows (``ecgkd.students.grid.finished_runs``);
     ``run`` is the dataset's :class:`ecgkd.quantum.stage.AutoencoderRun`, needed for the latent
@@ -184,7 +187,8 @@ def compare(
             "--stages students)"
         )
     steps: list[tuple[str, Callable[[], ModelReport]]] = [
-        ("teacher", lambda: teacher_report(stage, resamples, cfg.seed))
+        ("teacher", lambda: teacher_report(stage, resamples, cfg.seed)),
+        ("baselines", lambda: baseline_reports(data.splits, resamples, cfg.seed)),
     ]
 
     def classical_report(job: StudentJob, kind: str) -> ModelReport:
@@ -238,7 +242,8 @@ def compare(
     for name, make_report in bar:
         if hasattr(bar, "set_postfix_str"):  # a bar is drawn (not when bars are off)
             bar.set_postfix_str(name)
-        reports.append(make_report())
+        made = make_report()
+        reports += made if isinstance(made, list) else [made]
     return reports
 
 
@@ -332,7 +337,7 @@ def per_class_table(reports: list[ModelReport]) -> pd.DataFrame:
 def retention_table(
     reports: list[ModelReport], resamples: int = 1000, seed: int = 0
 ) -> pd.DataFrame:
-    """Each student against its dataset's teacher (the dataset's first report), on the same units.
+    """Each student against its dataset's teacher, on the same units.
 
     Columns: both AUROCs; the paired difference student - teacher with a bootstrap interval that
     resamples the same records (MIT-BIH) or patients (PTB-XL) for both; and the student's share of
@@ -340,12 +345,12 @@ def retention_table(
     ratio AUROC_s / AUROC_t flatters every model: a random one "keeps" more than half of a good
     teacher's AUROC; on the share above chance it keeps 0.
     """
-    teachers: dict[str, ModelReport] = {}
+    teachers = {r.dataset: r for r in reports if r.role == "teacher"}
     rows = []
     for report in reports:
-        teacher = teachers.setdefault(report.dataset, report)
-        if teacher is report:
+        if report.role != "student" or report.dataset not in teachers:
             continue
+        teacher = teachers[report.dataset]
         if not np.array_equal(report.y, teacher.y):
             raise ValueError(
                 f"{report.model} and the teacher are scored on other {report.dataset} "
@@ -366,6 +371,44 @@ def retention_table(
                 "share of the teacher's AUROC above chance": (student_auroc - 0.5)
                 / (teacher_auroc - 0.5),
                 "auroc / teacher": student_auroc / teacher_auroc,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def baseline_table(
+    reports: list[ModelReport], resamples: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """Every teacher and student against its dataset's strongest simple baseline (rhythm only on
+    MIT-BIH, else the prevalence), on the same units: the paired AUROC difference, its bootstrap
+    interval (same records or patients for both), and whether the model beats the baseline, which
+    it does only when the whole interval lies above zero."""
+    baselines: dict[str, ModelReport] = {}
+    for report in reports:
+        if report.role == "baseline" and (
+            report.dataset not in baselines or report.model == RHYTHM
+        ):
+            baselines[report.dataset] = report
+    rows = []
+    for report in reports:
+        base = baselines.get(report.dataset)
+        if report.role == "baseline" or base is None:
+            continue
+        if not np.array_equal(report.y, base.y):
+            raise ValueError(f"{report.model} and {base.model} are scored on other units")
+        difference, low, high = paired_auroc_difference(
+            report.y, report.scores, base.scores, report.groups, resamples, seed
+        )
+        rows.append(
+            {
+                "dataset": report.dataset,
+                "model": report.model,
+                "baseline": base.model,
+                "auroc": report.metrics["auroc"],
+                "baseline auroc": base.metrics["auroc"],
+                "difference": difference,
+                "difference 95% CI": f"[{low:.3f}, {high:.3f}]",
+                "beats the baseline": bool(low > 0),
             }
         )
     return pd.DataFrame(rows)

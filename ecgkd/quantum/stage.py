@@ -23,10 +23,11 @@ import torch
 from .. import cache
 from ..config import Config, seed_everything
 from ..evaluation.metrics import binary_metrics, unit_scores, youden_threshold
+from ..progress import progress_bar
 from ..students.grid import GridPlan, StudentJob, results_path, run_grid, train_student
 from ..students.inputs import StudentData
 from ..students.stage import grid_plan
-from ..students.tables import summary_table
+from ..students.tables import paired_summary, summary_table
 from ..train import TrainSettings, predict
 from . import autoencoder as ae_mod
 from . import hardware
@@ -37,13 +38,24 @@ from .autoencoder import (
     reconstruction_error,
     train_autoencoder,
 )
-from .circuit import VQCSpec
-from .model import LatentStudent, QuantumBuilder, VQCHead, latent_angles
+from .circuit import VQCSpec, build_vqc
+from .model import LatentStudent, QuantumBuilder, VQCHead, head_parameters, latent_angles
 
 SHOTS = (128, 512, 2048, 8192)
 QUICK_SHOTS = (128, 1024, 8192)
 LATENT = 6  # latent size of the autoencoder: one number per qubit
 LATENT_STUDENTS = ("vqc", "mlp")  # the circuit and its same-size classical control
+OURS = "ours"
+#: The circuit ablation (our choice of variants): ours, and one change at a time.
+CIRCUIT_VARIANTS: dict[str, VQCSpec] = {
+    OURS: VQCSpec(),
+    "3 layers": VQCSpec(reps=3),
+    "8 layers": VQCSpec(reps=8),
+    "readout Z on qubit 0": VQCSpec(readout="z0"),
+    "ZZ feature map": VQCSpec(encoding="zz"),
+}
+QUICK_ABLATION_SEEDS = (0, 1)  # offsets added to the base seed, as the grid's
+ABLATION_SEEDS = (0, 1, 2)
 
 
 def hardware_windows(cfg: Config) -> int:
@@ -156,6 +168,85 @@ def prepare_autoencoder(
     scaler = AngleScaler.fit(encode(model, splits["train"].x))
     errors = {name: reconstruction_error(model, split.x) for name, split in splits.items()}
     return AutoencoderRun(data.dataset, model, scaler, history, errors, key)
+
+
+def ablation_seeds(cfg: Config) -> tuple[int, ...]:
+    """Seeds of the circuit ablation: two in quick mode, three in full mode."""
+    return tuple(cfg.seed + s for s in (QUICK_ABLATION_SEEDS if cfg.quick else ABLATION_SEEDS))
+
+
+def circuit_ablation(
+    cfg: Config,
+    data: StudentData,
+    run: AutoencoderRun,
+    variants: dict[str, VQCSpec] | None = None,
+    settings: TrainSettings | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Validation AUROC of each circuit variant (default :data:`CIRCUIT_VARIANTS`), trained on the
+    labels alone (alpha = 0: the choice of circuit comes before the KD study) for each seed of
+    :func:`ablation_seeds`, on the frozen encoder of ``run``; one row per (variant, seed), cached
+    in ``<cache>/results/circuits-*.csv``. The test split is never scored.
+    """
+    variants = variants or CIRCUIT_VARIANTS
+    settings = settings or quantum_settings(cfg, data.dataset)
+    jobs = [StudentJob(data.dataset, "vqc", math.nan, 0.0, seed) for seed in ablation_seeds(cfg)]
+    tables = []
+    for name, spec in progress_bar(variants.items(), desc="circuits", enabled=progress):
+        builder = run.builder(spec)
+        runs = run_grid(
+            jobs,
+            data,
+            settings,
+            results_path(cfg, "circuits", data.dataset),
+            n_jobs=cfg.n_jobs,
+            device=cfg.device,
+            progress=False,
+            build=builder,
+            label=builder.label("vqc"),
+            model_code=builder.model_code(),
+            score_test=False,
+        )
+        tables.append(
+            runs.sort_values("seed").assign(
+                circuit=name, layers=spec.reps, readout=spec.readout, encoding=spec.encoding
+            )
+        )
+    columns = ["dataset", "circuit", "layers", "readout", "encoding", "model", "seed", "val_auroc"]
+    return pd.concat(tables, ignore_index=True)[columns]
+
+
+def ablation_table(
+    runs: pd.DataFrame,
+    reference: str = OURS,
+    variants: dict[str, VQCSpec] | None = None,
+) -> pd.DataFrame:
+    """:func:`~ecgkd.students.tables.paired_summary` of the ablation against ``reference`` (same
+    seed, so the same initial angles for the circuits with as many weights), with each variant's
+    design and cost: trainable parameters, CNOTs and depth of the logical circuit."""
+    table = paired_summary(runs, "circuit", reference)
+    design = runs.groupby(["dataset", "circuit"], sort=False)[["layers", "readout", "encoding"]]
+    specs = variants or CIRCUIT_VARIANTS
+    table = design.first().join(table)
+    circuits = table.index.get_level_values("circuit")
+    table.insert(3, "trainable", [head_parameters(specs[c]) for c in circuits])
+    table.insert(
+        4, "CNOTs", [build_vqc(specs[c]).circuit.count_ops().get("cx", 0) for c in circuits]
+    )
+    table.insert(5, "depth", [build_vqc(specs[c]).circuit.depth() for c in circuits])
+    return table
+
+
+def chosen_circuit(table: pd.DataFrame) -> tuple[str, list[str]]:
+    """The rule applied to an :func:`ablation_table` of one dataset: the circuits whose mean
+    validation AUROC lies within one seed standard deviation (the best circuit's) of the best mean
+    are tied; of those, the one with the fewest CNOTs (each adds noise on a device). Returns (the
+    chosen circuit, the tied ones)."""
+    table = table.droplevel("dataset") if "dataset" in table.index.names else table
+    best = table["val AUROC (mean)"].idxmax()
+    floor = table.loc[best, "val AUROC (mean)"] - table.loc[best, "val AUROC (sd)"]
+    tied = table[table["val AUROC (mean)"] >= floor]
+    return str(tied["CNOTs"].idxmin()), [str(c) for c in tied.index]
 
 
 def quantum_jobs(

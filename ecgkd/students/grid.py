@@ -110,6 +110,7 @@ def train_student(
     return_model: bool = False,
     build: Builder = classical_student,
     label: str | None = None,
+    score_test: bool = True,
 ) -> dict | tuple[dict, object]:
     """Train one student and return its tidy record (validation-chosen threshold, test metrics).
 
@@ -117,6 +118,8 @@ def train_student(
     ``model.fit_history``. ``build(job)`` returns the freshly initialised model (same seed, same
     weights); the quantum student passes its own builder, which wraps the frozen encoder and the
     circuit. ``label`` names the model in the record (default: the classical student's label).
+    ``score_test=False`` leaves the test split unread (no ``test_*`` columns): for the studies
+    that make a choice (filters, circuits), which must rest on validation alone.
     """
     started = time.perf_counter()
     seed_everything(job.seed)
@@ -137,9 +140,11 @@ def train_student(
     )
     model.cpu()
     y_val, s_val = unit_scores(va, predict(model, va.x, batch_size=settings.eval_batch_size))
-    y_test, s_test = unit_scores(te, predict(model, te.x, batch_size=settings.eval_batch_size))
     threshold = youden_threshold(y_val, s_val)
-    metrics = binary_metrics(y_test, s_test, threshold)
+    metrics = {}
+    if score_test:
+        y_test, s_test = unit_scores(te, predict(model, te.x, batch_size=settings.eval_batch_size))
+        metrics = binary_metrics(y_test, s_test, threshold)
     record = {
         **job.as_dict(),
         "kd": job.kd,
@@ -206,12 +211,14 @@ def run_grid(
     label: str | None = None,
     model_code: str = "",
     epoch_bars: bool = False,
+    score_test: bool = True,
 ) -> pd.DataFrame:
     """Run every job not already in ``results`` (a CSV), append each as it finishes, return the
     jobs' rows.
 
     ``build``, ``label`` and ``model_code`` are passed on to :func:`train_student` and
-    :func:`job_key` (the quantum student's builder; the defaults train the classical students).
+    :func:`job_key` (the quantum student's builder; the defaults train the classical students),
+    ``score_test`` to :func:`train_student`.
     ``epoch_bars`` adds each run's own bar over its epochs, worth it when one run takes minutes
     (full mode); only with ``n_jobs=1``, since bars from parallel workers would interleave.
     """
@@ -232,6 +239,7 @@ def run_grid(
                 progress=progress and epoch_bars and n_jobs == 1,
                 build=build,
                 label=label,
+                score_test=score_test,
             ),
             "key": keys[job],
         }

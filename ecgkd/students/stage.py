@@ -17,6 +17,7 @@ from ..train import TrainSettings
 from .grid import GridPlan, StudentJob, finished_runs, results_path, run_grid
 from .inputs import StudentData
 from .models import STUDENT_LABELS
+from .tables import paired_summary
 
 TEMPERATURES = (1.0, 2.0, 4.0, 8.0)
 ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -130,6 +131,7 @@ def filter_study(
             n_jobs=cfg.n_jobs,
             device=cfg.device,
             progress=False,
+            score_test=False,
         )
         tables.append(runs.assign(filters=name))
     columns = ["dataset", "filters", "model", "seed", "val_auroc"]
@@ -137,24 +139,8 @@ def filter_study(
 
 
 def filter_summary(study: pd.DataFrame, reference: str = data_mod.RECIPE) -> pd.DataFrame:
-    """Mean and spread of the validation AUROC per dataset and filters, and the mean paired
-    difference from ``reference`` (same seed, so same initial weights) with its range over seeds."""
-    ref = study[study["filters"] == reference].set_index(["dataset", "seed"])["val_auroc"]
-    diff = (
-        study["val_auroc"]
-        - ref.reindex(pd.MultiIndex.from_frame(study[["dataset", "seed"]])).to_numpy()
-    )
-    table = study.assign(diff=diff).groupby(["dataset", "filters"])
-    return pd.DataFrame(
-        {
-            "seeds": table["seed"].count(),
-            "val AUROC (mean)": table["val_auroc"].mean(),
-            "val AUROC (sd)": table["val_auroc"].std(ddof=1),
-            f"minus {reference} (mean)": table["diff"].mean(),
-            f"minus {reference} (min)": table["diff"].min(),
-            f"minus {reference} (max)": table["diff"].max(),
-        }
-    )
+    """:func:`~ecgkd.students.tables.paired_summary` of the filter study, against the recipe."""
+    return paired_summary(study, "filters", reference)
 
 
 def chosen_filters(

@@ -61,3 +61,27 @@ def summary_table(table: pd.DataFrame, metric: str = "test_auroc") -> pd.DataFra
         )
         rows[-1]["gain"] = rows[-1][f"best KD {metric}"] - rows[-1][f"no KD {metric}"]
     return pd.DataFrame(rows)
+
+
+def paired_summary(study: pd.DataFrame, by: str, reference: str) -> pd.DataFrame:
+    """Validation AUROC of a study's variants (column ``by``), per dataset: mean and spread over
+    seeds, and the paired difference from the variant ``reference`` (same dataset and seed, so the
+    same initial weights wherever the variants share a model), its mean and range over seeds."""
+    keys = ["dataset", "seed"]
+    ref = study[study[by] == reference].set_index(keys)["val_auroc"]
+    if ref.empty:
+        raise ValueError(f"the study has no rows with {by} = {reference!r} to compare with")
+    paired = ref.reindex(pd.MultiIndex.from_frame(study[keys])).to_numpy()
+    table = study.assign(diff=study["val_auroc"].to_numpy() - paired).groupby(
+        ["dataset", by], sort=False
+    )
+    return pd.DataFrame(
+        {
+            "seeds": table["seed"].count(),
+            "val AUROC (mean)": table["val_auroc"].mean(),
+            "val AUROC (sd)": table["val_auroc"].std(ddof=1),
+            f"minus {reference} (mean)": table["diff"].mean(),
+            f"minus {reference} (min)": table["diff"].min(),
+            f"minus {reference} (max)": table["diff"].max(),
+        }
+    )

@@ -259,3 +259,22 @@ def test_filters_change_the_signal_not_the_windows(mitdb_root: Path, tmp_path: P
     assert recipe.report["filters"] == "recipe"
     with pytest.raises(ValueError, match="filters='none'"):
         load("none")
+
+
+def test_rhythm_features_come_from_each_records_own_beats(mitdb_root: Path, tmp_path: Path):
+    from ecgkd.data.rhythm import RHYTHM_FEATURES, rr_features
+
+    fast = np.arange(100, 3500, 216)  # record 100 at 100 beats/min, its neighbours at 60
+    write_mitdb_record(mitdb_root / "mitdb", "100", fast, ["N"] * len(fast))
+    write_checksums(mitdb_root)
+    test = mitbih.load_mitbih(
+        root=mitdb_root, cache_root=tmp_path, quick=False, progress=False
+    ).test
+    assert test.rhythm.shape == (len(test), len(RHYTHM_FEATURES))
+    for record, peaks in (("100", fast), ("103", np.arange(180, 3600, 360))):
+        rows = test.record == record
+        kept = np.searchsorted(peaks, test.start[rows] + mitbih.PRE_R)
+        assert np.array_equal(test.rhythm[rows], rr_features(peaks, mitbih.FS)[kept])
+    record_rr = test.rhythm[:, RHYTHM_FEATURES.index("record_rr")]
+    assert np.allclose(record_rr[test.record == "100"], 0.6)
+    assert np.allclose(record_rr[test.record != "100"], 1.0)

@@ -139,7 +139,10 @@ def test_retention_is_a_paired_difference_and_a_share_above_chance():
         return evaluate_scores(name, "mitbih", y, scores, y, scores, groups=groups, resamples=50)
 
     reports = [report("teacher", teacher), report("student", student), report("chance", noise)]
-    table = retention_table(reports, resamples=200).set_index("model")
+    reports[0].role = "teacher"
+    baseline = report("a baseline", student)
+    baseline.role = "baseline"
+    table = retention_table(reports + [baseline], resamples=200).set_index("model")
     assert list(table.index) == ["student", "chance"] and (table["dataset"] == "mitbih").all()
     difference, low, high = paired_auroc_difference(y, student, teacher, groups, resamples=200)
     assert table.loc["student", "difference"] == difference and low < difference < high

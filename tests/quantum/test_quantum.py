@@ -4,6 +4,7 @@ noise."""
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from qiskit.circuit import Parameter, QuantumCircuit
@@ -335,3 +336,44 @@ def test_device_scores_feed_the_common_evaluation_in_every_mode():
         study["balanced_accuracy"].iloc[0]
         == binary_metrics(test.y[result.index], exact, threshold)["balanced_accuracy"]
     )
+
+
+def test_circuit_ablation_reads_validation_only_and_pairs_seeds(tmp_path):
+    import ecgkd.config
+    from ecgkd.quantum.stage import OURS, ablation_table, circuit_ablation
+
+    cfg = ecgkd.config.load(
+        env={"ECGKD_QUICK": "1", "ECGKD_DEVICE": "cpu"}, cache_root=tmp_path / "cache"
+    )
+    variants = {
+        OURS: VQCSpec(reps=2),
+        "1 layer": VQCSpec(reps=1),
+        "Z": VQCSpec(reps=2, readout="z0"),
+    }
+    settings = TrainSettings(epochs=1, batch_size=16, lr=3e-2, weight_decay=0.0, patience=1)
+    runs = circuit_ablation(cfg, student_data(), tiny_run(), variants, settings, progress=False)
+    assert list(runs["circuit"].unique()) == list(variants) and len(runs) == 3 * 2
+    assert not any(c.startswith("test_") for c in runs.columns)
+    saved = (tmp_path / "cache" / "results").glob("circuits-*.csv")
+    assert not any(c.startswith("test_") for c in pd.read_csv(next(saved)).columns)
+    table = ablation_table(runs, variants=variants).droplevel("dataset")
+    assert table.loc[OURS, "minus ours (mean)"] == 0
+    mean = runs.groupby("circuit")["val_auroc"].mean()
+    assert table.loc["Z", "minus ours (mean)"] == pytest.approx(mean["Z"] - mean[OURS])
+    assert table.loc["1 layer", "CNOTs"] < table.loc[OURS, "CNOTs"] == table.loc["Z", "CNOTs"]
+
+
+def test_chosen_circuit_breaks_ties_by_cnots():
+    from ecgkd.quantum.stage import chosen_circuit
+
+    table = pd.DataFrame(
+        {
+            "val AUROC (mean)": [0.880, 0.881, 0.870, 0.80],
+            "val AUROC (sd)": [0.002, 0.004, 0.01, 0.02],
+            "CNOTs": [25, 40, 15, 35],
+        },
+        index=pd.Index(["ours", "8 layers", "3 layers", "ZZ"], name="circuit"),
+    )
+    assert chosen_circuit(table) == ("ours", ["ours", "8 layers"])
+    table.loc["3 layers", "val AUROC (mean)"] = 0.878  # within the best's sd: cheapest wins
+    assert chosen_circuit(table) == ("3 layers", ["ours", "8 layers", "3 layers"])

@@ -1,0 +1,62 @@
+"""Rhythm features: computed within one record, from its annotated R peaks (synthetic peaks)."""
+
+import numpy as np
+import pytest
+
+from ecgkd.data.rhythm import LOCAL_BEATS, RHYTHM_FEATURES, rr_features
+
+FS = 360.0
+
+
+def column(features: np.ndarray, name: str) -> np.ndarray:
+    return features[:, RHYTHM_FEATURES.index(name)]
+
+
+def test_steady_rhythm_gives_its_interval_and_ratios_of_one():
+    peaks = np.arange(20) * 288  # 0.8 s
+    f = rr_features(peaks, FS)
+    assert f.shape == (20, len(RHYTHM_FEATURES)) and f.dtype == np.float32
+    for name in ("pre_rr", "post_rr", "local_rr", "record_rr"):
+        assert np.allclose(column(f, name), 0.8)
+    for name in ("pre/local", "post/pre", "pre/record", "local/record"):
+        assert np.allclose(column(f, name), 1.0)
+
+
+def test_first_and_last_beats_borrow_their_only_neighbouring_interval():
+    peaks = np.array([0, 360, 900, 1260])  # 1.0 s, 1.5 s, 1.0 s
+    f = rr_features(peaks, FS)
+    assert column(f, "pre_rr")[0] == column(f, "post_rr")[0] == pytest.approx(1.0)
+    assert column(f, "post_rr")[-1] == column(f, "pre_rr")[-1] == pytest.approx(1.0)
+    assert np.allclose(column(f, "pre_rr"), [1.0, 1.0, 1.5, 1.0])
+    assert np.allclose(column(f, "post_rr"), [1.0, 1.5, 1.0, 1.0])
+    assert np.allclose(column(f, "record_rr"), 1.0)  # the median of 1.0, 1.5, 1.0
+
+
+def test_a_premature_beat_stands_out_in_its_ratios():
+    peaks = np.cumsum([0] + [288] * 12 + [180, 396] + [288] * 10)  # early beat, compensatory pause
+    f = rr_features(peaks, FS)
+    early = 13
+    assert column(f, "pre/local")[early] < 0.75 < 0.95 < column(f, "pre/local")[early - 1]
+    assert column(f, "post/pre")[early] > 2.0
+    assert column(f, "pre/record")[early] == pytest.approx(0.5 / 0.8)
+
+
+def test_local_average_is_causal_and_follows_a_rate_change():
+    peaks = np.cumsum([0] + [360] * 30 + [180] * 30)  # 1.0 s, then 0.5 s
+    f = rr_features(peaks, FS)
+    local = column(f, "local_rr")
+    assert np.allclose(local[:31], 1.0)  # nothing of the faster beats leaks backwards
+    assert local[31] == pytest.approx((0.5 + (LOCAL_BEATS - 1) * 1.0) / LOCAL_BEATS)
+    assert np.allclose(local[31 + LOCAL_BEATS - 1 :], 0.5)
+    changed = rr_features(np.concatenate([peaks[:31], peaks[31:] + 100]), FS)
+    assert np.array_equal(column(changed, "local_rr")[:31], local[:31])
+
+
+def test_records_are_computed_alone_and_bad_peaks_are_refused():
+    a, b = np.arange(10) * 300, np.arange(10) * 200
+    assert np.array_equal(rr_features(a, FS), rr_features(a, FS))
+    assert not np.allclose(column(rr_features(b, FS), "record_rr"), 300 / FS)
+    with pytest.raises(ValueError, match="two or more"):
+        rr_features(np.array([5]), FS)
+    with pytest.raises(ValueError, match="increasing"):
+        rr_features(np.array([0, 300, 300]), FS)

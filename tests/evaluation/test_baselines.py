@@ -1,0 +1,70 @@
+"""The baselines every model must beat: a constant score and, on MIT-BIH, rhythm alone."""
+
+import numpy as np
+import pytest
+
+from conftest import windows
+from ecgkd.data.rhythm import RHYTHM_FEATURES
+from ecgkd.evaluation.baselines import (
+    PREVALENCE,
+    RHYTHM,
+    baseline_reports,
+    fit_rhythm_model,
+    prevalence_report,
+)
+from ecgkd.evaluation.metrics import evaluate_scores
+from ecgkd.evaluation.stage import baseline_table
+
+
+def with_rhythm(name: str, n: int, seed: int):
+    """Synthetic beats whose abnormal ones come early (pre/local well below 1), with noise."""
+    split = windows(name, n, seed)
+    rng = np.random.default_rng(seed)
+    rhythm = rng.normal(1.0, 0.1, size=(n, len(RHYTHM_FEATURES)))
+    rhythm[:, RHYTHM_FEATURES.index("pre/local")] -= 0.1 * split.y
+    split.rhythm = rhythm.astype(np.float32)
+    return split
+
+
+def splits_with_rhythm():
+    return {s: with_rhythm(s, 90, i) for i, s in enumerate(("train", "val", "test"))}
+
+
+def test_prevalence_is_a_constant_at_chance():
+    report = prevalence_report(
+        {s: windows(s, 30, i) for i, s in enumerate(("train", "val", "test"))}
+    )
+    assert report.model == PREVALENCE and report.role == "baseline"
+    assert np.unique(report.scores).size == 1 and report.metrics["auroc"] == 0.5
+
+
+def test_rhythm_baseline_learns_prematurity_and_chooses_c_on_validation():
+    splits = splits_with_rhythm()
+    model, c, scores = fit_rhythm_model(splits)
+    assert scores[c] == max(scores.values()) and len(scores) > 1
+    reports = baseline_reports(splits, resamples=50)
+    assert [r.model for r in reports] == [PREVALENCE, RHYTHM]
+    assert 0.65 < reports[1].metrics["auroc"] < 0.95 and reports[1].efficiency["parameters"] == 9
+    no_rhythm = {s: windows(s, 30, i) for i, s in enumerate(("train", "val", "test"))}
+    assert [r.model for r in baseline_reports(no_rhythm, resamples=10)] == [PREVALENCE]
+    with pytest.raises(ValueError, match="no rhythm features"):
+        fit_rhythm_model(no_rhythm)
+
+
+def test_baseline_table_says_who_beats_rhythm_with_a_paired_interval():
+    splits = splits_with_rhythm()
+    test = splits["test"]
+    base = baseline_reports(splits, resamples=50)
+    groups = test.record
+    perfect = evaluate_scores(
+        "perfect", "mitbih", test.y, 4.0 * test.y, test.y, 4.0 * test.y, groups=groups, resamples=50
+    )
+    noise = np.random.default_rng(1).normal(size=len(test))
+    chance = evaluate_scores(
+        "chance", "mitbih", test.y, noise, test.y, noise, groups=groups, resamples=50
+    )
+    table = baseline_table(base + [perfect, chance], resamples=200).set_index("model")
+    assert list(table.index) == ["perfect", "chance"] and (table["baseline"] == RHYTHM).all()
+    assert table.loc["perfect", "beats the baseline"]
+    assert not table.loc["chance", "beats the baseline"]
+    assert table.loc["chance", "difference"] < 0
