@@ -105,6 +105,7 @@ def stage_quantum(cfg: config.Config, out: Path, datasets: tuple[str, ...], prog
     from .quantum.stage import (
         LATENT_STUDENTS,
         best_vqc,
+        device_scores,
         hardware_shots,
         hardware_study,
         hardware_windows,
@@ -130,13 +131,14 @@ def stage_quantum(cfg: config.Config, out: Path, datasets: tuple[str, ...], prog
     )
     if "mitbih" in datasets:
         _, _, model = best_vqc(cfg, data["mitbih"], runs["mitbih"], results)
-        table, compiled = hardware_study(
+        scores = device_scores(
             model,
             data["mitbih"],
             shots=hardware_shots(cfg),
             size=hardware_windows(cfg),
             seed=cfg.seed,
         )
+        table, compiled = hardware_study(scores, data["mitbih"]), scores.compiled
         table = table.assign(
             device=compiled.device, depth=compiled.depth, two_qubit_gates=compiled.two_qubit_gates
         )
@@ -151,7 +153,7 @@ def stage_evaluate(
     cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool
 ) -> None:
     """Notebook 05's comparison from the finished grids: ``comparison.csv``, ``retention.csv``,
-    the per-class table, the ROC curves."""
+    ``baselines.csv``, the per-class table, the ROC curves."""
     import matplotlib.pyplot as plt
 
     from . import plots
@@ -183,6 +185,7 @@ def stage_evaluate(
     every = [r for rs in reports.values() for r in rs]
     _write_table(comparison.report_table(every), out / "comparison.csv")
     _write_table(comparison.retention_table(every, resamples), out / "retention.csv")
+    _write_table(comparison.baseline_table(every, resamples), out / "baselines.csv")
     if "mitbih" in reports:
         _write_table(
             comparison.per_class_table(reports["mitbih"]).T.reset_index(names="model"),

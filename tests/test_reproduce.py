@@ -59,6 +59,7 @@ def test_cli_reproduces_notebook_05(tmp_path, monkeypatch):
     notebook = run_notebook(project_root() / "tutorials" / "05_evaluation.py")
     same_table(notebook["table"], tmp_path / "comparison.csv")
     same_table(notebook["retention"], tmp_path / "retention.csv")
+    same_table(notebook["against_baseline"], tmp_path / "baselines.csv")
     same_table(notebook["on_device"], tmp_path / "vqc_on_device.csv")
     per_class = (
         notebook["comparison"]

@@ -102,9 +102,21 @@ choices = pd.DataFrame(
             "their mean",
         ),
         (
+            "data",
+            "filters: ECGFounder's recipe (0.4 s median baseline) only for its released weights;"
+            " the stand-in and the students see filters that keep ST level and T wave, chosen per"
+            " dataset on validation (notebook 01): de Chazal's 200/600 ms medians on MIT-BIH, the"
+            " 0.67-40 Hz band-pass alone on PTB-XL",
+        ),
+        (
+            "data",
+            "MIT-BIH rhythm: each beat's RR intervals (previous, next, local and record averages,"
+            " their ratios) from its own record's annotations",
+        ),
+        (
             "teacher",
             "the teacher sees the beat resampled to 500 Hz (MIT-BIH) or the whole 12-lead record"
-            " (PTB-XL), filtered and z-scored as ECGFounder was trained",
+            " (PTB-XL), z-scored as ECGFounder was trained",
         ),
         (
             "teacher",
@@ -137,8 +149,18 @@ choices = pd.DataFrame(
         ),
         (
             "quantum",
+            "the circuit chosen by an ablation on MIT-BIH validation (layers, readout, encoding;"
+            " ties broken by fewer CNOTs), notebook 04",
+        ),
+        (
+            "quantum",
             "a classical control: an MLP on the same 6 numbers with no more parameters than the "
             "VQC",
+        ),
+        (
+            "baselines",
+            "every model is compared with a constant score and, on MIT-BIH, a logistic regression"
+            " on the RR features alone, paired on the same test units (notebook 05)",
         ),
         (
             "hardware",

@@ -124,8 +124,10 @@ except CheckpointError as err:
 
 # %% [markdown]
 # ## 2.3 What the teacher sees
-# Our choice, for both datasets: the data stage ({doc}`01_data`) has already applied ECGFounder's filters
-# at the signal's own rate; `teacher_inputs` resamples to 500 Hz, the rate ECGFounder was trained at, and
+# Our choice, for both datasets: the data stage ({doc}`01_data`) has already filtered the signal at its
+# own rate: with ECGFounder's recipe when its released weights are loaded (they were trained on it),
+# else with the students' filters, which keep the ST level and the T wave (`teacher_filters`, section
+# 1.3 of {doc}`01_data`). `teacher_inputs` resamples to 500 Hz, the rate ECGFounder was trained at, and
 # z-scores each example over all its leads, as the official recipe does. Training and inference both go
 # through this one function, and this is all of it:
 

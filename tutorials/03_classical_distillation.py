@@ -191,6 +191,15 @@ summary["teacher test_auroc"] = summary["dataset"].map(teacher_auroc)
 titled(summary, "Best KD setting by validation, per dataset and student")
 
 # %% [markdown]
+# How stable is that choice? The cell each seed would pick on its own validation AUROC, and whether
+# it is the cell chosen on the mean over seeds. When the seeds disagree, the "best" cell is partly
+# chance, and so is its gain. (Quick mode runs one seed, so this table cannot show disagreement
+# there; full mode runs three.)
+
+# %%
+titled(students.best_cell_by_seed(results), "Best KD cell of each seed, by validation AUROC")
+
+# %% [markdown]
 # What each model costs. Latency is a timing on this machine (a batch of one window, median of 30
 # calls), so it is kept out of the tables that must reproduce exactly:
 

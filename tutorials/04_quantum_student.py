@@ -63,6 +63,7 @@ from ecgkd.quantum.stage import (
     best_vqc,
     chosen_circuit,
     circuit_ablation,
+    device_scores,
     hardware_shots,
     hardware_study,
     hardware_windows,
@@ -361,9 +362,10 @@ fig = plots.plot_kd_gains(results, "Latent students")
 # under its calibrated noise model. The threshold stays the one chosen on validation with the exact model.
 
 # %%
-shots_table, compiled = hardware_study(
+scores = device_scores(
     vqc_student, data["mitbih"], shots=SHOTS, size=HARDWARE_WINDOWS, seed=cfg.seed
 )
+shots_table, compiled = hardware_study(scores, data["mitbih"]), scores.compiled
 print(
     f"on {compiled.device}: depth {compiled.depth}, {compiled.two_qubit_gates} two-qubit gates, "
     f"operations {compiled.operations}"

@@ -375,21 +375,10 @@ def device_scores(
     return DeviceScores(index, y_val, s_val, runs, compiled)
 
 
-def hardware_study(
-    student: LatentStudent,
-    data: StudentData,
-    *,
-    shots: tuple[int, ...] = SHOTS,
-    size: int = 2000,
-    device: str = hardware.DEFAULT_DEVICE,
-    seed: int = 0,
-) -> tuple[pd.DataFrame, hardware.Transpiled]:
-    """Test metrics of a trained VQC student: ideal, with finite shots, and with a device's noise.
-
-    One row per (mode, shots) of :func:`device_scores`; every row uses the same windows and the
-    threshold chosen on validation with the exact model.
-    """
-    result = device_scores(student, data, shots=shots, size=size, device=device, seed=seed)
+def hardware_study(result: DeviceScores, data: StudentData) -> pd.DataFrame:
+    """Test metrics of a trained VQC student from its :func:`device_scores`: ideal, with finite
+    shots, and with a device's noise; one row per (mode, shots), every row on the same windows at
+    the threshold chosen on validation with the exact model."""
     threshold = youden_threshold(result.y_val, result.val_logits)
     y = data.splits["test"].y[result.index]
     table = pd.DataFrame(
@@ -399,7 +388,7 @@ def hardware_study(
         ]
     )
     table.insert(2, "windows", len(result.index))
-    return table, result.compiled
+    return table
 
 
 def best_vqc(

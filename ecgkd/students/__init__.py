@@ -12,7 +12,14 @@ from .stage import (
     student_settings,
     student_widths,
 )
-from .tables import RUN_COLUMNS, by_temperature, gain_table, summary_table
+from .tables import (
+    RUN_COLUMNS,
+    best_cell_by_seed,
+    by_temperature,
+    gain_table,
+    paired_summary,
+    summary_table,
+)
 
 __all__ = [
     "CNN1D",
@@ -22,6 +29,7 @@ __all__ = [
     "STUDENT_LABELS",
     "StudentData",
     "StudentJob",
+    "best_cell_by_seed",
     "binary_kl",
     "build_student",
     "by_temperature",
@@ -30,6 +38,7 @@ __all__ = [
     "gain_table",
     "grid_plan",
     "kd_loss",
+    "paired_summary",
     "run_classical_grid",
     "run_grid",
     "student_settings",

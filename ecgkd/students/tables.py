@@ -85,3 +85,29 @@ def paired_summary(study: pd.DataFrame, by: str, reference: str) -> pd.DataFrame
             f"minus {reference} (max)": table["diff"].max(),
         }
     )
+
+
+def best_cell_by_seed(table: pd.DataFrame) -> pd.DataFrame:
+    """How stable the choice of the KD cell is: per dataset, student and seed, the (T, alpha) with
+    the best validation AUROC of that seed alone, and whether it is the cell chosen on the mean over
+    seeds (:func:`summary_table`'s choice)."""
+    kd = table[table["alpha"] > 0]
+    rows = []
+    for (dataset, model), group in kd.groupby(["dataset", "model"], sort=True):
+        means = group.groupby(["temperature", "alpha"])["val_auroc"].mean()
+        chosen = means.idxmax()
+        for seed, runs in group.groupby("seed", sort=True):
+            best = runs.loc[runs["val_auroc"].idxmax()]
+            cell = (best["temperature"], best["alpha"])
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "student": model,
+                    "seed": seed,
+                    "best T": cell[0],
+                    "best alpha": cell[1],
+                    "val_auroc": best["val_auroc"],
+                    "same as the mean's choice": bool(cell == tuple(chosen)),
+                }
+            )
+    return pd.DataFrame(rows)

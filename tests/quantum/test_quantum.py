@@ -329,7 +329,7 @@ def test_device_scores_feed_the_common_evaluation_in_every_mode():
         and (table["two-qubit gates"] > 0).all()
         and (table["trainable parameters"] == 38).all()
     )
-    study, _ = hardware_study(model, data, shots=(64, 100_000), size=24, seed=3)
+    study = hardware_study(result, data)
     np.testing.assert_allclose(study["auroc"], table["auroc"])
     threshold = youden_threshold(result.y_val, result.val_logits)
     assert (

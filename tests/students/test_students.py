@@ -279,3 +279,28 @@ def test_filter_study_trains_on_each_filters_data_without_a_teacher(tmp_path, mo
     assert keys.nunique() == len(runs)  # one run per (filters, seed): each filter's own data
     again = stage.filter_study(cfg, "mitbih", progress=False)  # cached: nothing retrained
     pd.testing.assert_frame_equal(runs, again)
+
+
+def test_best_cell_by_seed_says_when_seeds_disagree():
+    from ecgkd.students.tables import best_cell_by_seed
+
+    rows = [
+        {
+            "dataset": "mitbih",
+            "model": "CNN-1D",
+            "temperature": t,
+            "alpha": a,
+            "seed": s,
+            "val_auroc": v,
+        }
+        for (t, a, s, v) in [
+            (2.0, 0.5, 0, 0.90),
+            (4.0, 0.5, 0, 0.80),
+            (2.0, 0.5, 1, 0.85),
+            (4.0, 0.5, 1, 0.86),
+            (math.nan, 0.0, 0, 0.99),  # no KD: never a KD cell
+        ]
+    ]
+    table = best_cell_by_seed(pd.DataFrame(rows)).set_index("seed")
+    assert table.loc[0, "best T"] == 2.0 and table.loc[0, "same as the mean's choice"]
+    assert table.loc[1, "best T"] == 4.0 and not table.loc[1, "same as the mean's choice"]
