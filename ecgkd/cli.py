@@ -153,7 +153,7 @@ def stage_evaluate(
     cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool
 ) -> None:
     """Notebook 05's comparison from the finished grids: ``comparison.csv``, ``retention.csv``,
-    ``baselines.csv``, the per-class table, the ROC curves."""
+    ``baselines.csv``, ``kd_gains.csv``, the per-class table, the ROC curves."""
     import matplotlib.pyplot as plt
 
     from . import plots
@@ -186,6 +186,7 @@ def stage_evaluate(
     _write_table(comparison.report_table(every), out / "comparison.csv")
     _write_table(comparison.retention_table(every, resamples), out / "retention.csv")
     _write_table(comparison.baseline_table(every, resamples), out / "baselines.csv")
+    _write_table(comparison.kd_gain_table(every, resamples), out / "kd_gains.csv")
     if "mitbih" in reports:
         _write_table(
             comparison.per_class_table(reports["mitbih"]).T.reset_index(names="model"),

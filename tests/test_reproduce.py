@@ -60,6 +60,7 @@ def test_cli_reproduces_notebook_05(tmp_path, monkeypatch):
     same_table(notebook["table"], tmp_path / "comparison.csv")
     same_table(notebook["retention"], tmp_path / "retention.csv")
     same_table(notebook["against_baseline"], tmp_path / "baselines.csv")
+    same_table(notebook["gains"], tmp_path / "kd_gains.csv")
     same_table(notebook["on_device"], tmp_path / "vqc_on_device.csv")
     per_class = (
         notebook["comparison"]

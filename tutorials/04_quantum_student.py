@@ -321,7 +321,9 @@ fig = plots.plot_history(
 # %% [markdown]
 # ### Two-stage or end-to-end?
 # The same job with the encoder trained together with the circuit (its reconstruction objective dropped:
-# the encoder now serves the classifier, starting from the autoencoder's weights):
+# the encoder now serves the classifier, starting from the autoencoder's weights), at the
+# autoencoder's learning rate (`end_to_end_settings`: at the circuit's larger step the latents leave
+# the angle scaler's range, where its clamp passes no gradient):
 
 # %%
 joint, _ = train_one(cfg, data["mitbih"], runs["mitbih"].builder(end_to_end=True), best_job)

@@ -137,6 +137,19 @@ titled(
 )
 
 # %% [markdown]
+# ### Did distillation help? The gain as a paired difference
+# For each student, its best-KD configuration minus its no-KD one. Both start from the same initial
+# weights (seed `ECGKD_SEED`) and are scored on the same test units, so the difference is paired and
+# its interval resamples the same records (MIT-BIH) or patients (PTB-XL) for both. One seed here;
+# the grids of notebooks 03 and 04 show the spread over seeds.
+
+# %%
+gains = comparison.kd_gain_table([r for rs in reports.values() for r in rs], RESAMPLES)
+titled(
+    gains, "KD gain of each student (best KD by validation minus no KD), test split", precision=3
+)
+
+# %% [markdown]
 # ## 5.3 ROC curves
 
 # %%
@@ -279,6 +292,8 @@ print(f"test records: {records}")
 for (name, base), rows in against_baseline.groupby(["dataset", "baseline"], sort=False):
     behind = rows.loc[~rows["beats the baseline"], "model"].tolist()
     print(f"{name}: not shown to beat {base}: {', '.join(behind) if behind else 'none'}")
+for (name, verdict), rows in gains.groupby(["dataset", "distinguishable from zero"]):
+    print(f"{name}: KD gain distinguishable from zero: {verdict}: {', '.join(rows['student'])}")
 
 # %% [markdown]
 # Read them with their limits:

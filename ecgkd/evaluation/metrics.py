@@ -259,6 +259,8 @@ class ModelReport:
     latency_ms: float = float("nan")
     groups: np.ndarray | None = None  # what its intervals resample, row for row with ``y``
     role: str = "student"  # "teacher", "student" or "baseline" (see ecgkd.evaluation.baselines)
+    family: str = ""  # a student's model without its configuration ("CNN-1D"), for pairing
+    kd: bool | None = None  # a student's configuration: distilled or not
 
     def row(self) -> dict:
         """One tidy row: metrics with their 95% intervals, calibration, efficiency."""

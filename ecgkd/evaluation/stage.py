@@ -200,9 +200,11 @@ def compare(
             return_model=True,
             build=classical_student,
         )
-        return student_report(
+        report = student_report(
             f"{record['model']}, {kind}", model.cpu(), data, resamples=resamples, seed=cfg.seed
         )
+        report.family, report.kd = record["model"], job.kd
+        return report
 
     for student in STUDENT_LABELS:
         steps += [
@@ -223,7 +225,7 @@ def compare(
 
         def latent_report(job: StudentJob, kind: str) -> ModelReport:
             record, model = train_one(cfg, data, builder, job)
-            return student_report(
+            report = student_report(
                 f"{record['model']}, {kind}",
                 model.cpu(),
                 data,
@@ -231,6 +233,8 @@ def compare(
                 resamples=resamples,
                 seed=cfg.seed,
             )
+            report.family, report.kd = record["model"], job.kd
+            return report
 
         for student in LATENT_STUDENTS:
             steps += [
@@ -411,4 +415,34 @@ def baseline_table(
                 "beats the baseline": bool(low > 0),
             }
         )
+    return pd.DataFrame(rows)
+
+
+def kd_gain_table(reports: list[ModelReport], resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Each student's gain from distillation: its best-KD configuration minus its no-KD one (same
+    seed, so the same initial weights), as a paired AUROC difference on the same test units, with a
+    bootstrap interval that resamples the same records (MIT-BIH) or patients (PTB-XL) for both. A
+    gain is distinguishable from zero only when its interval excludes zero."""
+    rows = []
+    students = [r for r in reports if r.role == "student" and r.kd is not None]
+    for plain in (r for r in students if not r.kd):
+        for distilled in (
+            r for r in students if r.kd and (r.dataset, r.family) == (plain.dataset, plain.family)
+        ):
+            gain, low, high = paired_auroc_difference(
+                distilled.y, distilled.scores, plain.scores, distilled.groups, resamples, seed
+            )
+            verdict = "yes: KD helped" if low > 0 else "yes: KD hurt" if high < 0 else "no"
+            rows.append(
+                {
+                    "dataset": plain.dataset,
+                    "student": plain.family,
+                    "KD configuration": distilled.model.removeprefix(f"{plain.family}, "),
+                    "no KD auroc": plain.metrics["auroc"],
+                    "KD auroc": distilled.metrics["auroc"],
+                    "gain": gain,
+                    "gain 95% CI": f"[{low:.3f}, {high:.3f}]",
+                    "distinguishable from zero": verdict,
+                }
+            )
     return pd.DataFrame(rows)

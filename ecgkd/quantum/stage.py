@@ -13,7 +13,7 @@ parameters cell.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -285,14 +285,31 @@ def run_quantum_grid(
     )
 
 
+def end_to_end_settings(cfg: Config, dataset: str) -> TrainSettings:
+    """Training the encoder with the circuit (our choice): the head's settings at the autoencoder's
+    learning rate. At the circuit's larger step the encoder's latents leave the angle scaler's
+    range, where its clamp passes no gradient, and every window ends up with the same angles."""
+    return replace(quantum_settings(cfg, dataset), lr=ae_settings(cfg, dataset).lr)
+
+
 def train_one(
-    cfg: Config, data: StudentData, builder: QuantumBuilder, job: StudentJob
+    cfg: Config,
+    data: StudentData,
+    builder: QuantumBuilder,
+    job: StudentJob,
+    settings: TrainSettings | None = None,
 ) -> tuple[dict, LatentStudent]:
-    """One run, returning the trained model too (for the hardware study and the pictures)."""
+    """One run, returning the trained model too (for the hardware study and the pictures);
+    ``settings``: default :func:`quantum_settings`, :func:`end_to_end_settings` for an end-to-end
+    builder."""
+    if settings is None:
+        settings = (end_to_end_settings if builder.end_to_end else quantum_settings)(
+            cfg, data.dataset
+        )
     return train_student(
         job,
         data,
-        quantum_settings(cfg, data.dataset),
+        settings,
         device=cfg.device,
         return_model=True,
         build=builder,

@@ -67,3 +67,42 @@ def test_baseline_table_says_who_beats_rhythm_with_a_paired_interval():
     assert table.loc["perfect", "beats the baseline"]
     assert not table.loc["chance", "beats the baseline"]
     assert table.loc["chance", "difference"] < 0
+
+
+def test_kd_gain_pairs_each_student_with_its_own_no_kd_twin():
+    from ecgkd.evaluation.stage import kd_gain_table
+
+    rng = np.random.default_rng(0)
+    y = np.tile([0, 0, 0, 1], 60)
+    groups = np.repeat(np.arange(24), 10)
+    shared = rng.normal(size=len(y))
+
+    def student(family, kd, signal):
+        scores = signal * y + shared + 0.3 * rng.normal(size=len(y))
+        r = evaluate_scores(
+            f"{family}, {'KD' if kd else 'no KD'}",
+            "mitbih",
+            y,
+            scores,
+            y,
+            scores,
+            groups=groups,
+            resamples=20,
+        )
+        r.family, r.kd = family, kd
+        return r
+
+    reports = [
+        student("A", False, 1.0),
+        student("A", True, 3.0),
+        student("B", False, 1.0),
+        student("B", True, 1.0),
+    ]
+    table = kd_gain_table(reports, resamples=300).set_index("student")
+    assert list(table.index) == ["A", "B"]
+    assert table.loc["A", "distinguishable from zero"] == "yes: KD helped"
+    assert table.loc["B", "distinguishable from zero"] == "no"
+    assert table.loc["A", "gain"] == pytest.approx(
+        table.loc["A", "KD auroc"] - table.loc["A", "no KD auroc"]
+    )
+    assert table.loc["A", "KD configuration"] == "KD"

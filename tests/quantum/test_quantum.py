@@ -377,3 +377,14 @@ def test_chosen_circuit_breaks_ties_by_cnots():
     assert chosen_circuit(table) == ("ours", ["ours", "8 layers"])
     table.loc["3 layers", "val AUROC (mean)"] = 0.878  # within the best's sd: cheapest wins
     assert chosen_circuit(table) == ("3 layers", ["ours", "8 layers", "3 layers"])
+
+
+def test_end_to_end_runs_train_the_encoder_at_the_autoencoders_step():
+    import ecgkd.config
+    from ecgkd.quantum.stage import ae_settings, end_to_end_settings, quantum_settings
+
+    cfg = ecgkd.config.load(env={"ECGKD_QUICK": "1", "ECGKD_DEVICE": "cpu"})
+    for dataset in ("mitbih", "ptbxl"):
+        e2e = end_to_end_settings(cfg, dataset)
+        assert e2e.lr == ae_settings(cfg, dataset).lr < quantum_settings(cfg, dataset).lr
+        assert e2e.epochs == quantum_settings(cfg, dataset).epochs
