@@ -29,9 +29,9 @@
 # - why ECGFounder's baseline filter would hide ST changes, and how we choose our filters on validation.
 #
 # **Runtime**: under two minutes in quick mode, most of it the filter study of section 1.3 (twelve
-# small training runs); in full mode, a few minutes for the data and about half an hour for the filter
-# study on 2 cores (the {doc}`/book/status` page has the measured times). Prepared arrays and finished
-# runs are cached: a rerun takes seconds.
+# small training runs); longer in full mode, where that study trains eighteen runs on the full
+# records (the {doc}`/book/status` page has the measured times). Prepared arrays and finished runs
+# are cached: a rerun takes seconds.
 
 # %% [markdown]
 # ## Parameters
@@ -301,8 +301,9 @@ signals = {names[f]: preprocess.clean(raw26, fs26, ptbxl.MAINS_HZ, f)[0] for f i
 fig = plots.plot_filters(signals, fs26, (3.2, 4.8), title="PTB-XL record 26, lead II, 100 Hz")
 
 # %% [markdown]
-# Where the band-pass alone leaves the segment after each QRS below the zero line, the recipe lifts it
-# towards zero: the ST depression that makes this record abnormal shrinks.
+# Compare the segment just after each QRS: under the band-pass alone it sits below the zero line;
+# the recipe pulls it towards zero and lowers the T wave that follows. These are the features behind
+# this record's ST statement.
 #
 # **Choosing, on validation.** Which filter helps a model? We train the cheapest student (the CNN-1D of
 # notebook 03) on labels alone, no teacher, on each filter's windows, with `FILTER_SEEDS` (same seed,

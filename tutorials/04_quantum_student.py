@@ -432,6 +432,8 @@ print(
 #   `AngleScaler` turns them into angles with training statistics only.
 # - `ecgkd.quantum.build_vqc` is the circuit; `TorchVQC` simulates exactly that circuit, equal to Qiskit,
 #   fast enough to train on full MIT-BIH; EstimatorQNN + TorchConnector trains it in the same loop.
+# - The circuit (depth, readout, encoding) is chosen by an ablation on MIT-BIH validation, with a
+#   stated rule for ties (`chosen_circuit`).
 # - The VQC, its KD twin and a same-size classical control are trained by the grid runner of
 #   {doc}`03_classical_distillation`.
 # - `ecgkd.quantum.hardware` exports OpenQASM 3, samples shots and runs a real device's noise model.

@@ -322,6 +322,9 @@ for (name, verdict), rows in gains.groupby(["dataset", "distinguishable from zer
 #   scikit-learn metrics, calibration, confusion matrix, bootstrap intervals by record.
 # - `ecgkd.evaluation.stage` picks each student's no-KD and best-KD (by validation) configurations and
 #   retrains them deterministically; nothing is chosen on the test split.
+# - `ecgkd.evaluation.baselines` gives every dataset a constant score and MIT-BIH a rhythm-only
+#   logistic regression; `baseline_table` and `kd_gain_table` turn "better" into paired differences
+#   with intervals, and the conclusion names the models that do not beat the baseline.
 #
 # This is the last notebook. `python -m ecgkd` runs the stages without notebooks.
 #
