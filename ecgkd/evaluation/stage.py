@@ -191,6 +191,21 @@ def compare(
         ("baselines", lambda: baseline_reports(data.splits, resamples, cfg.seed)),
     ]
 
+    def configuration_report(
+        record: dict, model, job: StudentJob, kind: str, efficiency: dict | None = None
+    ) -> ModelReport:
+        """A trained configuration's report, named and marked for pairing (no KD / KD)."""
+        report = student_report(
+            f"{record['model']}, {kind}",
+            model.cpu(),
+            data,
+            efficiency=efficiency,
+            resamples=resamples,
+            seed=cfg.seed,
+        )
+        report.family, report.kd = record["model"], job.kd
+        return report
+
     def classical_report(job: StudentJob, kind: str) -> ModelReport:
         record, model = train_student(
             job,
@@ -200,11 +215,7 @@ def compare(
             return_model=True,
             build=classical_student,
         )
-        report = student_report(
-            f"{record['model']}, {kind}", model.cpu(), data, resamples=resamples, seed=cfg.seed
-        )
-        report.family, report.kd = record["model"], job.kd
-        return report
+        return configuration_report(record, model, job, kind)
 
     for student in STUDENT_LABELS:
         steps += [
@@ -225,16 +236,9 @@ def compare(
 
         def latent_report(job: StudentJob, kind: str) -> ModelReport:
             record, model = train_one(cfg, data, builder, job)
-            report = student_report(
-                f"{record['model']}, {kind}",
-                model.cpu(),
-                data,
-                efficiency=circuit if job.student == "vqc" else None,
-                resamples=resamples,
-                seed=cfg.seed,
+            return configuration_report(
+                record, model, job, kind, circuit if job.student == "vqc" else None
             )
-            report.family, report.kd = record["model"], job.kd
-            return report
 
         for student in LATENT_STUDENTS:
             steps += [
