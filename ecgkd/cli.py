@@ -64,10 +64,15 @@ def stage_teacher(cfg: config.Config, out: Path, datasets: tuple[str, ...], prog
 
     from . import plots
     from .teacher import prepare_teacher
+    from .teacher.stage import window_only_teacher
 
     stages = {name: prepare_teacher(cfg, name, progress=progress) for name in datasets}
+    ablations = [window_only_teacher(cfg, name, progress=progress) for name in datasets]
     _write_table(
-        pd.concat([s.metrics_table() for s in stages.values()], ignore_index=True),
+        pd.concat(
+            [s.metrics_table() for s in [*stages.values(), *ablations] if s is not None],
+            ignore_index=True,
+        ),
         out / "teacher.csv",
     )
     fig, axes = plt.subplots(
@@ -103,25 +108,21 @@ def stage_quantum(cfg: config.Config, out: Path, datasets: tuple[str, ...], prog
     """Autoencoders, the VQC and control grids, and the shots / noise study on MIT-BIH."""
     from . import plots, students
     from .quantum.stage import (
-        LATENT_STUDENTS,
         best_vqc,
         device_scores,
         hardware_shots,
         hardware_study,
         hardware_windows,
-        prepare_autoencoder,
-        run_quantum_grid,
+        prepare_encoders,
+        run_latent_grids,
     )
     from .teacher import prepare_teacher
 
     tables, runs, data = [], {}, {}
     for name in datasets:
         data[name] = students.StudentData.from_stage(prepare_teacher(cfg, name, progress=progress))
-        runs[name] = prepare_autoencoder(cfg, data[name], progress=progress)
-        tables += [
-            run_quantum_grid(cfg, data[name], runs[name].builder(), student, progress=progress)
-            for student in LATENT_STUDENTS
-        ]
+        runs[name] = prepare_encoders(cfg, data[name], progress=progress)
+        tables.append(run_latent_grids(cfg, data[name], runs[name], progress=progress))
     results = pd.concat(tables, ignore_index=True)
     _write_table(results, out / "quantum.csv")
     _write_table(students.summary_table(results), out / "quantum_summary.csv")
@@ -130,7 +131,7 @@ def stage_quantum(cfg: config.Config, out: Path, datasets: tuple[str, ...], prog
         out / "quantum_auroc.png",
     )
     if "mitbih" in datasets:
-        _, _, model = best_vqc(cfg, data["mitbih"], runs["mitbih"], results)
+        _, _, model = best_vqc(cfg, data["mitbih"], runs["mitbih"].main, results)
         scores = device_scores(
             model,
             data["mitbih"],
@@ -153,30 +154,41 @@ def stage_evaluate(
     cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool
 ) -> None:
     """Notebook 05's comparison from the finished grids: ``comparison.csv``, ``retention.csv``,
-    ``baselines.csv``, ``kd_gains.csv``, the per-class table, the ROC curves."""
+    ``baselines.csv``, ``kd_gains.csv``, ``rhythm_gains.csv``, the per-class table, the ROC
+    curves."""
     import matplotlib.pyplot as plt
 
     from . import plots
     from .evaluation import stage as comparison
-    from .quantum.stage import prepare_autoencoder
+    from .quantum.stage import prepare_encoders
     from .students import StudentData
     from .teacher import prepare_teacher
+    from .teacher.stage import window_only_teacher
 
     reports, resamples = {}, comparison.bootstrap_resamples(cfg)
     for name in datasets:
         stage = prepare_teacher(cfg, name, progress=progress)
         data = StudentData.from_stage(stage)
-        run = prepare_autoencoder(cfg, data, progress=progress)
-        classical, quantum = comparison.finished_grids(cfg, data, run)
+        encoders = prepare_encoders(cfg, data, progress=progress)
+        classical, quantum = comparison.finished_grids(cfg, data, encoders)
         reports[name] = comparison.compare(
-            cfg, stage, classical, quantum, run, resamples, progress=progress
+            cfg,
+            stage,
+            classical,
+            quantum,
+            encoders,
+            resamples,
+            progress=progress,
+            window_teacher=window_only_teacher(cfg, name, progress=progress),
         )
         if (
             name == "mitbih"
             and not quantum.empty
             and ((quantum["student"] == "vqc") & (quantum["alpha"] > 0)).any()
         ):
-            device = comparison.vqc_on_device(cfg, data, run, quantum, resamples=resamples)
+            device = comparison.vqc_on_device(
+                cfg, data, encoders.main, quantum, resamples=resamples
+            )
             _write_table(comparison.report_table(device), out / "vqc_on_device.csv")
             _write_figure(
                 plots.plot_score_distributions(device, title="VQC logits on the DS2 subset"),
@@ -187,6 +199,7 @@ def stage_evaluate(
     _write_table(comparison.retention_table(every, resamples), out / "retention.csv")
     _write_table(comparison.baseline_table(every, resamples), out / "baselines.csv")
     _write_table(comparison.kd_gain_table(every, resamples), out / "kd_gains.csv")
+    _write_table(comparison.rhythm_gain_table(every, resamples), out / "rhythm_gains.csv")
     if "mitbih" in reports:
         _write_table(
             comparison.per_class_table(reports["mitbih"]).T.reset_index(names="model"),

@@ -99,9 +99,10 @@ def versions_table(packages: tuple[str, ...] = PACKAGES) -> pd.DataFrame:
 
 
 def titled(table: pd.DataFrame | pd.Series, caption: str, precision: int = 4):
-    """A table with a caption naming what it shows and on which dataset (a pandas Styler)."""
+    """A table with a caption naming what it shows and on which dataset (a pandas Styler); a
+    missing value (no temperature without KD, no difference for a reference row) shows as '-'."""
     frame = table.to_frame() if isinstance(table, pd.Series) else table
-    styled = frame.style.set_caption(caption).format(precision=precision)
+    styled = frame.style.set_caption(caption).format(precision=precision, na_rep="-")
     # a plain row number says nothing: hide it (a named index, like "split", stays)
     return styled.hide(axis="index") if isinstance(frame.index, pd.RangeIndex) else styled
 

@@ -37,6 +37,8 @@ def test_titled_tables_carry_their_caption():
     styled = titled(pd.Series([0.123456], index=["a"], name="auroc"), "MIT-BIH DS2: test AUROC")
     html = styled.to_html()
     assert "MIT-BIH DS2: test AUROC" in html and "0.1235" in html
+    missing = titled(pd.DataFrame({"T": [float("nan"), 2.0]}), "T per cell").to_html()
+    assert "nan" not in missing and ">-<" in missing.replace(" ", "")
 
 
 def test_grid_plan_runs_no_kd_once_per_seed_and_refuses_bad_values():

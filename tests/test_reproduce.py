@@ -61,6 +61,8 @@ def test_cli_reproduces_notebook_05(tmp_path, monkeypatch):
     same_table(notebook["retention"], tmp_path / "retention.csv")
     same_table(notebook["against_baseline"], tmp_path / "baselines.csv")
     same_table(notebook["gains"], tmp_path / "kd_gains.csv")
+    same_table(notebook["rhythm_gains"], tmp_path / "rhythm_gains.csv")
+    assert notebook["rhythm_gains"]["model"].str.contains("teacher").any()
     same_table(notebook["on_device"], tmp_path / "vqc_on_device.csv")
     per_class = (
         notebook["comparison"]

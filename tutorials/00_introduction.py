@@ -42,7 +42,9 @@ import pandas as pd
 
 import ecgkd
 from ecgkd import plots
+from ecgkd.modelinfo import count_parameters
 from ecgkd.report import titled, versions_table
+from ecgkd.students import build_student
 
 cfg = ecgkd.setup()
 
@@ -78,9 +80,11 @@ fig = plots.plot_pipeline()
 # without notebooks.
 #
 # ## Our choices
-# Where the study is silent we chose, and each notebook says why. The main ones:
+# Where the study is silent we chose, and each notebook says why. The main ones (the students' sizes
+# are counted here, on the window-only models):
 
 # %%
+sizes = {name: f"{count_parameters(build_student(name, 0)):,}" for name in ("resnet1d", "cnn1d")}
 choices = pd.DataFrame(
     [
         (
@@ -111,7 +115,8 @@ choices = pd.DataFrame(
         (
             "data",
             "MIT-BIH rhythm: each beat's RR intervals (previous, next, local and record averages,"
-            " their ratios) from its own record's annotations",
+            " their ratios) from its own record's annotations; the next RR and the record median"
+            " look ahead (a deployed model would wait one beat and use a running median)",
         ),
         (
             "teacher",
@@ -121,6 +126,17 @@ choices = pd.DataFrame(
         (
             "teacher",
             "without the weights: a stand-in Net1D trained from scratch, labelled on every result",
+        ),
+        (
+            "teacher",
+            "MIT-BIH: the rhythm features, log-coded and batch-normalised, joined with Net1D's"
+            " 1024 features in the head; the window-only teacher is kept as an ablation",
+        ),
+        (
+            "teacher",
+            "cross-fitted soft targets: the training windows' logits come from two fold teachers"
+            " trained on the other half of the training patients; validation and test logits from"
+            " the teacher trained on all of them",
         ),
         (
             "threshold",
@@ -133,13 +149,16 @@ choices = pd.DataFrame(
         ),
         (
             "students",
-            "ResNet-1D after Wang et al. (2017) at half width, pooled between blocks (126 k "
-            "parameters);"
-            " a 20 k-parameter CNN-1D of our design",
+            "ResNet-1D after Wang et al. (2017) at half width, pooled between blocks "
+            f"({sizes['resnet1d']} parameters); a CNN-1D of our design ({sizes['cnn1d']}"
+            " parameters); on MIT-BIH both read the rhythm features"
+            " beside the window, joined in their linear classifier (window-only rows kept as"
+            " ablation)",
         ),
         (
             "quantum",
-            "a convolutional autoencoder to 6 numbers, scaled to [0, pi] with training percentiles",
+            "a convolutional autoencoder to 6 numbers, scaled to [0, pi] with training percentiles;"
+            " on MIT-BIH 4 numbers and 2 rhythm ratios (RR before / local, RR after / before)",
         ),
         (
             "quantum",
@@ -154,13 +173,13 @@ choices = pd.DataFrame(
         ),
         (
             "quantum",
-            "a classical control: an MLP on the same 6 numbers with no more parameters than the "
-            "VQC",
+            "a classical control: an MLP on the same 6 angles with no more parameters than the VQC",
         ),
         (
             "baselines",
             "every model is compared with a constant score and, on MIT-BIH, a logistic regression"
-            " on the RR features alone, paired on the same test units (notebook 05)",
+            " on the RR features alone and the window-only teacher, paired on the same test units"
+            " (notebook 05); KD and rhythm gains are paired differences with intervals",
         ),
         (
             "hardware",

@@ -191,7 +191,9 @@ fig = plots.plot_class_examples(mit.train, r_offset=mitbih.PRE_R, seed=cfg.seed)
 # from the annotated R peaks of its own record (`ecgkd.data.rhythm`): the interval before and after
 # it, a local average over the last 10 beats, the record's median, and their ratios. The next RR needs
 # the next beat (a monitor would decide one beat late) and the record median uses the whole record
-# (a monitor would use a running value): notebook 05 uses them for a baseline, and says so. Record
+# (a monitor would use a running value). On MIT-BIH the teacher and every student read them beside
+# the window ({doc}`02_teacher`, {doc}`03_classical_distillation`, {doc}`04_quantum_student`), and
+# notebook 05 fits a baseline on them alone; a deployed model would inherit both caveats. Record
 # 209's first minutes, where premature beats fall below the local average:
 
 # %%

@@ -28,6 +28,8 @@
 # - how the teacher is fine-tuned (after the official recipe), how its operating threshold is chosen,
 #   how it scores on test splits that share no patient with training (but for MIT-BIH's one subject
 #   in both, records 201 and 202: {doc}`01_data`);
+# - what the rhythm around a beat adds to the teacher on MIT-BIH, measured against the same teacher
+#   reading the window alone;
 # - how its outputs are saved so that a stale file can never feed a student.
 #
 # **Runtime**: under 2 minutes in quick mode (a quarter-width stand-in teacher, the repository's data);
@@ -64,6 +66,7 @@ from ecgkd.teacher import (
     used_parameters,
 )
 from ecgkd.teacher.net1d import architecture_table
+from ecgkd.teacher.stage import rhythm_ablation, window_only_teacher
 
 cfg = ecgkd.setup()
 # None: no released weights here, so the stand-in teacher is trained
@@ -73,6 +76,8 @@ TEACHERS = {name: teacher_spec(cfg, name) for name in ("mitbih", "ptbxl")}
 settings = {
     n: {"width": t.width, "depth": t.depth, **t.settings.as_dict()} for n, t in TEACHERS.items()
 }
+# bootstrap resamples of the paired intervals (quick mode: fewer)
+RESAMPLES = 200 if cfg.quick else 1000
 settings_table(settings, f"Teacher settings per dataset, {cfg.mode} mode")
 
 # %% [markdown]
@@ -137,9 +142,14 @@ show_source(teacher_inputs)
 # %% [markdown]
 #
 # - **MIT-BIH**: the very window the students see, 256 MLII samples around one beat, which becomes 356
-#   samples at 500 Hz. The teacher then knows nothing a student could not know, so any gain from
-#   distillation comes from the teacher's judgement, not from extra information. With real weights the
-#   1-lead release applies; it was trained on lead I, MLII is close to lead II: a domain shift.
+#   samples at 500 Hz, and the beat's eight RR features ({doc}`01_data`, section 1.1). A window of
+#   0.71 s shows a beat's shape but not when it came, and timing is what marks a premature (S) beat.
+#   Our choice: Net1D's 1024 features and the rhythm features (log-coded, batch-normalised) are joined
+#   in the head, one linear layer (`ecgkd.data.rhythm.RhythmClassifier`); the convolutional part
+#   still reads the window alone. The students read the same two inputs, so the teacher knows nothing
+#   a student could not know, and any gain from distillation comes from the teacher's judgement, not
+#   from extra information. With real weights the 1-lead release applies; it was trained on lead I,
+#   MLII is close to lead II: a domain shift.
 # - **PTB-XL**: the whole 10 s, 12-lead record, ECGFounder's native input. Labels belong to the record,
 #   so the record's output is the soft target of each of its four lead-II student windows. Here the teacher
 #   does see more than the students: twelve leads and four times the duration.
@@ -225,6 +235,31 @@ titled(per_class, "MIT-BIH DS2: share of each AAMI class the teacher calls abnor
 titled(mit_teacher.zero_shot_table(), "MIT-BIH: zero-shot score of the released model")
 
 # %% [markdown]
+# ### What the rhythm adds
+# The ablation: the same teacher (architecture, seed, settings, data) trained on the window alone,
+# the paper's setting. Both are scored on the same DS2 beats; the difference in AUROC is paired, and
+# its interval resamples DS2's records, so it says how much the gain depends on which patients were
+# tested.
+
+# %%
+window_teacher = window_only_teacher(cfg, "mitbih")
+ablation = rhythm_ablation(mit_teacher, window_teacher, resamples=RESAMPLES, seed=cfg.seed)
+titled(ablation, "MIT-BIH: the teacher with and without rhythm (test: DS2 beats)")
+
+# %% [markdown]
+# Where does the difference come from? The share of each AAMI class each teacher calls abnormal on
+# DS2, at its own validation threshold:
+
+# %%
+detection = {
+    stage.label: per_class_detection(test.aami, stage.outputs["test"].logits, stage.run.threshold)[
+        "called abnormal"
+    ]
+    for stage in (mit_teacher, window_teacher)
+}
+titled(pd.DataFrame(detection), "MIT-BIH DS2: share of each AAMI class called abnormal", 3)
+
+# %% [markdown]
 # ## 2.6 Fine-tuning on PTB-XL
 # Same recipe, whole 12-lead records, folds 1-8 for training, 9 for validation, 10 for testing. With 500
 # records there are only a few hundred training examples, so the stand-in teacher's numbers are noisy;
@@ -308,7 +343,8 @@ except StaleOutputsError as err:
 #   tutorial fine-tunes the real ECGFounder (and reports its zero-shot score first).
 # - Without weights, a clearly labelled stand-in teacher of the same architecture is trained from scratch.
 # - The teacher sees a 500 Hz, z-scored view from one function: the beat window on MIT-BIH, the whole
-#   12-lead record on PTB-XL.
+#   12-lead record on PTB-XL. On MIT-BIH its head also reads the beat's rhythm features; the
+#   window-only teacher is the ablation, compared on the same DS2 beats with a paired interval.
 # - The threshold comes from validation; the test splits are only scored.
 # - The teacher's logits are cached per student split with fingerprints; the students read them next.
 #

@@ -25,13 +25,16 @@
 # **You will learn**
 # - the distillation loss for a binary teacher, in seven lines, and three checks that would catch a
 #   wrong one;
-# - the two students: a ResNet-1D in the style of {cite:t}`wang2017resnet` and a 20 k-parameter CNN-1D;
+# - the two students: a ResNet-1D in the style of {cite:t}`wang2017resnet` and a 20 k-parameter CNN-1D,
+#   which on MIT-BIH also read the beat's rhythm, and what that adds;
 # - how a T x alpha sensitivity study is run, resumed and read;
+# - why the soft targets of the training windows come from teachers that never saw the patient
+#   (cross-fitting), and what changes when they do not;
 # - where distillation helps here, and where it does not.
 #
 # **Runtime**: under 2 minutes in quick mode (a 2 x 3 grid, one seed, short epochs, a half-width
-# ResNet-1D). Full mode runs a 4 x 5 grid with 3 seeds for 2 students on 2 datasets (204 runs): about an
-# hour on 2 CPU cores, minutes on a GPU ({doc}`/book/status` has the measured times). Finished runs are
+# ResNet-1D). Full mode runs a 4 x 5 grid with 3 seeds for 2 students on 2 datasets (204 runs), and
+# on MIT-BIH the window-only students at two cells (12 runs more): about an hour on 2 CPU cores, minutes on a GPU ({doc}`/book/status` has the measured times). Finished runs are
 # saved as they complete, so an interrupted study resumes where it stopped.
 
 # %% [markdown]
@@ -46,11 +49,13 @@ import torch
 
 import ecgkd
 from ecgkd import plots, students
+from ecgkd.data.rhythm import N_RHYTHM, RHYTHM_SUFFIX, RhythmClassifier, has_rhythm
 from ecgkd.evaluation.metrics import latency_ms
 from ecgkd.modelinfo import count_parameters, describe
 from ecgkd.report import settings_table, show_source, titled, versions_table
 from ecgkd.students import STUDENT_LABELS, build_student, kd_loss
 from ecgkd.teacher import prepare_teacher, stand_in_note
+from ecgkd.teacher.crossfit import targets_quality
 from ecgkd.train import bce_loss
 
 cfg = ecgkd.setup()
@@ -123,21 +128,45 @@ fig = plots.plot_soft_targets((1, 2, 4, 8))
 # downsample. Wang's own network (`ResNet1D.wang()`: 64/128/128 channels, no pooling, 0.5 M parameters)
 # is a reference in `benchmarks/students.py`, which prints how much slower it trains and scores.
 # The CNN-1D is ours: four small convolution stages and global pooling, designed to fit a wearable.
+#
+# **With rhythm (MIT-BIH).** A beat window does not show when the beat came, and timing is what marks
+# a premature (S) beat ({doc}`01_data`). On MIT-BIH both students therefore also read the beat's
+# eight RR features, as the teacher does ({doc}`02_teacher`). Our design: the features are appended to
+# the window (one array, so the training loop is unchanged), coded by their logarithm, batch-normalised,
+# and joined with the pooled convolutional features in the one linear classifier. The rhythm reaches
+# the logit in a single step, so the model can fall back on it where the shape of an unseen patient's
+# beat misleads. It costs 24 parameters (8 weights, 16 for the batch norm). The paper's window-only
+# students stay, as ablation rows. PTB-XL's windows carry no such features: each record holds its own
+# rhythm within its 10 s.
+
+# %%
+show_source(RhythmClassifier)
 
 # %%
 sizes = pd.DataFrame(
     {
-        STUDENT_LABELS[n]: {**describe(build_student(n, 0, width=WIDTHS[n])), "width": WIDTHS[n]}
+        STUDENT_LABELS[n] + suffix: {
+            **describe(build_student(n, 0, width=WIDTHS[n], rhythm=k)),
+            "width": WIDTHS[n],
+        }
         for n in STUDENT_LABELS
+        for suffix, k in (("", 0), (RHYTHM_SUFFIX, N_RHYTHM))
     }
 ).T
-titled(sizes, f"The classical students in {cfg.mode} mode")
+titled(sizes, f"The classical students in {cfg.mode} mode, window only and with rhythm")
 
 # %% [markdown]
 # ## 3.3 The teacher's outputs
 # The students learn from the logits {doc}`02_teacher` saved. `prepare_teacher` finds them in the cache
 # (it trains the teacher first only if notebook 02 has not run) and checks that they belong to these
 # exact windows.
+#
+# **Cross-fitted targets (our choice).** A teacher scores the windows it was trained on almost
+# perfectly, so its logits on the training split are nearly the hard labels and leave little to
+# distil. The training windows' targets therefore come from two fold teachers: the training patients
+# are split in two halves (whole patients, `ecgkd.teacher.crossfit.patient_folds`), a teacher of the
+# same spec is trained on each half, and each scores the other half. Validation and test targets are
+# those of the teacher trained on all training patients. Section 3.6 measures what this changes.
 
 # %%
 stages = {name: prepare_teacher(cfg, name, progress=False) for name in ("mitbih", "ptbxl")}
@@ -154,12 +183,15 @@ for name, stage in stages.items():
 #
 # Runs go through joblib (`ECGKD_JOBS` workers; on a cluster, wrap this cell in
 # `joblib.parallel_config(backend="dask")`), and each finished run is appended to a CSV under
-# `cache/results/`, so a rerun skips what is done.
+# `cache/results/`, so a rerun skips what is done. On MIT-BIH the grid's students read the rhythm;
+# after the grid, the window-only students run at no KD and at the grid's best KD cell by validation
+# (the ablation rows).
 
 # %%
-results = pd.concat(
+everything = pd.concat(
     [students.run_classical_grid(cfg, data[n], PLAN, SETTINGS[n]) for n in data], ignore_index=True
 )
+results, window_only = students.main_and_ablation(everything)
 titled(
     results[students.RUN_COLUMNS],
     "Every run of the grid, both datasets (test: DS2 beats, PTB-XL fold 10)",
@@ -185,10 +217,18 @@ fig = plots.plot_kd_gains(results, "Classical students")
 # never on test; the table reports its test AUROC next to the no-KD student's and the teacher's.
 
 # %%
-summary = students.summary_table(results)
+summary = students.summary_table(everything)
 teacher_auroc = {n: s.test_metrics()["auroc"] for n, s in stages.items()}
 summary["teacher test_auroc"] = summary["dataset"].map(teacher_auroc)
-titled(summary, "Best KD setting by validation, per dataset and student")
+titled(summary, "Best KD setting by validation, per dataset and student (window-only: one cell)")
+
+# %% [markdown]
+# ### What the rhythm adds
+# Each MIT-BIH configuration run both ways, same seed: with rhythm minus window only, on DS2. These are
+# test AUROCs of single runs; notebook 05 gives the same differences with intervals over DS2's records.
+
+# %%
+titled(students.rhythm_table(everything), "MIT-BIH DS2: test AUROC with rhythm and window only")
 
 # %% [markdown]
 # How stable is that choice? The cell each seed would pick on its own validation AUROC, and whether
@@ -215,20 +255,48 @@ for name, stage in stages.items():
             "latency ms / window": latency_ms(teacher, stage.input_shape()),
         }
     )
+    k = N_RHYTHM if has_rhythm(name) else 0
     for n in STUDENT_LABELS:
-        model = build_student(n, 0, width=WIDTHS[n])
+        model = build_student(n, 0, width=WIDTHS[n], rhythm=k)
         rows.append(
             {
                 "dataset": name,
-                "model": STUDENT_LABELS[n],
+                "model": STUDENT_LABELS[n] + (RHYTHM_SUFFIX if k else ""),
                 "parameters": describe(model)["parameters"],
-                "latency ms / window": latency_ms(model, (1, 1, 256)),
+                "latency ms / window": latency_ms(model, (1, 1, 256 + k)),
             }
         )
 titled(pd.DataFrame(rows), "Size and latency (this machine), per dataset", precision=3)
 
 # %% [markdown]
-# ## 3.6 Reading the results
+# ## 3.6 In-sample or cross-fitted targets?
+# First the targets themselves, on the training windows against their labels: AUROC, and as
+# probabilities (Brier score, ECE). In-sample targets that rank the training windows almost perfectly
+# are a teacher repeating the labels:
+
+# %%
+quality = pd.concat(
+    [targets_quality(stage, stage.cross_fitted) for stage in stages.values()], ignore_index=True
+)
+titled(quality, "The teacher's soft targets on the training windows, against their labels", 3)
+
+# %% [markdown]
+# Then the KD gain each yields: every student's no-KD run and its best KD cell (by validation) are
+# retrained on the in-sample targets, seed by seed, and set against the grid's own runs on
+# cross-fitted targets. Only the training split's targets differ; the no-KD runs do not read them.
+
+# %%
+study = pd.concat(
+    [
+        students.targets_study(cfg, stages[n], results[results["dataset"] == n], SETTINGS[n])
+        for n in data
+    ],
+    ignore_index=True,
+)
+titled(students.targets_table(study), "KD gain with in-sample and cross-fitted targets, test split")
+
+# %% [markdown]
+# ## 3.7 Reading the results
 # The gain table is the honest answer to the study's question for *this* teacher and data: a positive
 # mean gain that is larger than its spread over seeds means distillation helped; a gain within the
 # spread means it did not, measurably. Per student and dataset:
@@ -257,6 +325,10 @@ titled(spread, "KD gain over no KD, test AUROC, per dataset and student (all KD 
 #   weights and batch order, so their difference is the loss alone.
 # - The T x alpha study runs through joblib, appends each finished run to a CSV, and resumes.
 # - The KD setting reported is chosen on validation; the test splits are only scored.
+# - The training windows' soft targets are cross-fitted: they come from teachers that never saw the
+#   patient; section 3.6 compares them with in-sample targets.
+# - On MIT-BIH the students read the beat's rhythm beside its window, joined in the classifier; the
+#   window-only students of the paper are the ablation rows, paired by seed.
 #
 # Next: {doc}`04_quantum_student`.
 #
@@ -268,8 +340,8 @@ titled(spread, "KD gain over no KD, test AUROC, per dataset and student (all KD 
 # at the two-class sum of the KL and at which distribution comes first.
 #
 # **Exercise 3.2.** Train one KD run and its no-KD twin yourself with `students.train_student` (a
-# `students.StudentJob("mitbih", "cnn1d", 4.0, 1.0, cfg.seed)`, and the same job with alpha 0 and T
-# `float("nan")`), with `SETTINGS["mitbih"]` and `data["mitbih"]`.
+# `students.StudentJob("mitbih", "cnn1d", 4.0, 1.0, cfg.seed, rhythm=True)`, and the same job with
+# alpha 0 and T `float("nan")`), with `SETTINGS["mitbih"]` and `data["mitbih"]`.
 #
 # *Self-check*: both records carry the same `initial_weights` fingerprint, and each record equals its row
 # of `results` (the runs are deterministic), so the difference between the two is the loss alone.

@@ -20,6 +20,8 @@ computed alone.
 from __future__ import annotations
 
 import numpy as np
+import torch
+from torch import nn
 
 RHYTHM_FEATURES = (
     "pre_rr",
@@ -57,3 +59,82 @@ def rr_features(r_peaks: np.ndarray, fs: float, local_beats: int = LOCAL_BEATS) 
     record = np.full(len(r), np.median(rr))
     columns = (pre, post, local, record, pre / local, post / pre, pre / record, local / record)
     return np.stack(columns, axis=1).astype(np.float32)
+
+
+# How a model reads a beat together with its rhythm (our choice): the rhythm features are appended
+# to the window along time, one array per batch, so that the training loop, the caches and the
+# latency measurement handle a rhythm model exactly like a window model. Only the model's first
+# layer knows: :func:`split_rhythm` takes the tail off again and codes it.
+N_RHYTHM = len(RHYTHM_FEATURES)
+RHYTHM_DATASETS = ("mitbih",)  # whose examples carry rhythm features: MIT-BIH beats
+RHYTHM_SUFFIX = " + rhythm"  # appended to the name of every model that reads the rhythm features
+
+
+def join_rhythm(x: np.ndarray, rhythm: np.ndarray) -> np.ndarray:
+    """Windows (n, leads, L) and rhythm features (n, k) -> (n, leads, L + k) float32, the features
+    appended to every lead."""
+    x, rhythm = np.asarray(x), np.asarray(rhythm)
+    if x.ndim != 3 or rhythm.ndim != 2 or len(x) != len(rhythm):
+        raise ValueError(
+            f"join_rhythm: windows {x.shape} and rhythm {rhythm.shape} must be (n, leads, L) and "
+            "(n, k) with the same n"
+        )
+    tail = np.broadcast_to(rhythm[:, None, :], (len(x), x.shape[1], rhythm.shape[1]))
+    return np.concatenate([x, tail], axis=2).astype(np.float32, copy=False)
+
+
+def has_rhythm(dataset: str) -> bool:
+    """Whether the examples of ``dataset`` carry rhythm features (a PTB-XL record holds its own
+    rhythm in its 10 s, so its windows carry none)."""
+    return dataset in RHYTHM_DATASETS
+
+
+def model_inputs(split, rhythm: bool) -> np.ndarray:
+    """What a model reads from a split: the windows, with the rhythm features appended when
+    ``rhythm`` (:func:`join_rhythm`)."""
+    if not rhythm:
+        return split.x
+    if split.rhythm is None:
+        raise ValueError(
+            f"{split.dataset}/{split.name} has no rhythm features: only MIT-BIH beats carry them "
+            "(a PTB-XL record holds its own rhythm); train this model with rhythm=False"
+        )
+    return join_rhythm(split.x, split.rhythm)
+
+
+def split_rhythm(x, k: int = N_RHYTHM):
+    """A joined batch (b, leads, L + k) -> (windows (b, leads, L), coded rhythm (b, k)).
+
+    The code is the natural log: intervals in seconds and their ratios are all positive, and on a
+    log scale a beat 20% early lies as far from 1 as one 20% late, with values near 0 (our choice,
+    needing no statistics of the training split).
+    """
+    if x.shape[-1] <= k:
+        raise ValueError(f"split_rhythm: a batch of {x.shape[-1]} samples cannot hold {k} features")
+    return x[..., :-k], torch.log(x[:, 0, -k:].clamp_min(1e-3))
+
+
+class RhythmClassifier(nn.Module):
+    """The classifier of every model that may read rhythm (students and teacher): one linear
+    layer on the pooled window features, joined with the beat's rhythm features when ``rhythm`` > 0.
+
+    The coded rhythm (:func:`ecgkd.data.rhythm.split_rhythm`) passes a batch norm first, so that
+    its few numbers enter the layer on the same footing as the window's features (our choice: log
+    ratios near 1 vary by a few tenths, pooled activations by several units).
+    """
+
+    def __init__(self, features: int, rhythm: int = 0, outputs: int = 1):
+        super().__init__()
+        self.rhythm = rhythm
+        self.norm = nn.BatchNorm1d(rhythm) if rhythm else None
+        self.linear = nn.Linear(features + rhythm, outputs)
+
+    def split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(windows, coded rhythm or None) of a batch: the rhythm tail comes off when there is
+        one."""
+        return split_rhythm(x, self.rhythm) if self.rhythm else (x, None)
+
+    def forward(self, pooled: torch.Tensor, coded: torch.Tensor | None = None) -> torch.Tensor:
+        if self.norm is None:
+            return self.linear(pooled)
+        return self.linear(torch.cat([pooled, self.norm(coded)], dim=1))

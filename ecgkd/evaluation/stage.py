@@ -18,17 +18,15 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
+from ..data.rhythm import RHYTHM_SUFFIX, model_inputs
 from ..modelinfo import describe
 from ..progress import progress_bar
 from ..students.grid import (
     StudentJob,
     classical_student,
-    finished_runs,
-    results_path,
     train_student,
 )
 from ..students.inputs import StudentData
-from ..students.models import STUDENT_LABELS
 from ..students.stage import finished_classical_grid, student_settings
 from ..students.tables import summary_table
 from ..train import predict
@@ -45,7 +43,7 @@ from .metrics import (
 if TYPE_CHECKING:
     from ..quantum.hardware import Transpiled
     from ..quantum.model import LatentStudent
-    from ..quantum.stage import AutoencoderRun, DeviceScores
+    from ..quantum.stage import AutoencoderRun, DeviceScores, LatentEncoders
 
 
 def teacher_report(stage, resamples: int = 1000, seed: int = 0) -> ModelReport:
@@ -84,12 +82,15 @@ def student_report(
     efficiency: dict | None = None,
     resamples: int = 1000,
     seed: int = 0,
+    rhythm: bool = False,
 ) -> ModelReport:
     """A trained student on its dataset's test split (PTB-XL scored per record and bootstrapped by
-    patient, MIT-BIH scored per beat and bootstrapped by record)."""
+    patient, MIT-BIH scored per beat and bootstrapped by record); ``rhythm``: the model reads the
+    rhythm features with the window."""
     val, test = data.splits["val"], data.splits["test"]
-    y_val, s_val = unit_scores(val, predict(model, val.x))
-    y_test, s_test = unit_scores(test, predict(model, test.x))
+    x_val, x_test = model_inputs(val, rhythm), model_inputs(test, rhythm)
+    y_val, s_val = unit_scores(val, predict(model, x_val))
+    y_test, s_test = unit_scores(test, predict(model, x_test))
     mitbih = data.dataset == "mitbih"
     report = evaluate_scores(
         name,
@@ -104,33 +105,21 @@ def student_report(
         resamples=resamples,
         seed=seed,
     )
-    report.latency_ms = latency_ms(model, (1, 1, test.x.shape[-1]))
+    report.latency_ms = latency_ms(model, (1, *x_test.shape[1:]))
     return report
 
 
-def finished_grids(cfg: Config, data: StudentData, run=None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The finished rows of the classical grid and (with the dataset's autoencoder ``run``) of the
+def finished_grids(
+    cfg: Config, data: StudentData, encoders: LatentEncoders | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The finished rows of the classical grid and (with the dataset's latent ``encoders``) of the
     VQC and control grids, for this mode and data; nothing is trained."""
-    from ..quantum.stage import LATENT_STUDENTS, quantum_jobs, quantum_settings
+    from ..quantum.stage import finished_latent_grids
 
-    name = data.dataset
     classical = finished_classical_grid(cfg, data)
-    if run is None:
+    if encoders is None:
         return classical, pd.DataFrame(columns=["key"])
-    quantum = pd.concat(
-        [
-            finished_runs(
-                quantum_jobs(cfg, name, s),
-                data,
-                quantum_settings(cfg, name),
-                results_path(cfg, "quantum", name),
-                run.builder().model_code(),
-            )
-            for s in LATENT_STUDENTS
-        ],
-        ignore_index=True,
-    )
-    return classical, quantum
+    return classical, finished_latent_grids(cfg, data, encoders)
 
 
 def bootstrap_resamples(cfg: Config) -> int:
@@ -138,22 +127,23 @@ def bootstrap_resamples(cfg: Config) -> int:
     return 200 if cfg.quick else 1000
 
 
-def selected_jobs(results: pd.DataFrame, student: str, seed: int) -> list[tuple[str, StudentJob]]:
-    """(description, job) for no KD and for the best KD setting by validation, when the grid has
-    them."""
-    rows = results[results["student"] == student]
+def selected_jobs(results: pd.DataFrame, model: str, seed: int) -> list[tuple[str, StudentJob]]:
+    """(description, job) of the grid's ``model`` (a student, with or without rhythm) for no KD and
+    for the best KD setting by validation, when the grid has them."""
+    rows = results[results["model"] == model]
     if rows.empty:
         return []
-    dataset, width = rows["dataset"].iloc[0], float(rows["width"].iloc[0])
-    jobs = (
-        [StudentJob(dataset, student, math.nan, 0.0, seed, width)]
-        if (rows["alpha"] == 0).any()
-        else []
-    )
+    first = rows.iloc[0]
+    dataset, student, width = first["dataset"], first["student"], float(first["width"])
+    rhythm = bool(first.get("rhythm", False))
+
+    def job(t: float, a: float) -> StudentJob:
+        return StudentJob(dataset, student, t, a, seed, width, rhythm)
+
+    jobs = [job(math.nan, 0.0)] if (rows["alpha"] == 0).any() else []
     if (rows["alpha"] > 0).any():
         best = summary_table(rows).iloc[0]
-        t, a = float(best["best KD T (by val)"]), float(best["best KD alpha (by val)"])
-        jobs.append(StudentJob(dataset, student, t, a, seed, width))
+        jobs.append(job(float(best["best KD T (by val)"]), float(best["best KD alpha (by val)"])))
     return [(describe_job(job), job) for job in jobs]
 
 
@@ -167,16 +157,19 @@ def compare(
     stage,
     classical: pd.DataFrame,
     quantum: pd.DataFrame | None = None,
-    run=None,
+    encoders: LatentEncoders | None = None,
     resamples: int = 1000,
     progress: bool = False,
+    window_teacher=None,
 ) -> list[ModelReport]:
     """The teacher, the baselines (:mod:`.baselines`), then each student (no KD and best KD) on
     ``stage``'s dataset.
 
     ``classical`` and ``quantum`` are finished grid rows (``ecgkd.students.grid.finished_runs``);
-    ``run`` is the dataset's :class:`ecgkd.quantum.stage.AutoencoderRun`, needed for the latent
-    students. Each student is retrained from its seed (bit-equal to its grid run) and bootstrapped:
+    ``encoders`` are the dataset's :class:`ecgkd.quantum.stage.LatentEncoders`, needed for the
+    latent students. ``window_teacher``: the window-only teacher's stage where ``stage``'s teacher
+    reads rhythm, reported as a baseline (the ablation of the teacher's rhythm). Each student is
+    retrained from its seed (bit-equal to its grid run) and bootstrapped:
     with ``progress``, a bar per model.
     """
     data = StudentData.from_stage(stage)
@@ -191,6 +184,14 @@ def compare(
         ("baselines", lambda: baseline_reports(data.splits, resamples, cfg.seed)),
     ]
 
+    def window_teacher_report() -> ModelReport:
+        report = teacher_report(window_teacher, resamples, cfg.seed)
+        report.role = "baseline"
+        return report
+
+    if window_teacher is not None:
+        steps.append(("window-only teacher", window_teacher_report))
+
     def configuration_report(
         record: dict, model, job: StudentJob, kind: str, efficiency: dict | None = None
     ) -> ModelReport:
@@ -202,6 +203,7 @@ def compare(
             efficiency=efficiency,
             resamples=resamples,
             seed=cfg.seed,
+            rhythm=job.rhythm,
         )
         report.family, report.kd = record["model"], job.kd
         return report
@@ -217,33 +219,34 @@ def compare(
         )
         return configuration_report(record, model, job, kind)
 
-    for student in STUDENT_LABELS:
+    for model in classical["model"].unique():
         steps += [
-            (f"{STUDENT_LABELS[student]}, {kind}", partial(classical_report, job, kind))
-            for kind, job in selected_jobs(classical, student, cfg.seed)
+            (f"{model}, {kind}", partial(classical_report, job, kind))
+            for kind, job in selected_jobs(classical, model, cfg.seed)
         ]
-    if quantum is not None and run is not None and not quantum.empty:
+    if quantum is not None and encoders is not None and not quantum.empty:
         from ..quantum import hardware
-        from ..quantum.stage import LATENT_STUDENTS, train_one
+        from ..quantum.stage import train_one
 
-        builder = run.builder()
+        builder = encoders.main.builder()
+        any_job = StudentJob(data.dataset, "vqc", math.nan, 0.0, 0, rhythm=builder.reads_rhythm)
         compiled = hardware.transpile_for(
-            builder(StudentJob(data.dataset, "vqc", math.nan, 0.0, 0)).head.vqc,
+            builder(any_job).head.vqc,
             hardware.fake_backend(),
             seed=cfg.seed,
         )
         circuit = circuit_costs(builder.spec.qubits, compiled, math.inf)
 
         def latent_report(job: StudentJob, kind: str) -> ModelReport:
-            record, model = train_one(cfg, data, builder, job)
+            record, model = train_one(cfg, data, encoders.for_job(job).builder(), job)
             return configuration_report(
                 record, model, job, kind, circuit if job.student == "vqc" else None
             )
 
-        for student in LATENT_STUDENTS:
+        for model in quantum["model"].unique():
             steps += [
-                (f"{builder.label(student)}, {kind}", partial(latent_report, job, kind))
-                for kind, job in selected_jobs(quantum, student, cfg.seed)
+                (f"{model}, {kind}", partial(latent_report, job, kind))
+                for kind, job in selected_jobs(quantum, model, cfg.seed)
             ]
     bar = progress_bar(steps, desc=f"evaluate {data.dataset}", enabled=progress)
     reports = []
@@ -433,10 +436,6 @@ def kd_gain_table(reports: list[ModelReport], resamples: int = 1000, seed: int =
         for distilled in (
             r for r in students if r.kd and (r.dataset, r.family) == (plain.dataset, plain.family)
         ):
-            gain, low, high = paired_auroc_difference(
-                distilled.y, distilled.scores, plain.scores, distilled.groups, resamples, seed
-            )
-            verdict = "yes: KD helped" if low > 0 else "yes: KD hurt" if high < 0 else "no"
             rows.append(
                 {
                     "dataset": plain.dataset,
@@ -444,9 +443,53 @@ def kd_gain_table(reports: list[ModelReport], resamples: int = 1000, seed: int =
                     "KD configuration": distilled.model.removeprefix(f"{plain.family}, "),
                     "no KD auroc": plain.metrics["auroc"],
                     "KD auroc": distilled.metrics["auroc"],
-                    "gain": gain,
-                    "gain 95% CI": f"[{low:.3f}, {high:.3f}]",
-                    "distinguishable from zero": verdict,
+                    **paired_gain(distilled, plain, "KD", resamples, seed),
                 }
             )
+    return pd.DataFrame(rows)
+
+
+def paired_gain(
+    report: ModelReport, reference: ModelReport, cause: str, resamples: int, seed: int
+) -> dict:
+    """``report``'s AUROC minus ``reference``'s on the same test units, with a bootstrap interval
+    that resamples the same records or patients for both, and whether the gain is distinguishable
+    from zero ("yes: {cause} helped", "yes: {cause} hurt" or "no": the interval holds zero)."""
+    if not np.array_equal(report.y, reference.y):
+        raise ValueError(f"{report.model} and {reference.model} are scored on other units")
+    gain, low, high = paired_auroc_difference(
+        report.y, report.scores, reference.scores, report.groups, resamples, seed
+    )
+    verdict = f"yes: {cause} helped" if low > 0 else f"yes: {cause} hurt" if high < 0 else "no"
+    return {
+        "gain": gain,
+        "gain 95% CI": f"[{low:.3f}, {high:.3f}]",
+        "distinguishable from zero": verdict,
+    }
+
+
+def rhythm_gain_table(
+    reports: list[ModelReport], resamples: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """What reading the rhythm adds to each model that reads it: its AUROC minus that of the same
+    model and configuration on the window alone (the teacher's ablation, or a student's ablation
+    row at the same KD cell), paired on the same test units, with a bootstrap interval that
+    resamples the same records for both."""
+    by_name = {(r.dataset, r.model): r for r in reports}
+    rows = []
+    for report in reports:
+        if RHYTHM_SUFFIX not in report.model:
+            continue
+        window = by_name.get((report.dataset, report.model.replace(RHYTHM_SUFFIX, "", 1)))
+        if window is None:
+            continue
+        rows.append(
+            {
+                "dataset": report.dataset,
+                "model": report.model,
+                "window-only auroc": window.metrics["auroc"],
+                "auroc with rhythm": report.metrics["auroc"],
+                **paired_gain(report, window, "rhythm", resamples, seed),
+            }
+        )
     return pd.DataFrame(rows)

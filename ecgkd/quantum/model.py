@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from .. import cache
+from ..data.rhythm import N_RHYTHM, RHYTHM_FEATURES
 from ..modelinfo import count_parameters
 from . import autoencoder as autoencoder_mod
 from . import circuit as circuit_mod
@@ -38,6 +39,10 @@ from .circuit import VQCCircuit, VQCSpec, build_vqc
 from .statevector import TorchVQC
 
 Backend = Literal["torch", "qiskit"]
+#: The rhythm features a circuit reads beside the latent (our choice, two angles of six): how early
+#: the beat came against the local rhythm, and the pause after it (a premature beat's signature).
+RHYTHM_ANGLES = ("pre/local", "post/pre")
+RHYTHM_COLUMNS = [RHYTHM_FEATURES.index(name) for name in RHYTHM_ANGLES]
 
 
 def initial_weights(num: int, seed: int) -> torch.Tensor:
@@ -142,7 +147,10 @@ class LatentStudent(nn.Module):
     """Window (b, 1, 256) -> encoder -> angles -> head -> logit (b,).
 
     It keeps the autoencoder's encoding half only (the decoder does not run at inference), so its
-    parameter count is what a device would hold: encoder, angle scaling and head.
+    parameter count is what a device would hold: encoder, angle scaling and head. With a
+    ``rhythm_scaler`` it reads a window with its rhythm features appended
+    (:func:`ecgkd.data.rhythm.join_rhythm`), and the angles are the latent's followed by those of
+    :data:`RHYTHM_ANGLES`.
     """
 
     def __init__(
@@ -151,10 +159,12 @@ class LatentStudent(nn.Module):
         scaler: AngleScaler,
         head: nn.Module,
         end_to_end: bool = False,
+        rhythm_scaler: AngleScaler | None = None,
     ):
         super().__init__()
         self.encoder = copy.deepcopy(encoder.encoder)  # the encoding half of the autoencoder
         self.scaler = copy.deepcopy(scaler)
+        self.rhythm_scaler = copy.deepcopy(rhythm_scaler)
         self.head = head
         self.end_to_end = end_to_end
         for p in self.encoder.parameters():
@@ -166,8 +176,16 @@ class LatentStudent(nn.Module):
             self.encoder.eval()  # a frozen encoder stays frozen
         return self
 
+    @property
+    def reads_rhythm(self) -> bool:
+        return self.rhythm_scaler is not None
+
     def angles(self, x: torch.Tensor) -> torch.Tensor:
-        return self.scaler(self.encoder(x))
+        if self.rhythm_scaler is None:
+            return self.scaler(self.encoder(x))
+        window, rhythm = x[..., :-N_RHYTHM], x[:, 0, -N_RHYTHM:]
+        latent = self.scaler(self.encoder(window))
+        return torch.cat([latent, self.rhythm_scaler(rhythm[:, RHYTHM_COLUMNS])], dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.angles(x))
@@ -179,7 +197,8 @@ def head_parameters(spec: VQCSpec) -> int:
 
 
 def latent_angles(student: LatentStudent, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
-    """The angles (n, d) a student's circuit receives for windows (n, 1, 256)."""
+    """The angles (n, d) a student's circuit receives for windows (n, 1, 256) (with the rhythm
+    features appended when the student reads them)."""
     student.eval()
     with torch.inference_mode():
         out = [
@@ -198,7 +217,8 @@ class QuantumBuilder:
 
     ``job.student`` is ``"vqc"`` (the circuit) or ``"mlp"`` (the control). A class, not a closure,
     so joblib can send it to worker processes. ``encoder_key`` identifies the trained encoder in
-    caches.
+    caches. With a ``rhythm_scaler`` the students read the rhythm angles after the latent ones
+    (jobs with ``rhythm=True`` only).
     """
 
     encoder: ConvAutoencoder = field(repr=False)
@@ -206,21 +226,39 @@ class QuantumBuilder:
     encoder_key: str
     spec: VQCSpec = VQCSpec()
     end_to_end: bool = False
+    rhythm_scaler: AngleScaler | None = field(default=None, repr=False)
+
+    @property
+    def reads_rhythm(self) -> bool:
+        return self.rhythm_scaler is not None
+
+    @property
+    def inputs(self) -> int:
+        """Angles per example: the latent's, plus the rhythm's when read."""
+        return self.encoder.latent + (len(RHYTHM_ANGLES) if self.reads_rhythm else 0)
 
     def __call__(self, job) -> LatentStudent:
+        if bool(job.rhythm) != self.reads_rhythm:
+            raise ValueError(
+                f"job rhythm={job.rhythm} but this builder's encoder "
+                f"{'reads' if self.reads_rhythm else 'does not read'} rhythm features: build it "
+                "with the matching autoencoder run (ecgkd.quantum.stage.LatentEncoders.for_job)"
+            )
         if job.student == "vqc":
             head = VQCHead(self.spec, seed=job.seed)
         elif job.student == "mlp":
-            head = MatchedMLP(self.encoder.latent, head_parameters(self.spec), seed=job.seed)
+            head = MatchedMLP(self.inputs, head_parameters(self.spec), seed=job.seed)
         else:
             raise ValueError(f"student={job.student!r}: the quantum stage builds 'vqc' or 'mlp'")
-        return LatentStudent(self.encoder, self.scaler, head, end_to_end=self.end_to_end)
+        return LatentStudent(
+            self.encoder, self.scaler, head, self.end_to_end, rhythm_scaler=self.rhythm_scaler
+        )
 
     def label(self, student: str) -> str:
         """The model's name in result tables, with its trainable parameters (the tables' size
         columns add the frozen encoder, which runs at inference too)."""
         if student == "mlp":
-            control = MatchedMLP(self.encoder.latent, head_parameters(self.spec))
+            control = MatchedMLP(self.inputs, head_parameters(self.spec))
             trainable = count_parameters(control, trainable_only=True)
             return f"MLP control ({trainable} trainable params)"
         return f"VQC ({self.spec.qubits} qubits, {head_parameters(self.spec)} trainable params)"
@@ -232,6 +270,9 @@ class QuantumBuilder:
                 "encoder": self.encoder_key,
                 "spec": self.spec.as_dict(),
                 "end_to_end": self.end_to_end,
+                "rhythm": None
+                if self.rhythm_scaler is None
+                else [self.rhythm_scaler.low.tolist(), self.rhythm_scaler.high.tolist()],
                 "code": cache.code_version(
                     circuit_mod, statevector_mod, sys.modules[__name__], autoencoder_mod
                 ),

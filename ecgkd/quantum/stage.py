@@ -22,11 +22,20 @@ import torch
 
 from .. import cache
 from ..config import Config, seed_everything
+from ..data.rhythm import N_RHYTHM, has_rhythm, model_inputs
+from ..data.split import Split
 from ..evaluation.metrics import binary_metrics, unit_scores, youden_threshold
 from ..progress import progress_bar
-from ..students.grid import GridPlan, StudentJob, results_path, run_grid, train_student
+from ..students.grid import (
+    GridPlan,
+    StudentJob,
+    finished_runs,
+    results_path,
+    run_grid,
+    train_student,
+)
 from ..students.inputs import StudentData
-from ..students.stage import grid_plan
+from ..students.stage import grid_plan, window_only_jobs
 from ..students.tables import paired_summary, summary_table
 from ..train import TrainSettings, predict
 from . import autoencoder as ae_mod
@@ -39,11 +48,19 @@ from .autoencoder import (
     train_autoencoder,
 )
 from .circuit import VQCSpec, build_vqc
-from .model import LatentStudent, QuantumBuilder, VQCHead, head_parameters, latent_angles
+from .model import (
+    RHYTHM_ANGLES,
+    RHYTHM_COLUMNS,
+    LatentStudent,
+    QuantumBuilder,
+    VQCHead,
+    head_parameters,
+    latent_angles,
+)
 
 SHOTS = (128, 512, 2048, 8192)
 QUICK_SHOTS = (128, 1024, 8192)
-LATENT = 6  # latent size of the autoencoder: one number per qubit
+LATENT = 6  # latent size of the autoencoder: one number per qubit (with rhythm: 4 + 2 angles)
 LATENT_STUDENTS = ("vqc", "mlp")  # the circuit and its same-size classical control
 OURS = "ours"
 #: The circuit ablation (our choice of variants): ours, and one change at a time.
@@ -116,10 +133,66 @@ class AutoencoderRun:
     history: pd.DataFrame
     reconstruction: dict[str, float]
     key: str
+    rhythm_scaler: AngleScaler | None = None  # the rhythm angles' scaler, when they are read
+
+    @property
+    def reads_rhythm(self) -> bool:
+        return self.rhythm_scaler is not None
+
+    def angles(self, split: Split) -> np.ndarray:
+        """The angles (n, 6) a circuit on this encoder receives for a split's examples: the
+        latent's, then the rhythm's when read."""
+        angles = self.scaler(torch.from_numpy(encode(self.model, split.x))).numpy()
+        if self.rhythm_scaler is None:
+            return angles
+        rhythm = torch.from_numpy(split.rhythm[:, RHYTHM_COLUMNS])
+        return np.concatenate([angles, self.rhythm_scaler(rhythm).numpy()], axis=1)
 
     def builder(self, spec: VQCSpec | None = None, end_to_end: bool = False) -> QuantumBuilder:
         """The builder of the VQC and control students on this encoder."""
-        return QuantumBuilder(self.model, self.scaler, self.key, spec or VQCSpec(), end_to_end)
+        return QuantumBuilder(
+            self.model, self.scaler, self.key, spec or VQCSpec(), end_to_end, self.rhythm_scaler
+        )
+
+
+@dataclass
+class LatentEncoders:
+    """A dataset's encoders for the latent students: ``window``, the paper's 6-d latent of the
+    window alone (every dataset), and ``rhythm``, a 4-d latent with the 2 rhythm angles of
+    :data:`ecgkd.quantum.model.RHYTHM_ANGLES` (MIT-BIH: our main latent students; the window-only
+    ones are its ablation rows)."""
+
+    window: AutoencoderRun
+    rhythm: AutoencoderRun | None = None
+
+    @property
+    def main(self) -> AutoencoderRun:
+        """The encoder of the study's latent students: with rhythm wherever there is one."""
+        return self.rhythm or self.window
+
+    def for_job(self, job: StudentJob) -> AutoencoderRun:
+        """The encoder a job's student reads through."""
+        if job.rhythm and self.rhythm is None:
+            raise ValueError(f"{job.dataset}: no rhythm encoder for a job with rhythm=True")
+        return self.rhythm if job.rhythm else self.window
+
+
+def prepare_encoders(
+    cfg: Config,
+    data: StudentData,
+    settings: TrainSettings | None = None,
+    progress: bool = True,
+    latent: int = LATENT,
+) -> LatentEncoders:
+    """The window-only autoencoder of ``data`` (``latent`` numbers, one per qubit) and, where the
+    data carry rhythm features, the smaller one that leaves two of the angles to the rhythm (both
+    cached)."""
+    window = prepare_autoencoder(cfg, data, latent, settings, progress)
+    if not has_rhythm(data.dataset):
+        return LatentEncoders(window)
+    smaller = latent - len(RHYTHM_ANGLES)
+    rhythm = prepare_autoencoder(cfg, data, smaller, settings, progress, rhythm=True)
+    return LatentEncoders(window, rhythm)
 
 
 def prepare_autoencoder(
@@ -128,9 +201,11 @@ def prepare_autoencoder(
     latent: int = LATENT,
     settings: TrainSettings | None = None,
     progress: bool = True,
+    rhythm: bool = False,
 ) -> AutoencoderRun:
     """Train the autoencoder on the training windows (or reload it from
-    ``<cache>/autoencoder/``)."""
+    ``<cache>/autoencoder/``). ``rhythm``: the run's students read the rhythm angles too, scaled
+    to [0, pi] from the training split's percentiles as the latent is."""
     settings = settings or ae_settings(cfg, data.dataset)
     splits = data.splits
     key = cache.fingerprint(
@@ -167,7 +242,11 @@ def prepare_autoencoder(
     model.eval()
     scaler = AngleScaler.fit(encode(model, splits["train"].x))
     errors = {name: reconstruction_error(model, split.x) for name, split in splits.items()}
-    return AutoencoderRun(data.dataset, model, scaler, history, errors, key)
+    rhythm_scaler = None
+    if rhythm:
+        train_rhythm = model_inputs(splits["train"], True)[:, 0, -N_RHYTHM:]  # checks it is there
+        rhythm_scaler = AngleScaler.fit(train_rhythm[:, RHYTHM_COLUMNS])
+    return AutoencoderRun(data.dataset, model, scaler, history, errors, key, rhythm_scaler)
 
 
 def ablation_seeds(cfg: Config) -> tuple[int, ...]:
@@ -250,10 +329,67 @@ def chosen_circuit(table: pd.DataFrame) -> tuple[str, list[str]]:
 
 
 def quantum_jobs(
-    cfg: Config, dataset: str, student: str = "vqc", plan: GridPlan | None = None
+    cfg: Config,
+    dataset: str,
+    student: str = "vqc",
+    plan: GridPlan | None = None,
+    rhythm: bool = False,
 ) -> list[StudentJob]:
     """The T x alpha study of a latent student: the classical students' plan (:func:`grid_plan`)."""
-    return (plan or grid_plan(cfg)).jobs(dataset, (student,))
+    return (plan or grid_plan(cfg)).jobs(dataset, (student,), rhythm=rhythm)
+
+
+def run_latent_grids(
+    cfg: Config,
+    data: StudentData,
+    encoders: LatentEncoders,
+    plan: GridPlan | None = None,
+    settings: TrainSettings | None = None,
+    spec: VQCSpec | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """The VQC and its control over the T x alpha grid on the main encoder (with rhythm on
+    MIT-BIH), then, where that reads rhythm, the window-only students of the paper as ablation
+    rows: no KD and the grid's best KD cell by validation
+    (:func:`ecgkd.students.stage.window_only_jobs`)."""
+    main = encoders.main
+
+    def run(jobs: list[StudentJob], builder: QuantumBuilder, student: str) -> pd.DataFrame:
+        return run_quantum_grid(cfg, data, builder, student, jobs, progress, settings)
+
+    grids = [
+        run(quantum_jobs(cfg, data.dataset, s, plan, main.reads_rhythm), main.builder(spec), s)
+        for s in LATENT_STUDENTS
+    ]
+    grid = pd.concat(grids, ignore_index=True)
+    if not main.reads_rhythm:
+        return grid
+    window = encoders.window.builder(spec)
+    ablation = window_only_jobs(grid)
+    rows = [run([j for j in ablation if j.student == s], window, s) for s in LATENT_STUDENTS]
+    return pd.concat([grid, *rows], ignore_index=True)
+
+
+def finished_latent_grids(
+    cfg: Config, data: StudentData, encoders: LatentEncoders, spec: VQCSpec | None = None
+) -> pd.DataFrame:
+    """The finished rows of :func:`run_latent_grids` for this mode and data; nothing is trained."""
+    main, path = encoders.main, results_path(cfg, "quantum", data.dataset)
+    settings = quantum_settings(cfg, data.dataset)
+
+    def finished(jobs: list[StudentJob], run: AutoencoderRun) -> pd.DataFrame:
+        return finished_runs(jobs, data, settings, path, run.builder(spec).model_code())
+
+    grid = pd.concat(
+        [
+            finished(quantum_jobs(cfg, data.dataset, s, rhythm=main.reads_rhythm), main)
+            for s in LATENT_STUDENTS
+        ],
+        ignore_index=True,
+    )
+    if not main.reads_rhythm or grid.empty:
+        return grid
+    return pd.concat([grid, finished(window_only_jobs(grid), encoders.window)], ignore_index=True)
 
 
 def run_quantum_grid(
@@ -268,7 +404,8 @@ def run_quantum_grid(
     """Train the VQC (or its MLP control) over the grid (``jobs``: default :func:`quantum_jobs`,
     ``settings``: default :func:`quantum_settings`); results in
     ``<cache>/results/quantum-*.csv``."""
-    jobs = jobs if jobs is not None else quantum_jobs(cfg, data.dataset, student)
+    if jobs is None:
+        jobs = quantum_jobs(cfg, data.dataset, student, rhythm=builder.reads_rhythm)
     label = builder.label(student)
     path = results_path(cfg, "quantum", data.dataset)
     return run_grid(
@@ -371,9 +508,9 @@ def device_scores(
             "record)"
         )
     val, test = data.splits["val"], data.splits["test"]
-    y_val, s_val = unit_scores(val, predict(student, val.x))
+    y_val, s_val = unit_scores(val, predict(student, model_inputs(val, student.reads_rhythm)))
     index = hardware_subset(test.y, size, seed)
-    angles = latent_angles(student, test.x[index])
+    angles = latent_angles(student, model_inputs(test.subset(index), student.reads_rhythm))
     weights = head.circuit_weights.detach().double().numpy()
     scale, bias = float(head.scale.detach()), float(head.bias.detach())
     backend = hardware.fake_backend(device)
@@ -411,13 +548,17 @@ def hardware_study(result: DeviceScores, data: StudentData) -> pd.DataFrame:
 def best_vqc(
     cfg: Config, data: StudentData, run: AutoencoderRun, results: pd.DataFrame
 ) -> tuple[StudentJob, dict, LatentStudent]:
-    """The VQC at its best KD setting (mean validation AUROC over seeds), retrained for seed
-    ``cfg.seed``.
+    """The VQC of ``run``'s encoder (with or without rhythm) at its best KD setting (mean
+    validation AUROC over seeds), retrained for seed ``cfg.seed``.
 
     Training is deterministic, so the retrained model reproduces its row of ``results``; it is what
     the training curves and the hardware study show.
     """
-    rows = results[(results["dataset"] == data.dataset) & (results["student"] == "vqc")]
+    rows = results[
+        (results["dataset"] == data.dataset)
+        & (results["student"] == "vqc")
+        & (results["rhythm"].astype(bool) == run.reads_rhythm)
+    ]
     if rows.empty or not (rows["alpha"] > 0).any():
         raise ValueError(
             f"no finished VQC runs with KD for {data.dataset}: run the quantum grid first"
@@ -429,6 +570,7 @@ def best_vqc(
         float(best["best KD T (by val)"]),
         float(best["best KD alpha (by val)"]),
         cfg.seed,
+        rhythm=run.reads_rhythm,
     )
     record, model = train_one(cfg, data, run.builder(), job)
     return job, record, model

@@ -8,9 +8,12 @@ from .stage import (
     classical_jobs,
     finished_classical_grid,
     grid_plan,
+    main_and_ablation,
     run_classical_grid,
     student_settings,
     student_widths,
+    targets_study,
+    targets_table,
 )
 from .tables import (
     RUN_COLUMNS,
@@ -18,6 +21,7 @@ from .tables import (
     by_temperature,
     gain_table,
     paired_summary,
+    rhythm_table,
     summary_table,
 )
 
@@ -38,11 +42,15 @@ __all__ = [
     "gain_table",
     "grid_plan",
     "kd_loss",
+    "main_and_ablation",
     "paired_summary",
+    "rhythm_table",
     "run_classical_grid",
     "run_grid",
     "student_settings",
     "student_widths",
     "summary_table",
+    "targets_study",
+    "targets_table",
     "train_student",
 ]

@@ -24,6 +24,8 @@ from torch import nn
 
 from .. import cache, modelinfo, train
 from ..config import Config, seed_everything
+from ..data import rhythm as rhythm_mod
+from ..data.rhythm import N_RHYTHM, RHYTHM_SUFFIX, model_inputs
 from ..evaluation.metrics import binary_metrics, unit_scores, youden_threshold
 from ..modelinfo import describe, model_fingerprint
 from ..progress import progress_bar
@@ -36,7 +38,8 @@ from .models import STUDENT_LABELS, build_student
 
 @dataclass(frozen=True)
 class StudentJob:
-    """One training run. ``temperature`` is NaN for alpha = 0 (no distillation: T plays no part)."""
+    """One training run. ``temperature`` is NaN for alpha = 0 (no distillation: T plays no part);
+    ``rhythm``: the student reads the beat's rhythm features with its window (MIT-BIH)."""
 
     dataset: str
     student: str
@@ -44,6 +47,7 @@ class StudentJob:
     alpha: float
     seed: int
     width: float = 1.0
+    rhythm: bool = False
 
     @property
     def kd(self) -> bool:
@@ -71,7 +75,11 @@ class GridPlan:
             raise ValueError("GridPlan.seeds is empty: give at least one seed")
 
     def jobs(
-        self, dataset: str, names: tuple[str, ...], widths: Mapping[str, float] | None = None
+        self,
+        dataset: str,
+        names: tuple[str, ...],
+        widths: Mapping[str, float] | None = None,
+        rhythm: bool = False,
     ) -> list[StudentJob]:
         """Every (student, T, alpha, seed); alpha = 0 once per seed, not once per T."""
         widths = widths or {}
@@ -88,6 +96,7 @@ class GridPlan:
                                 float(alpha),
                                 int(seed),
                                 widths.get(name, 1.0),
+                                rhythm,
                             )
                         )
         return jobs
@@ -97,8 +106,17 @@ Builder = Callable[[StudentJob], nn.Module]
 
 
 def classical_student(job: StudentJob) -> nn.Module:
-    """The builder of the classical students: :func:`build_student` at the job's width."""
-    return build_student(job.student, job.seed, width=job.width)
+    """The builder of the classical students: :func:`build_student` at the job's width, reading
+    the rhythm features when the job says so."""
+    return build_student(
+        job.student, job.seed, width=job.width, rhythm=N_RHYTHM if job.rhythm else 0
+    )
+
+
+def job_label(job: StudentJob, label: str | None = None) -> str:
+    """The model's name in result tables: ``label`` (default: the classical student's name), with
+    " + rhythm" when it reads the rhythm features."""
+    return (label or STUDENT_LABELS[job.student]) + (RHYTHM_SUFFIX if job.rhythm else "")
 
 
 def train_student(
@@ -126,11 +144,12 @@ def train_student(
     model = build(job)
     initial = model_fingerprint(model)
     tr, va, te = (data.splits[s] for s in ("train", "val", "test"))
+    x_tr, x_va = (model_inputs(s, job.rhythm) for s in (tr, va))
     loss = kd_loss(job.temperature if job.kd else 1.0, job.alpha, pos_weight=balancing_weight(tr.y))
     result = fit(
         model,
-        TrainData(tr.x, tr.y, data.teacher_logits["train"] if job.kd else None),
-        TrainData(va.x, va.y),
+        TrainData(x_tr, tr.y, data.teacher_logits["train"] if job.kd else None),
+        TrainData(x_va, va.y),
         loss,
         settings,
         seed=job.seed,
@@ -139,16 +158,17 @@ def train_student(
         desc=f"{job.student} {job.dataset} T={job.temperature:g} a={job.alpha:g}",
     )
     model.cpu()
-    y_val, s_val = unit_scores(va, predict(model, va.x, batch_size=settings.eval_batch_size))
+    y_val, s_val = unit_scores(va, predict(model, x_va, batch_size=settings.eval_batch_size))
     threshold = youden_threshold(y_val, s_val)
     metrics = {}
     if score_test:
-        y_test, s_test = unit_scores(te, predict(model, te.x, batch_size=settings.eval_batch_size))
+        x_te = model_inputs(te, job.rhythm)
+        y_test, s_test = unit_scores(te, predict(model, x_te, batch_size=settings.eval_batch_size))
         metrics = binary_metrics(y_test, s_test, threshold)
     record = {
         **job.as_dict(),
         "kd": job.kd,
-        "model": label or STUDENT_LABELS[job.student],
+        "model": job_label(job, label),
         "teacher": data.teacher_label,
         "initial_weights": initial,
         "best_epoch": result.best_epoch,
@@ -184,7 +204,7 @@ def job_key(
             },
             "data": data.fingerprint(),
             "settings": settings.as_dict(),
-            "code": cache.code_version(models, kd, train, modelinfo) + _RUNNER_CODE,
+            "code": cache.code_version(models, kd, train, modelinfo, rhythm_mod) + _RUNNER_CODE,
             **({"model": model_code} if model_code else {}),
         }
     )

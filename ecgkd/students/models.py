@@ -15,7 +15,11 @@
   small enough for a microcontroller.
 
 Both output one logit per window (abnormal vs normal) and accept a ``width`` multiplier and a
-``depth``.
+``depth``. With ``rhythm=k`` (MIT-BIH) a student reads the window with the beat's ``k`` rhythm
+features appended (:func:`ecgkd.data.rhythm.join_rhythm`) and its linear classifier sees the pooled
+morphology features and the coded rhythm side by side (our choice): the rhythm reaches the logit
+through one linear layer, so the model can fall back on it where the shape of a beat from an unseen
+patient misleads.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from typing import Literal
 
 import torch
 from torch import nn
+
+from ..data.rhythm import RhythmClassifier
 
 StudentName = Literal["resnet1d", "cnn1d"]
 
@@ -77,6 +83,7 @@ class ResNet1D(nn.Module):
         depth: int = 3,
         channels: tuple[int, ...] = (32, 64, 64),
         pool: bool = True,
+        rhythm: int = 0,
     ):
         super().__init__()
         if depth < 1 or width <= 0:
@@ -92,7 +99,7 @@ class ResNet1D(nn.Module):
             blocks.append(ResidualBlock(previous, w))
             previous = w
         self.blocks = nn.Sequential(*blocks)
-        self.head = nn.Linear(previous, 1)
+        self.head = RhythmClassifier(previous, rhythm)
         self.depth = depth
         self.min_length = 2 ** (depth - 1) if pool else 1
 
@@ -103,13 +110,14 @@ class ResNet1D(nn.Module):
         return cls(in_channels=in_channels, channels=(64, 128, 128), pool=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x, coded = self.head.split(x)
         if x.shape[-1] < self.min_length:
             raise ValueError(
                 f"ResNet1D: windows of {x.shape[-1]} samples are too short for depth="
                 f"{self.depth} with pooling (need >= {self.min_length}); "
                 "lower depth or pass pool=False"
             )
-        return self.head(self.blocks(x).mean(-1))
+        return self.head(self.blocks(x).mean(-1), coded)
 
 
 class CNN1D(nn.Module):
@@ -123,6 +131,7 @@ class CNN1D(nn.Module):
         depth: int = 4,
         channels: tuple[int, ...] = (16, 32, 48, 64),
         kernels: tuple[int, ...] = (7, 5, 5, 3),
+        rhythm: int = 0,
     ):
         super().__init__()
         if not 1 <= depth <= len(channels) or width <= 0:
@@ -136,10 +145,11 @@ class CNN1D(nn.Module):
             layers += [same_conv(previous, c, k), nn.BatchNorm1d(c), nn.ReLU(), nn.MaxPool1d(2)]
             previous = c
         self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(previous, 1)
+        self.head = RhythmClassifier(previous, rhythm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x).mean(-1))
+        x, coded = self.head.split(x)
+        return self.head(self.features(x).mean(-1), coded)
 
 
 STUDENTS = {"resnet1d": ResNet1D, "cnn1d": CNN1D}

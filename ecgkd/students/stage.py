@@ -13,11 +13,12 @@ import pandas as pd
 
 from .. import data as data_mod
 from ..config import Config
+from ..data.rhythm import has_rhythm
 from ..train import TrainSettings
 from .grid import GridPlan, StudentJob, finished_runs, results_path, run_grid
 from .inputs import StudentData
 from .models import STUDENT_LABELS
-from .tables import paired_summary
+from .tables import gain_table, paired_summary, summary_table
 
 TEMPERATURES = (1.0, 2.0, 4.0, 8.0)
 ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -61,8 +62,42 @@ def student_settings(cfg: Config, dataset: str) -> TrainSettings:
 
 
 def classical_jobs(cfg: Config, dataset: str, plan: GridPlan | None = None) -> list[StudentJob]:
-    """The classical students' runs of the study (``plan``: default :func:`grid_plan`)."""
-    return (plan or grid_plan(cfg)).jobs(dataset, CLASSICAL, student_widths(cfg))
+    """The classical students' runs of the study (``plan``: default :func:`grid_plan`), reading
+    the rhythm features wherever the dataset carries them (MIT-BIH)."""
+    plan = plan or grid_plan(cfg)
+    return plan.jobs(dataset, CLASSICAL, student_widths(cfg), rhythm=has_rhythm(dataset))
+
+
+def cell_jobs(grid: pd.DataFrame, rhythm: bool | None = None) -> list[StudentJob]:
+    """For each dataset, student (with or without rhythm) and seed of ``grid``: the no-KD job and
+    the job at the KD cell that is best by mean validation AUROC for that model
+    (:func:`~ecgkd.students.tables.summary_table`'s choice; validation only). ``rhythm``: build the
+    jobs with (True) or without (False) the rhythm features, whatever the grid's runs read; None
+    keeps each run's own."""
+    if grid.empty:
+        return []
+    jobs = []
+    for (dataset, _), runs in grid.groupby(["dataset", "model"], sort=True):
+        best = summary_table(runs).iloc[0]
+        cells = [(math.nan, 0.0)]
+        if runs["alpha"].gt(0).any():
+            cells.append((float(best["best KD T (by val)"]), float(best["best KD alpha (by val)"])))
+        first = runs.iloc[0]
+        reads = bool(first["rhythm"]) if rhythm is None else rhythm
+        for seed in sorted(runs["seed"].unique()):
+            jobs += [
+                StudentJob(dataset, first["student"], t, a, int(seed), float(first["width"]), reads)
+                for t, a in cells
+            ]
+    return jobs
+
+
+def window_only_jobs(grid: pd.DataFrame) -> list[StudentJob]:
+    """The paper's window-only students as ablation rows of a rhythm grid: for each student and
+    seed, no KD and the KD cell that is best by validation for that student with rhythm."""
+    if grid.empty:
+        return []
+    return cell_jobs(grid[grid["rhythm"].astype(bool)], rhythm=False)
 
 
 def run_classical_grid(
@@ -73,30 +108,41 @@ def run_classical_grid(
     progress: bool = True,
 ) -> pd.DataFrame:
     """The classical T x alpha study of notebook 03 for one dataset, as ``cfg`` sets it (grid,
-    settings, jobs, device; each run's epoch bar in full mode, where one run takes minutes)."""
+    settings, jobs, device; each run's epoch bar in full mode, where one run takes minutes).
+
+    On MIT-BIH the students read the rhythm features; the window-only students follow as ablation
+    rows (:func:`window_only_jobs`), in the same results file."""
     name = data.dataset
-    return run_grid(
-        classical_jobs(cfg, name, plan),
-        data,
-        settings or student_settings(cfg, name),
-        results_path(cfg, "students", name),
-        n_jobs=cfg.n_jobs,
-        device=cfg.device,
-        progress=progress,
-        epoch_bars=not cfg.quick,
-    )
+    settings = settings or student_settings(cfg, name)
+
+    def run(jobs: list[StudentJob]) -> pd.DataFrame:
+        return run_grid(
+            jobs,
+            data,
+            settings,
+            results_path(cfg, "students", name),
+            n_jobs=cfg.n_jobs,
+            device=cfg.device,
+            progress=progress,
+            epoch_bars=not cfg.quick,
+        )
+
+    grid = run(classical_jobs(cfg, name, plan))
+    if not has_rhythm(name):
+        return grid
+    return pd.concat([grid, run(window_only_jobs(grid))], ignore_index=True)
 
 
 def finished_classical_grid(cfg: Config, data: StudentData) -> pd.DataFrame:
-    """The finished rows of :func:`run_classical_grid` for this mode and data; nothing is
-    trained."""
+    """The finished rows of :func:`run_classical_grid` for this mode and data (with the
+    window-only ablation rows on MIT-BIH); nothing is trained."""
     name = data.dataset
-    return finished_runs(
-        classical_jobs(cfg, name),
-        data,
-        student_settings(cfg, name),
-        results_path(cfg, "students", name),
-    )
+    settings, path = student_settings(cfg, name), results_path(cfg, "students", name)
+    grid = finished_runs(classical_jobs(cfg, name), data, settings, path)
+    if not has_rhythm(name) or grid.empty:
+        return grid
+    ablation = finished_runs(window_only_jobs(grid), data, settings, path)
+    return pd.concat([grid, ablation], ignore_index=True)
 
 
 def filter_seeds(cfg: Config) -> tuple[int, ...]:
@@ -153,3 +199,65 @@ def chosen_filters(
         raise ValueError(f"the filter study holds none of {candidates}")
     means = rows.groupby(["dataset", "filters"])["val_auroc"].mean()
     return {str(d): str(means[d].idxmax()) for d in means.index.get_level_values(0).unique()}
+
+
+def main_and_ablation(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the study's grid, the window-only ablation rows) of a results table: on a dataset with
+    rhythm the grid is the students that read it, the ablation those that do not; elsewhere
+    every row is the grid's."""
+    rhythm = results["rhythm"].astype(bool)
+    ablation = results["dataset"].map(has_rhythm) & ~rhythm
+    return results[~ablation].reset_index(drop=True), results[ablation].reset_index(drop=True)
+
+
+def targets_study(
+    cfg: Config,
+    stage,
+    grid: pd.DataFrame,
+    settings: TrainSettings | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """The in-sample targets against the cross-fitted ones the grid trained on: the grid's
+    configurations of :func:`cell_jobs` (no KD and the best KD cell, every seed), retrained on the
+    in-sample targets of ``stage``'s teacher; returns their rows and the grid's own, with a
+    ``targets`` column. Only the training split's targets differ."""
+    name = stage.student_data.dataset
+    jobs = cell_jobs(grid)
+    settings = settings or student_settings(cfg, name)
+    in_sample = run_grid(
+        jobs,
+        StudentData.from_stage(stage, targets="in-sample"),
+        settings,
+        results_path(cfg, "students", name),
+        n_jobs=cfg.n_jobs,
+        device=cfg.device,
+        progress=progress,
+    )
+    crossed = finished_runs(
+        jobs, StudentData.from_stage(stage), settings, results_path(cfg, "students", name)
+    )
+    both = [crossed.assign(targets="cross-fitted"), in_sample.assign(targets="in-sample")]
+    return pd.concat(both, ignore_index=True)
+
+
+def targets_table(study: pd.DataFrame) -> pd.DataFrame:
+    """The KD gain (best KD cell minus no KD, same seed) each kind of target yields, per dataset and
+    student: test AUROC with KD and the gain's mean, min and max over seeds."""
+    tables = []
+    for targets, rows in study.groupby("targets", sort=False):
+        gains = gain_table(rows).groupby(["dataset", "model"], sort=True)
+        tables.append(
+            pd.DataFrame(
+                {
+                    "targets": targets,
+                    "seeds": gains["seed"].count(),
+                    "KD test_auroc": gains["test_auroc"].mean(),
+                    "no KD test_auroc": gains["no_kd"].mean(),
+                    "gain (mean)": gains["gain"].mean(),
+                    "gain (min)": gains["gain"].min(),
+                    "gain (max)": gains["gain"].max(),
+                }
+            )
+        )
+    table = pd.concat(tables).reset_index().sort_values(["dataset", "model", "targets"])
+    return table.reset_index(drop=True)

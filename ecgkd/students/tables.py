@@ -21,12 +21,11 @@ RUN_COLUMNS = [
 
 
 def gain_table(table: pd.DataFrame, metric: str = "test_auroc") -> pd.DataFrame:
-    """Each KD run's ``metric`` minus that of the no-KD run of the same dataset, student and
-    seed."""
-    base = (
-        table[table["alpha"] == 0].set_index(["dataset", "student", "seed"])[metric].rename("no_kd")
-    )
-    kd = table[table["alpha"] > 0].join(base, on=["dataset", "student", "seed"])
+    """Each KD run's ``metric`` minus that of the no-KD run of the same dataset, model (student,
+    with or without rhythm) and seed."""
+    keys = ["dataset", "model", "seed"]
+    base = table[table["alpha"] == 0].set_index(keys)[metric].rename("no_kd")
+    kd = table[table["alpha"] > 0].join(base, on=keys)
     return kd.assign(gain=kd[metric] - kd["no_kd"])
 
 
@@ -111,3 +110,37 @@ def best_cell_by_seed(table: pd.DataFrame) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def rhythm_table(table: pd.DataFrame, metric: str = "test_auroc") -> pd.DataFrame:
+    """What the rhythm features add to each student: every configuration run both ways (no KD and
+    the best KD cell, :func:`ecgkd.students.stage.window_only_jobs`), its ``metric`` with rhythm and
+    on the window alone, and the difference paired by seed (same initial weights for the window's
+    part of the model): mean, min and max over seeds."""
+    if "rhythm" not in table or not table["rhythm"].astype(bool).any():
+        raise ValueError("the table holds no runs with rhythm: nothing to compare")
+    keys = ["dataset", "student", "temperature", "alpha", "seed"]
+    runs = table.assign(
+        temperature=table["temperature"].fillna(0.0), rhythm=table["rhythm"].astype(bool)
+    )
+    window = runs[~runs["rhythm"]].set_index(keys)[metric].rename("window")
+    paired = runs[runs["rhythm"]].join(window, on=keys, how="inner")
+    paired = paired.assign(difference=paired[metric] - paired["window"])
+    summary = paired.groupby(["dataset", "model", "temperature", "alpha"], sort=True).agg(
+        seeds=("seed", "count"),
+        with_rhythm=(metric, "mean"),
+        window_only=("window", "mean"),
+        difference=("difference", "mean"),
+        difference_min=("difference", "min"),
+        difference_max=("difference", "max"),
+    )
+    summary = summary.reset_index()
+    summary["temperature"] = summary["temperature"].where(summary["alpha"] > 0)
+    return summary.rename(
+        columns={
+            "with_rhythm": f"{metric} with rhythm",
+            "window_only": f"{metric} window only",
+            "difference_min": "difference (min)",
+            "difference_max": "difference (max)",
+        }
+    )

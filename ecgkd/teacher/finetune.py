@@ -17,9 +17,10 @@ which starts from random weights; batches of 64 windows or 16 records so that a 
 
 from __future__ import annotations
 
+import math
 import re
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +32,14 @@ from torch import nn
 from .. import cache
 from .. import train as train_mod
 from ..config import Config, seed_everything
+from ..data.rhythm import (
+    N_RHYTHM,
+    RHYTHM_DATASETS,
+    RHYTHM_SUFFIX,
+    RhythmClassifier,
+    has_rhythm,
+    model_inputs,
+)
 from ..data.split import Split
 from ..evaluation.metrics import youden_threshold
 from ..modelinfo import count_parameters, model_fingerprint
@@ -38,7 +47,7 @@ from ..train import FitResult, TrainData, TrainSettings, balancing_weight, bce_l
 from . import inputs as inputs_mod
 from . import net1d as net1d_mod
 from .checkpoint import N_LABELS, head_labels, load_ecgfounder, read_checkpoint, save_checkpoint
-from .net1d import Net1D, ecgfounder_config, scaled_config
+from .net1d import Net1D, dense_head, ecgfounder_config, scaled_config
 
 STAND_IN = "stand-in teacher, not ECGFounder"
 ECGFOUNDER = "ECGFounder"
@@ -62,6 +71,7 @@ class TeacherSpec:
     width: float
     depth: float
     settings: TrainSettings
+    rhythm: bool = False  # the head also reads the beat's rhythm features (MIT-BIH)
 
     @property
     def is_stand_in(self) -> bool:
@@ -76,8 +86,14 @@ class TeacherSpec:
                 if (self.width, self.depth) == (1.0, 1.0)
                 else f", width x{self.width:g}, depth x{self.depth:g}"
             )
-            return f"{STAND_IN}{size}"
-        return f"{ECGFOUNDER} ({'fine-tuned' if self.method == 'full' else 'linear probe'})"
+            return f"{STAND_IN}{size}{RHYTHM_SUFFIX if self.rhythm else ''}"
+        kind = "fine-tuned" if self.method == "full" else "linear probe"
+        return f"{ECGFOUNDER} ({kind}){RHYTHM_SUFFIX if self.rhythm else ''}"
+
+    @property
+    def rhythm_features(self) -> int:
+        """How many rhythm features the head reads (0: the window alone)."""
+        return N_RHYTHM if self.rhythm else 0
 
 
 def teacher_spec(
@@ -86,11 +102,18 @@ def teacher_spec(
     weights: str | Path | None = None,
     method: Method = "full",
     settings: TrainSettings | None = None,
+    rhythm: bool | None = None,
 ) -> TeacherSpec:
     """The teacher this tutorial trains for ``dataset`` in ``cfg``'s mode (``settings``
-    overrides)."""
+    overrides). ``rhythm``: the head reads the rhythm features too; by default wherever the data
+    carry them (:func:`ecgkd.data.rhythm.has_rhythm`: MIT-BIH beats)."""
     if dataset not in LEADS:
         raise ValueError(f"dataset={dataset!r}: use one of {sorted(LEADS)}")
+    rhythm = has_rhythm(dataset) if rhythm is None else bool(rhythm)
+    if rhythm and not has_rhythm(dataset):
+        raise ValueError(
+            f"rhythm=True: {dataset} carries no rhythm features (only {RHYTHM_DATASETS} do)"
+        )
     if method not in ("full", "linear"):
         raise ValueError(
             f"method={method!r}: use 'full' (fine-tune everything) or 'linear' (probe the features)"
@@ -128,6 +151,7 @@ def teacher_spec(
         width,
         depth,
         settings or default,
+        rhythm,
     )
 
 
@@ -137,12 +161,12 @@ def build_teacher(spec: TeacherSpec, seed: int = 0) -> tuple[Net1D, dict]:
     seed_everything(seed)
     if spec.is_stand_in:
         config = scaled_config(ecgfounder_config(spec.leads, 1), spec.width, spec.depth)
-        return Net1D(config), {}
+        return Net1D(replace(config, rhythm=spec.rhythm_features)), {}
     model, report = load_ecgfounder(spec.weights, leads=spec.leads, n_outputs=N_LABELS)
     zero_shot_model = ZeroShot(model)
     head_free = Net1D(ecgfounder_config(spec.leads, N_LABELS))
     head_free.load_state_dict(model.state_dict())
-    head_free.replace_head(1)
+    head_free.replace_head(1, rhythm=spec.rhythm_features)
     return head_free, {"report": report, "zero_shot": zero_shot_model}
 
 
@@ -197,10 +221,10 @@ class TeacherRun:
         view."""
         return predict(
             self.model,
-            split.x,
+            model_inputs(split, self.spec.rhythm),
             batch_size=self.spec.settings.eval_batch_size,
             device=device,
-            transform=inputs_mod.teacher_transform(split),
+            transform=inputs_mod.teacher_transform(split, self.spec.rhythm),
             features=features,
             progress=progress,
             desc=f"teacher {split.dataset}/{split.name}",
@@ -250,6 +274,21 @@ def run_key(spec: TeacherSpec, train: Split, val: Split, seed: int) -> str:
     )
 
 
+class ProbeHead(nn.Module):
+    """The teacher's head trained alone on frozen features: reads (n, 1, 1024 [+ rhythm]) rows
+    (features with the rhythm features appended, as the whole teacher reads windows)."""
+
+    def __init__(self, dense: nn.Module):
+        super().__init__()
+        self.dense = dense
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.dense, RhythmClassifier):
+            feats, coded = self.dense.split(x)
+            return self.dense(feats[:, 0], coded)
+        return self.dense(x[:, 0])
+
+
 def _linear_probe(
     model: Net1D,
     train: Split,
@@ -259,32 +298,26 @@ def _linear_probe(
     device: str,
     progress: bool,
 ) -> FitResult:
-    """Frozen features computed once, then a logistic head fitted on them and put back as
-    ``dense``."""
-    transform = lambda s: inputs_mod.teacher_transform(s)  # noqa: E731
-    _, f_train = predict(
-        model,
-        train.x,
-        transform=transform(train),
-        features=True,
-        device=device,
-        progress=progress,
-        desc="features train",
-    )
-    _, f_val = predict(
-        model,
-        val.x,
-        transform=transform(val),
-        features=True,
-        device=device,
-        progress=progress,
-        desc="features val",
-    )
-    head = nn.Linear(f_train.shape[1], 1)
+    """Frozen features computed once, then the head (``dense``, with the rhythm features when the
+    teacher reads them) fitted on them and put back."""
+
+    def probe_inputs(split: Split) -> np.ndarray:
+        _, feats = predict(
+            model,
+            model_inputs(split, spec.rhythm),
+            transform=inputs_mod.teacher_transform(split, spec.rhythm),
+            features=True,
+            device=device,
+            progress=progress,
+            desc=f"features {split.name}",
+        )
+        return model_inputs(replace(split, x=feats[:, None, :]), spec.rhythm)
+
+    head = ProbeHead(dense_head(model.config.feature_dim, 1, spec.rhythm_features))
     result = fit(
         head,
-        TrainData(f_train, train.y),
-        TrainData(f_val, val.y),
+        TrainData(probe_inputs(train), train.y),
+        TrainData(probe_inputs(val), val.y),
         bce_loss(balancing_weight(train.y)),
         spec.settings,
         seed=seed,
@@ -292,7 +325,7 @@ def _linear_probe(
         progress=progress,
         desc="linear probe",
     )
-    model.dense.load_state_dict(head.state_dict())
+    model.dense.load_state_dict(head.dense.state_dict())
     return result
 
 
@@ -304,6 +337,7 @@ def train_teacher(
     weights: str | Path | None = None,
     method: Method = "full",
     settings: TrainSettings | None = None,
+    rhythm: bool | None = None,
     test: Split | None = None,
     progress: bool = True,
 ) -> TeacherRun:
@@ -313,7 +347,7 @@ def train_teacher(
     format, with the teacher's label, history and threshold in its metadata); an interrupted one
     resumes from its last saved epoch.
     """
-    spec = teacher_spec(cfg, train.dataset, weights, method, settings)
+    spec = teacher_spec(cfg, train.dataset, weights, method, settings, rhythm)
     key = run_key(spec, train, val, cfg.seed)
     folder = Path(cfg.cache_root) / "teacher" / f"{train.dataset}-{_slug(spec.label)}-{key}"
     final = folder / "teacher.pth"
@@ -354,22 +388,21 @@ def train_teacher(
     else:
         result = fit(
             model,
-            TrainData(train.x, train.y),
-            TrainData(val.x, val.y),
+            TrainData(model_inputs(train, spec.rhythm), train.y),
+            TrainData(model_inputs(val, spec.rhythm), val.y),
             bce_loss(balancing_weight(train.y)),
             spec.settings,
             seed=cfg.seed,
             device=cfg.device,
             checkpoint=folder / "fit-state.pt",
             key=key,
-            transform=inputs_mod.teacher_transform(train),
+            transform=inputs_mod.teacher_transform(train, spec.rhythm),
             progress=progress,
             desc=f"teacher {train.dataset}",
         )
     model.cpu()
-    val_logits = predict(
-        model, val.x, transform=inputs_mod.teacher_transform(val), device=cfg.device
-    )
+    unthresholded = TeacherRun(spec, model, result, math.nan, final, key)
+    val_logits = unthresholded.logits(val, device=cfg.device)
     threshold = youden_threshold(val.y, val_logits)
     save_checkpoint(
         final,

@@ -26,28 +26,36 @@ from functools import partial
 import numpy as np
 
 from ..data.preprocess import EPS, TEACHER_FS, resample, resampled_length
+from ..data.rhythm import N_RHYTHM, join_rhythm
 from ..data.split import Split
 
 
-def teacher_inputs(x: np.ndarray, fs: float) -> np.ndarray:
+def teacher_inputs(x: np.ndarray, fs: float, rhythm: int = 0) -> np.ndarray:
     """Cleaned signals ``(n, leads, time)`` at ``fs`` -> float32 ``(n, leads, time * 500 / fs)``,
-    z-scored per example over leads x time."""
+    z-scored per example over leads x time.
+
+    ``rhythm`` > 0: the last ``rhythm`` samples of each row are rhythm features
+    (:func:`ecgkd.data.rhythm.join_rhythm`); they pass through unchanged, appended again after the
+    resampled window.
+    """
     x = np.asarray(x)
     if x.ndim != 3:
         raise ValueError(f"teacher_inputs expects (n, leads, time), got {x.shape}")
+    if rhythm:
+        return join_rhythm(teacher_inputs(x[..., :-rhythm], fs), x[:, 0, -rhythm:])
     y = resample(x, fs, TEACHER_FS) if fs != TEACHER_FS else x.astype(np.float64)
     mean = y.mean(axis=(1, 2), keepdims=True)
     std = y.std(axis=(1, 2), keepdims=True)
     return ((y - mean) / (std + EPS)).astype(np.float32)
 
 
-def teacher_transform(split: Split) -> Callable[[np.ndarray], np.ndarray]:
-    """:func:`teacher_inputs` bound to a split's rate: the per-batch transform of the training
-    loop."""
-    return partial(teacher_inputs, fs=split.fs)
+def teacher_transform(split: Split, rhythm: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+    """:func:`teacher_inputs` bound to a split's rate (and to the rhythm features' count when the
+    teacher reads them): the per-batch transform of the training loop."""
+    return partial(teacher_inputs, fs=split.fs, rhythm=N_RHYTHM if rhythm else 0)
 
 
-def teacher_length(split: Split) -> int:
-    """Samples per lead the teacher sees for this split (356 for a MIT-BIH window, 5000 for
-    PTB-XL)."""
-    return resampled_length(split.length, split.fs, TEACHER_FS)
+def teacher_length(split: Split, rhythm: bool = False) -> int:
+    """Samples per lead the teacher reads for this split (356 for a MIT-BIH window, 5000 for
+    PTB-XL), plus the rhythm features when it reads them."""
+    return resampled_length(split.length, split.fs, TEACHER_FS) + (N_RHYTHM if rhythm else 0)

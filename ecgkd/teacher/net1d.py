@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.rhythm import RhythmClassifier
 from ..modelinfo import count_parameters
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class Net1DConfig:
     ratio: float = 1.0
     use_bn: bool = False
     use_dropout: bool = False
+    rhythm: int = 0  # ours: rhythm features joined with the 1024-d features in the head (MIT-BIH)
 
     def __post_init__(self) -> None:
         if len(self.filters) != len(self.blocks):
@@ -228,7 +230,7 @@ class Net1D(nn.Module):
             Stage(widths[s], widths[s + 1], n, config, first_stage=s == 0)
             for s, n in enumerate(config.blocks)
         )
-        self.dense = nn.Linear(config.feature_dim, config.n_outputs)
+        self.dense = dense_head(config.feature_dim, config.n_outputs, config.rhythm)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The 1024-d representation: mean over time of the last stage."""
@@ -246,14 +248,29 @@ class Net1D(nn.Module):
         return out.mean(-1)
 
     def forward(self, x: torch.Tensor, return_features: bool = False):
-        feats = self.features(x)
-        logits = self.dense(feats)
+        if self.config.rhythm:
+            x, coded = self.dense.split(x)
+            feats = self.features(x)
+            logits = self.dense(feats, coded)
+        else:
+            feats = self.features(x)
+            logits = self.dense(feats)
         return (logits, feats) if return_features else logits
 
-    def replace_head(self, n_outputs: int) -> None:
-        """A fresh linear head with ``n_outputs`` outputs (fine-tuning drops the 150-label head)."""
-        self.dense = nn.Linear(self.config.feature_dim, n_outputs)
-        self.config = replace(self.config, n_outputs=n_outputs)
+    def replace_head(self, n_outputs: int, rhythm: int = 0) -> None:
+        """A fresh head with ``n_outputs`` outputs (fine-tuning drops the 150-label head), reading
+        ``rhythm`` features beside the 1024-d ones when > 0."""
+        self.dense = dense_head(self.config.feature_dim, n_outputs, rhythm)
+        self.config = replace(self.config, n_outputs=n_outputs, rhythm=rhythm)
+
+
+def dense_head(features: int, outputs: int, rhythm: int = 0) -> nn.Module:
+    """The released linear head (``dense``), or with ``rhythm`` > 0 the classifier that joins the
+    features with the beat's rhythm (:class:`ecgkd.data.rhythm.RhythmClassifier`, our addition):
+    the input is then the window with the rhythm features appended."""
+    if not rhythm:
+        return nn.Linear(features, outputs)
+    return RhythmClassifier(features, rhythm, outputs)
 
 
 def used_parameters(model: Net1D) -> int:
@@ -308,7 +325,8 @@ def architecture_table(model: Net1D, length: int) -> pd.DataFrame:
     )
     rows.append(
         {
-            "part": "dense head",
+            "part": "dense head"
+            + (f" (+ {model.config.rhythm} rhythm features)" if model.config.rhythm else ""),
             "channels": model.config.n_outputs,
             "blocks": 0,
             "parameters": count_parameters(model.dense),

@@ -10,9 +10,16 @@ import pandas as pd
 
 from .. import data as data_mod
 from ..config import Config
+from ..data.rhythm import has_rhythm
 from ..data.split import PreparedData, Split
-from ..evaluation.metrics import binary_metrics, roc_auc
+from ..evaluation.metrics import (
+    binary_metrics,
+    paired_auroc_difference,
+    roc_auc,
+    unit_groups,
+)
 from .checkpoint import released_weights
+from .crossfit import FOLDS, CrossFit, cross_fit
 from .finetune import LEADS, Method, TeacherRun, train_teacher
 from .inputs import teacher_length
 from .outputs import TeacherOutputs, teacher_outputs
@@ -29,6 +36,7 @@ class TeacherStage:
         PreparedData  # the teacher's view (PTB-XL: whole records; MIT-BIH: the same windows)
     )
     outputs: dict[str, TeacherOutputs]
+    cross_fitted: CrossFit | None = None  # out-of-fold logits of the training split
 
     @property
     def label(self) -> str:
@@ -37,7 +45,7 @@ class TeacherStage:
     def input_shape(self) -> tuple[int, int, int]:
         """(1, leads, samples) of one teacher input: what a latency measurement feeds it."""
         split = self.teacher_data.train
-        return 1, len(split.leads), teacher_length(split)
+        return 1, len(split.leads), teacher_length(split, self.run.spec.rhythm)
 
     def split_logits(
         self, split: str = "test", per_record: bool | None = None
@@ -107,11 +115,16 @@ def prepare_teacher(
     method: Method = "full",
     features: bool = False,
     progress: bool = True,
+    rhythm: bool | None = None,
+    folds: int = FOLDS,
 ) -> TeacherStage:
-    """Load both views of ``dataset``, train or reload the teacher, compute or reload its outputs.
+    """Load both views of ``dataset``, train or reload the teacher, compute or reload its outputs,
+    and the cross-fitted training targets of ``folds`` fold teachers (:mod:`.crossfit`; 0: none).
 
     ``weights``: a released checkpoint; by default the one in ``cfg.weights`` (``ECGKD_WEIGHTS``),
-    else none, and the stand-in teacher is trained.
+    else none, and the stand-in teacher is trained. ``rhythm``: the teacher's head reads the beats'
+    rhythm features too; by default where the data carry them (MIT-BIH); ``rhythm=False`` gives
+    the window-only teacher, the ablation.
     """
     weights = weights or released_weights(cfg.weights, LEADS.get(dataset, 1))
     student_data = data_mod.load(cfg, dataset, progress=progress)
@@ -129,8 +142,50 @@ def prepare_teacher(
         method=method,
         test=teacher_view.test,
         progress=progress,
+        rhythm=rhythm,
     )
     outputs = teacher_outputs(
         cfg, run, student_data, teacher_view, features=features, progress=progress
     )
-    return TeacherStage(run, student_data, teacher_view, outputs)
+    stage = TeacherStage(run, student_data, teacher_view, outputs)
+    if folds:
+        stage.cross_fitted = cross_fit(cfg, stage, folds, progress=progress)
+    return stage
+
+
+def window_only_teacher(
+    cfg: Config, dataset: str, *, progress: bool = True, **kwargs
+) -> TeacherStage | None:
+    """The ablation of the teacher's rhythm: the same teacher reading the window alone, where the
+    main one reads rhythm too (MIT-BIH); None elsewhere. A baseline, not a teacher of students: no
+    fold teachers. ``kwargs`` go to :func:`prepare_teacher`."""
+    if not has_rhythm(dataset):
+        return None
+    return prepare_teacher(cfg, dataset, progress=progress, rhythm=False, folds=0, **kwargs)
+
+
+def rhythm_ablation(
+    with_rhythm: TeacherStage, window_only: TeacherStage, resamples: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """The teacher with rhythm against its window-only ablation, on the same units: validation and
+    test AUROC of each, and the paired test difference (with rhythm minus without) with a bootstrap
+    interval that resamples the same records for both."""
+    test, s_with = with_rhythm.split_logits("test")
+    other, s_without = window_only.split_logits("test")
+    if not np.array_equal(test.y, other.y):
+        raise ValueError("the two teachers were scored on other test units: not comparable")
+    difference, low, high = paired_auroc_difference(
+        test.y, s_with, s_without, unit_groups(test), resamples, seed
+    )
+    rows = [
+        {
+            "teacher": stage.label,
+            "val auroc": stage.test_metrics("val")["auroc"],
+            "test auroc": stage.test_metrics("test")["auroc"],
+        }
+        for stage in (with_rhythm, window_only)
+    ]
+    table = pd.DataFrame(rows).set_index("teacher")
+    table["test difference, with - without rhythm"] = [difference, np.nan]
+    table["95% CI"] = [f"[{low:.3f}, {high:.3f}]", ""]
+    return table

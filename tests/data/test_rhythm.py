@@ -1,9 +1,21 @@
-"""Rhythm features: computed within one record, from its annotated R peaks (synthetic peaks)."""
+"""Rhythm features: computed within one record, from its annotated R peaks (synthetic peaks);
+how a model reads them with its window."""
 
 import numpy as np
 import pytest
+import torch
 
-from ecgkd.data.rhythm import LOCAL_BEATS, RHYTHM_FEATURES, rr_features
+from ecgkd.data.rhythm import (
+    LOCAL_BEATS,
+    N_RHYTHM,
+    RHYTHM_FEATURES,
+    RhythmClassifier,
+    has_rhythm,
+    join_rhythm,
+    model_inputs,
+    rr_features,
+    split_rhythm,
+)
 
 FS = 360.0
 
@@ -60,3 +72,41 @@ def test_records_are_computed_alone_and_bad_peaks_are_refused():
         rr_features(np.array([5]), FS)
     with pytest.raises(ValueError, match="increasing"):
         rr_features(np.array([0, 300, 300]), FS)
+
+
+def test_joined_inputs_carry_the_window_and_the_rhythm_unchanged():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 2, 16)).astype(np.float32)
+    rhythm = rng.uniform(0.3, 1.5, size=(5, N_RHYTHM)).astype(np.float32)
+    joined = join_rhythm(x, rhythm)
+    assert joined.shape == (5, 2, 16 + N_RHYTHM)
+    assert np.array_equal(joined[:, 1, 16:], rhythm)  # every lead carries the features
+    window, coded = split_rhythm(torch.from_numpy(joined))
+    assert torch.equal(window, torch.from_numpy(x))
+    assert torch.allclose(coded, torch.log(torch.from_numpy(rhythm)))
+    with pytest.raises(ValueError, match="same n"):
+        join_rhythm(x, rhythm[:4])
+
+
+def test_model_inputs_refuse_a_split_without_rhythm():
+    from conftest import windows
+
+    beats, records = windows("val", 6, 0), windows("val", 8, 0, "ptbxl")
+    assert model_inputs(beats, False) is beats.x
+    assert model_inputs(beats, True).shape == (6, 1, 256 + N_RHYTHM)
+    assert has_rhythm("mitbih") and not has_rhythm("ptbxl")
+    with pytest.raises(ValueError, match="ptbxl/val has no rhythm features"):
+        model_inputs(records, True)
+
+
+def test_rhythm_classifier_reads_the_rhythm_through_one_linear_layer():
+    torch.manual_seed(0)
+    head = RhythmClassifier(4, N_RHYTHM).eval()
+    x = torch.cat([torch.randn(3, 1, 10), torch.full((3, 1, N_RHYTHM), 0.8)], dim=2)
+    window, coded = head.split(x)
+    pooled = window.mean(-1).repeat(1, 4)
+    later = coded + 0.5
+    assert window.shape == (3, 1, 10) and head(pooled, coded).shape == (3, 1)
+    assert not torch.allclose(head(pooled, coded), head(pooled, later))
+    plain = RhythmClassifier(4)
+    assert plain.split(x)[1] is None and plain(pooled).shape == (3, 1)

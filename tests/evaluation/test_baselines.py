@@ -1,5 +1,7 @@
 """The baselines every model must beat: a constant score and, on MIT-BIH, rhythm alone."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -44,7 +46,9 @@ def test_rhythm_baseline_learns_prematurity_and_chooses_c_on_validation():
     reports = baseline_reports(splits, resamples=20)
     assert [r.model for r in reports] == [PREVALENCE, RHYTHM]
     assert 0.65 < reports[1].metrics["auroc"] < 0.95 and reports[1].efficiency["parameters"] == 9
-    no_rhythm = {s: windows(s, 30, i) for i, s in enumerate(("train", "val", "test"))}
+    no_rhythm = {
+        s: replace(windows(s, 30, i), rhythm=None) for i, s in enumerate(("train", "val", "test"))
+    }
     assert [r.model for r in baseline_reports(no_rhythm, resamples=10)] == [PREVALENCE]
     with pytest.raises(ValueError, match="no rhythm features"):
         fit_rhythm_model(no_rhythm)
@@ -106,3 +110,30 @@ def test_kd_gain_pairs_each_student_with_its_own_no_kd_twin():
         table.loc["A", "KD auroc"] - table.loc["A", "no KD auroc"]
     )
     assert table.loc["A", "KD configuration"] == "KD"
+
+
+def test_rhythm_gain_pairs_each_model_with_its_window_only_twin():
+    from ecgkd.evaluation.stage import rhythm_gain_table
+
+    rng = np.random.default_rng(0)
+    y = np.tile([0, 0, 0, 1], 60)
+    groups = np.repeat(np.arange(24), 10)
+    shared = rng.normal(size=len(y))
+
+    def model(name, signal):
+        scores = signal * y + shared + 0.3 * rng.normal(size=len(y))
+        return evaluate_scores(name, "mitbih", y, scores, y, scores, groups=groups, resamples=20)
+
+    reports = [
+        model("teacher (T + rhythm)", 3.0),
+        model("teacher (T)", 1.0),
+        model("CNN-1D + rhythm, KD T=2 alpha=0.5", 1.0),
+        model("CNN-1D, KD T=2 alpha=0.5", 1.0),
+        model("CNN-1D + rhythm, no KD", 2.0),  # its window-only twin is missing: no row
+    ]
+    table = rhythm_gain_table(reports, resamples=300).set_index("model")
+    assert list(table.index) == ["teacher (T + rhythm)", "CNN-1D + rhythm, KD T=2 alpha=0.5"]
+    assert table.loc["teacher (T + rhythm)", "distinguishable from zero"] == "yes: rhythm helped"
+    assert table.loc["CNN-1D + rhythm, KD T=2 alpha=0.5", "distinguishable from zero"] == "no"
+    row = table.loc["teacher (T + rhythm)"]
+    assert row["gain"] == pytest.approx(row["auroc with rhythm"] - row["window-only auroc"])

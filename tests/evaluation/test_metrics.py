@@ -93,14 +93,18 @@ def test_comparison_picks_no_kd_and_the_best_kd_by_validation():
             "test_auroc": [0.8, 0.95, 0.7, 0.8, 0.95, 0.7],
         }
     )  # the best on test is never picked
-    chosen = selected_jobs(rows, "cnn1d", seed=3)
+    chosen = selected_jobs(rows, "CNN-1D", seed=3)
     assert [kind for kind, _ in chosen] == ["no KD", "KD T=4 alpha=0.5"]
     assert (
         chosen[1][1].temperature == 4.0
         and chosen[1][1].seed == 3
         and np.isnan(chosen[0][1].temperature)
     )
-    assert selected_jobs(rows, "resnet1d", seed=0) == []
+    assert selected_jobs(rows, "ResNet-1D", seed=0) == []
+    # a student with rhythm is its own model: its jobs read the rhythm
+    rhythm = rows.assign(model="CNN-1D + rhythm", rhythm=True)
+    assert all(job.rhythm for _, job in selected_jobs(rhythm, "CNN-1D + rhythm", seed=0))
+    assert not any(job.rhythm for _, job in chosen)
 
 
 def test_ptbxl_intervals_resample_patients_in_the_order_records_are_scored():

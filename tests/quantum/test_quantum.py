@@ -2,6 +2,7 @@
 noise."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,9 @@ import torch
 from qiskit.circuit import Parameter, QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp, Statevector
 
+import ecgkd.config
 from conftest import student_data
+from ecgkd.data.rhythm import model_inputs
 from ecgkd.evaluation.metrics import binary_metrics, roc_auc, youden_threshold
 from ecgkd.evaluation.stage import device_reports, report_table
 from ecgkd.modelinfo import count_parameters, model_fingerprint
@@ -23,10 +26,25 @@ from ecgkd.quantum.autoencoder import (
     train_autoencoder,
 )
 from ecgkd.quantum.circuit import VQCCircuit
-from ecgkd.quantum.model import MatchedMLP, VQCHead, head_parameters, qiskit_qnn
-from ecgkd.quantum.stage import AutoencoderRun, device_scores, hardware_study, hardware_subset
-from ecgkd.students.grid import StudentJob, train_student
+from ecgkd.quantum.model import (
+    RHYTHM_COLUMNS,
+    MatchedMLP,
+    VQCHead,
+    head_parameters,
+    latent_angles,
+    qiskit_qnn,
+)
+from ecgkd.quantum.stage import (
+    AutoencoderRun,
+    LatentEncoders,
+    device_scores,
+    hardware_study,
+    hardware_subset,
+    run_latent_grids,
+)
+from ecgkd.students.grid import GridPlan, StudentJob, train_student
 from ecgkd.students.kd import kd_loss
+from ecgkd.students.stage import main_and_ablation
 from ecgkd.train import TrainData, TrainSettings, fit, predict
 
 SPECS = [
@@ -243,6 +261,59 @@ def test_builder_same_seed_same_start_frozen_encoder_and_matched_control():
     )
     with pytest.raises(ValueError, match="vqc"):
         builder(StudentJob("mitbih", "cnn1d", math.nan, 0.0, 1))
+
+
+def tiny_rhythm_run() -> AutoencoderRun:
+    """A 4-d encoder whose students also read the two rhythm angles (6 qubits)."""
+    torch.manual_seed(0)
+    model = ConvAutoencoder(latent=4).eval()
+    train = student_data().splits["train"]
+    scaler = AngleScaler.fit(encode(model, train.x))
+    rhythm = AngleScaler.fit(train.rhythm[:, RHYTHM_COLUMNS])
+    return AutoencoderRun("mitbih", model, scaler, None, {}, "r" * 16, rhythm)
+
+
+def test_rhythm_angles_follow_the_latent_and_the_builder_checks_the_job():
+    run, data = tiny_rhythm_run(), student_data()
+    builder = run.builder()
+    job = StudentJob("mitbih", "vqc", math.nan, 0.0, 0, rhythm=True)
+    student = builder(job)
+    val = data.splits["val"]
+    angles = latent_angles(student, model_inputs(val, True))
+    assert angles.shape == (len(val), 6) and student.reads_rhythm
+    np.testing.assert_allclose(angles, run.angles(val), atol=1e-6)
+    np.testing.assert_allclose(angles[:, :4], tiny_run_angles(run, val.x), atol=1e-6)
+    later = replace(val, rhythm=val.rhythm * 1.5)  # other ratios, same windows
+    assert not np.allclose(latent_angles(student, model_inputs(later, True))[:, 4:], angles[:, 4:])
+    assert builder(replace(job, student="mlp")).head.net[0].in_features == 6
+    assert count_parameters(student, trainable_only=True) == 38
+    with pytest.raises(ValueError, match="does not read|reads"):
+        builder(replace(job, rhythm=False))
+    with pytest.raises(ValueError, match="reads|does not read"):
+        tiny_run().builder()(job)
+    assert builder.model_code() != tiny_rhythm_run().builder(VQCSpec(reps=3)).model_code()
+
+
+def tiny_run_angles(run: AutoencoderRun, x: np.ndarray) -> np.ndarray:
+    return run.scaler(torch.from_numpy(encode(run.model, x))).numpy()
+
+
+def test_latent_grids_run_the_rhythm_grid_then_the_window_only_ablation(tmp_path):
+    cfg = ecgkd.config.load(env={"ECGKD_QUICK": "1"}, cache_root=tmp_path)
+    data = student_data()
+    encoders = LatentEncoders(tiny_run(), tiny_rhythm_run())
+    plan = GridPlan((2.0,), (0.0, 0.5), (0,))
+    settings = TrainSettings(epochs=1, batch_size=16, lr=3e-2, weight_decay=0.0, patience=1)
+    rows = run_latent_grids(cfg, data, encoders, plan, settings, progress=False)
+    grid, ablation = main_and_ablation(rows)
+    assert len(grid) == 2 * 2 and grid["rhythm"].all()  # vqc and mlp x (no KD, one KD cell)
+    assert len(ablation) == 2 * 2 and not ablation["rhythm"].any()
+    assert set(ablation["model"]) == {m.removesuffix(" + rhythm") for m in grid["model"]}
+    assert encoders.for_job(StudentJob("mitbih", "vqc", math.nan, 0.0, 0, rhythm=True)) is (
+        encoders.rhythm
+    )
+    with pytest.raises(ValueError, match="no rhythm encoder"):
+        LatentEncoders(tiny_run()).for_job(StudentJob("mitbih", "vqc", 1.0, 0.5, 0, rhythm=True))
 
 
 def test_quantum_student_trains_with_kd_in_the_common_sweep_and_keeps_its_encoder():

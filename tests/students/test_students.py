@@ -1,6 +1,7 @@
 """Students and the distillation sweep, on small synthetic windows."""
 
 import math
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -9,10 +10,16 @@ from torch import nn
 
 import ecgkd.config
 from conftest import student_data
+from ecgkd.data.rhythm import N_RHYTHM
 from ecgkd.modelinfo import describe, model_fingerprint, size_on_disk
 from ecgkd.students.grid import StudentJob, finished_runs, job_key, run_grid, train_student
 from ecgkd.students.models import CNN1D, ResidualBlock, ResNet1D, build_student
-from ecgkd.students.stage import chosen_filters, classical_jobs, filter_summary
+from ecgkd.students.stage import (
+    chosen_filters,
+    classical_jobs,
+    filter_summary,
+    window_only_jobs,
+)
 from ecgkd.students.tables import gain_table
 from ecgkd.train import TrainSettings
 
@@ -35,6 +42,56 @@ def test_width_and_depth_change_the_size():
         CNN1D(depth=9)
     with pytest.raises(ValueError, match="student"):
         build_student("lstm", 0)
+
+
+@pytest.mark.parametrize("cls", [ResNet1D, CNN1D])
+def test_students_with_rhythm_join_it_before_their_classifier(cls):
+    torch.manual_seed(0)
+    plain, joined = cls(), cls(rhythm=N_RHYTHM)
+    # one linear weight and a batch norm (scale and shift) per rhythm feature
+    extra = describe(joined)["parameters"] - describe(plain)["parameters"]
+    assert extra == 3 * N_RHYTHM
+    window = torch.randn(4, 1, 256)
+    beats = torch.cat([window, torch.full((4, 1, N_RHYTHM), 0.9)], dim=2)
+    early = torch.cat([window, torch.full((4, 1, N_RHYTHM), 0.6)], dim=2)
+    joined.eval()
+    assert joined(beats).shape == (4, 1)
+    assert not torch.allclose(joined(beats), joined(early))  # it reads the rhythm
+    with pytest.raises(ValueError):
+        joined(torch.randn(4, 1, 4))  # too short to hold the rhythm features
+
+
+def test_rhythm_runs_read_the_rhythm_and_say_so():
+    data = student_data()
+    job = StudentJob("mitbih", "cnn1d", math.nan, 0.0, 0, rhythm=True)
+    record = train_student(job, data, SETTINGS)
+    assert record["model"] == "CNN-1D + rhythm" and record["rhythm"]
+    plain = train_student(replace(job, rhythm=False), data, SETTINGS)
+    assert plain["model"] == "CNN-1D" and not plain["rhythm"]
+    assert record["parameters"] == plain["parameters"] + 3 * N_RHYTHM
+    assert job_key(job, data, SETTINGS) != job_key(replace(job, rhythm=False), data, SETTINGS)
+    with pytest.raises(ValueError, match="no rhythm features"):
+        train_student(replace(job, dataset="ptbxl"), student_data("ptbxl"), SETTINGS)
+
+
+def test_window_only_ablation_takes_no_kd_and_the_rhythm_grids_best_cell():
+    cfg = ecgkd.config.load(env={"ECGKD_QUICK": "1"})
+    jobs = classical_jobs(cfg, "mitbih")
+    assert all(j.rhythm for j in jobs) and not any(j.rhythm for j in classical_jobs(cfg, "ptbxl"))
+    rows = []
+    for j in jobs:
+        best = (j.temperature, j.alpha) == (4.0, 0.5)  # validation prefers this cell
+        rows.append({**j.as_dict(), "val_auroc": 0.9 if best else 0.8, "test_auroc": 0.5})
+    grid = pd.DataFrame(rows).assign(model=lambda t: t["student"])
+    ablation = window_only_jobs(grid)
+    assert len(ablation) == 2 * 2  # two students x (no KD, best cell), one seed
+    assert not any(j.rhythm for j in ablation)
+    cells = {
+        (j.student, j.alpha, None if math.isnan(j.temperature) else j.temperature) for j in ablation
+    }
+    assert cells == {(s, a, t) for s in ("cnn1d", "resnet1d") for a, t in ((0.0, None), (0.5, 4.0))}
+    assert {j.width for j in ablation if j.student == "resnet1d"} == {0.5}
+    assert window_only_jobs(pd.DataFrame(columns=["key"])) == []
 
 
 def test_resnet_pools_between_blocks_and_keeps_wangs_network():

@@ -1,6 +1,7 @@
 """The teacher stage: input view, zero-shot head, stand-in and real-weights fine-tuning, cached
 outputs."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -8,8 +9,11 @@ import pytest
 import torch
 
 import ecgkd.config
+from conftest import synthetic_rhythm
 from ecgkd.config import ConfigError
+from ecgkd.data.rhythm import N_RHYTHM, model_inputs
 from ecgkd.data.split import PreparedData, Split
+from ecgkd.evaluation.metrics import roc_auc
 from ecgkd.modelinfo import count_parameters
 from ecgkd.teacher import (
     ECGFOUNDER,
@@ -62,6 +66,7 @@ def beat_split(
         np.zeros(n, np.int64),
         fs,
         tuple(f"L{i}" for i in range(leads)),
+        rhythm=synthetic_rhythm(rng, y) if dataset == "mitbih" else None,
     )
 
 
@@ -129,8 +134,12 @@ def test_specs_follow_the_mode(cfg):
     assert full.label == STAND_IN and full.leads == 12
     real = teacher_spec(cfg, "mitbih", weights="x.pth")
     assert (
-        real.label == f"{ECGFOUNDER} (fine-tuned)" and real.settings.lr == 1e-4
-    )  # the official recipe
+        real.label == f"{ECGFOUNDER} (fine-tuned) + rhythm" and real.settings.lr == 1e-4
+    )  # the official recipe, with the beats' rhythm in the head
+    window_only = teacher_spec(cfg, "mitbih", weights="x.pth", rhythm=False)
+    assert window_only.label == f"{ECGFOUNDER} (fine-tuned)" and not full.rhythm
+    with pytest.raises(ValueError, match="no rhythm features"):
+        teacher_spec(cfg, "ptbxl", rhythm=True)
     with pytest.raises(ValueError, match="pretrained"):
         teacher_spec(cfg, "mitbih", method="linear")
     with pytest.raises(ValueError, match="dataset"):
@@ -194,7 +203,7 @@ def test_real_weights_path_fine_tunes_with_zero_shot(cfg, released_1lead):
         settings=TrainSettings(epochs=1, batch_size=8),
     )
     assert (
-        run.label == f"{ECGFOUNDER} (fine-tuned)"
+        run.label == f"{ECGFOUNDER} (fine-tuned) + rhythm"
         and STAND_IN not in read_checkpoint(run.checkpoint)["teacher"]
     )
     assert set(run.zero_shot) == {"val", "test"} and len(run.zero_shot["test"]) == 8
@@ -208,7 +217,8 @@ def test_real_weights_path_fine_tunes_with_zero_shot(cfg, released_1lead):
     assert np.allclose(run.zero_shot["test"], expected, atol=1e-5)
 
 
-def test_linear_probe_changes_only_the_head(cfg, released_1lead):
+@pytest.mark.parametrize("rhythm", [False, True])
+def test_linear_probe_changes_only_the_head(cfg, released_1lead, rhythm):
     train, val = beat_split("train", 16, 0), beat_split("val", 8, 1)
     weights = released_weights(released_1lead, 1)
     run = train_teacher(
@@ -219,12 +229,31 @@ def test_linear_probe_changes_only_the_head(cfg, released_1lead):
         method="linear",
         progress=False,
         settings=TrainSettings(epochs=3, batch_size=8, lr=1e-2),
+        rhythm=rhythm,
     )
-    assert run.label == f"{ECGFOUNDER} (linear probe)"
+    assert run.label == f"{ECGFOUNDER} (linear probe)" + (" + rhythm" if rhythm else "")
     state = torch.load(weights, weights_only=True)["state_dict"]
     trained = run.model.state_dict()
     assert all(torch.equal(trained[k], v) for k, v in state.items() if not k.startswith("dense."))
-    assert trained["dense.weight"].shape == (1, 1024)
+    head = "dense.linear.weight" if rhythm else "dense.weight"
+    assert trained[head].shape == (1, 1024 + (N_RHYTHM if rhythm else 0))
+    # the probe's head is the model's head: its logits on validation are the probe's
+    assert np.isclose(run.fit.best_score, roc_auc(val.y, run.logits(val)), atol=1e-6)
+
+
+def test_teacher_with_rhythm_reads_window_and_rhythm(cfg):
+    train, val = beat_split("train", 48, 0), beat_split("val", 24, 1)
+    x = model_inputs(val, rhythm=True)
+    joined = teacher_inputs(x, val.fs, rhythm=N_RHYTHM)
+    assert np.array_equal(joined[..., -N_RHYTHM:], x[..., -N_RHYTHM:])
+    assert np.array_equal(joined[..., :-N_RHYTHM], teacher_inputs(val.x, val.fs))
+    run = train_teacher(cfg, train, val, settings=TINY, progress=False)
+    assert run.spec.rhythm and run.model.config.rhythm == N_RHYTHM
+    earlier = replace(val, rhythm=val.rhythm * 0.5)
+    assert not np.allclose(run.logits(val), run.logits(earlier))
+    window_only = train_teacher(cfg, train, val, settings=TINY, progress=False, rhythm=False)
+    assert window_only.key != run.key and not window_only.spec.rhythm
+    assert np.allclose(window_only.logits(val), window_only.logits(earlier))
 
 
 def test_outputs_are_cached_checked_and_expanded(cfg, monkeypatch):

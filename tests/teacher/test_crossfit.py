@@ -1,0 +1,83 @@
+"""Cross-fitted soft targets: fold teachers that never saw the patient they score."""
+
+import numpy as np
+import pytest
+from test_finetune import TINY, beat_split
+
+import ecgkd.config
+from ecgkd.data.split import PreparedData
+from ecgkd.students.grid import GridPlan, results_path, run_grid
+from ecgkd.students.inputs import StudentData
+from ecgkd.students.stage import targets_study, targets_table
+from ecgkd.teacher import teacher_outputs, train_teacher
+from ecgkd.teacher.crossfit import cross_fit, patient_folds
+from ecgkd.teacher.stage import TeacherStage
+from ecgkd.train import TrainSettings
+
+
+def small_stage(tmp_path) -> tuple[ecgkd.config.Config, TeacherStage]:
+    """A tiny stand-in teacher on synthetic beats (16 patients of 2), with its outputs."""
+    cfg = ecgkd.config.load(env={"ECGKD_QUICK": "1"}, cache_root=tmp_path / "cache")
+    splits = {s: beat_split(s, 32, i) for i, s in enumerate(("train", "val", "test"))}
+    data = PreparedData("mitbih", splits)
+    run = train_teacher(cfg, splits["train"], splits["val"], settings=TINY, progress=False)
+    return cfg, TeacherStage(run, data, data, teacher_outputs(cfg, run, data, progress=False))
+
+
+def test_folds_keep_patients_whole_balance_rows_and_follow_the_seed():
+    patients = np.repeat(["a", "b", "c", "d", "e", "f"], [50, 40, 30, 20, 10, 10])
+    folds = patient_folds(patients, 2, seed=0)
+    for p in set(patients):
+        assert len(set(folds[patients == p])) == 1  # a patient never straddles two folds
+    sizes = np.bincount(folds)
+    assert len(sizes) == 2 and abs(sizes[0] - sizes[1]) <= 10
+    assert np.array_equal(folds, patient_folds(patients, 2, seed=0))
+    assert len(np.bincount(patient_folds(patients, 3, seed=1))) == 3
+    with pytest.raises(ValueError, match="at least k patients"):
+        patient_folds(np.array(["a", "a"]), 2)
+
+
+def test_each_training_window_is_scored_by_a_teacher_that_never_saw_its_patient(tmp_path):
+    cfg, stage = small_stage(tmp_path)
+    fitted = cross_fit(cfg, stage, 2, progress=False)
+    train, run = stage.student_data.train, stage.run
+    for fold, teacher in enumerate(fitted.runs):
+        held = fitted.folds == fold
+        assert teacher.key != run.key and teacher.spec == run.spec
+        np.testing.assert_array_equal(fitted.logits[held], teacher.logits(train.subset(held)))
+    assert not np.allclose(fitted.logits, stage.outputs["train"].logits)
+    again = cross_fit(cfg, stage, 2, progress=False)  # fold teachers and logits come from the cache
+    assert again.fingerprint == fitted.fingerprint
+    np.testing.assert_array_equal(again.logits, fitted.logits)
+
+    in_sample = StudentData.from_stage(stage, targets="in-sample")
+    with pytest.raises(ValueError, match="no fold teachers"):
+        StudentData.from_stage(stage)
+    stage.cross_fitted = fitted
+    crossed = StudentData.from_stage(stage)
+    assert crossed.targets == "cross-fitted" and in_sample.targets == "in-sample"
+    np.testing.assert_array_equal(crossed.teacher_logits["train"], fitted.logits)
+    np.testing.assert_array_equal(crossed.teacher_logits["test"], in_sample.teacher_logits["test"])
+    assert crossed.fingerprint() != in_sample.fingerprint()
+    with pytest.raises(ValueError, match="targets"):
+        StudentData.from_stage(stage, targets="oracle")
+
+
+def test_targets_study_retrains_the_grids_cells_on_in_sample_targets(tmp_path):
+    cfg, stage = small_stage(tmp_path)
+    stage.cross_fitted = cross_fit(cfg, stage, 2, progress=False)
+    settings = TrainSettings(epochs=2, batch_size=8, lr=3e-3, patience=2)
+    plan = GridPlan((2.0,), (0.0, 1.0), (0,))
+    grid = run_grid(
+        plan.jobs("mitbih", ("cnn1d",), rhythm=True),
+        StudentData.from_stage(stage),
+        settings,
+        results_path(cfg, "students", "mitbih"),
+        progress=False,
+    )
+    study = targets_study(cfg, stage, grid, settings, progress=False)
+    assert sorted(study["targets"]) == ["cross-fitted"] * 2 + ["in-sample"] * 2
+    plain = study[study["alpha"] == 0].set_index("targets")["test_auroc"]
+    assert plain["cross-fitted"] == plain["in-sample"]  # no KD never reads the targets
+    table = targets_table(study)
+    assert set(table["targets"]) == {"cross-fitted", "in-sample"} and (table["seeds"] == 1).all()
