@@ -151,17 +151,93 @@ def calibration(y: np.ndarray, probability: np.ndarray, bins: int = 10) -> dict[
     return {"brier": float(skm.brier_score_loss(y, p)), "ece": float(ece)}
 
 
-def group_resamples(n: int, groups: np.ndarray | None, resamples: int, seed: int):
-    """Yield (row index, number of groups) for each bootstrap resample of whole groups (of single
-    rows when ``groups`` is None): the one resampling scheme of every interval here."""
+def resample_weights(
+    groups: np.ndarray | None, n: int, resamples: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The bootstrap of every interval here: each resample draws as many whole groups as there are
+    (single rows when ``groups`` is None), with replacement. Returned as counts: (counts
+    (resamples, groups), the group of each row, number of groups); row ``i`` appears
+    ``counts[r, group[i]]`` times in resample ``r``, so a metric weighted by these counts equals the
+    metric on the resample's rows put together, without building them."""
     groups = np.arange(n) if groups is None else np.asarray(groups).astype(str)
     if len(groups) != n:
         raise ValueError(f"groups has {len(groups)} rows, the labels {n}")
-    ids, inverse = np.unique(groups, return_inverse=True)
-    members = [np.flatnonzero(inverse == i) for i in range(len(ids))]
+    _, inverse = np.unique(groups, return_inverse=True)
+    count = int(inverse.max()) + 1 if n else 0
     rng = np.random.default_rng(seed)
-    for _ in range(resamples):
-        yield np.concatenate([members[i] for i in rng.integers(0, len(ids), len(ids))]), len(ids)
+    counts = (
+        np.stack(
+            [np.bincount(rng.integers(0, count, count), minlength=count) for _ in range(resamples)]
+        )
+        if resamples
+        else np.zeros((0, count), np.int64)
+    )
+    return counts.astype(np.float64), inverse, count
+
+
+def weighted_auroc(y: np.ndarray, score: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """AUROC for each row of ``weights`` (k, n): the probability that a positive outranks a
+    negative, ties counting one half, each row counted as often as its weight; NaN where a row of
+    weights leaves one class only. Sorting happens once for all k."""
+    order = np.argsort(score, kind="stable")
+    s, positive = score[order], y[order] == 1
+    w = weights[:, order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])  # runs of tied scores
+    pos = np.add.reduceat(w * positive, starts, axis=1)
+    neg = np.add.reduceat(w * ~positive, starts, axis=1)
+    below = np.cumsum(neg, axis=1) - neg
+    total = pos.sum(axis=1) * neg.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, (pos * (below + 0.5 * neg)).sum(axis=1) / total, np.nan)
+
+
+def weighted_average_precision(y: np.ndarray, score: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """scikit-learn's average precision for each row of ``weights`` (k, n): the precision at each
+    distinct threshold, from the highest score down, weighted by the recall it adds."""
+    order = np.argsort(-score, kind="stable")
+    s, positive = score[order], y[order] == 1
+    w = weights[:, order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    tp = np.add.reduceat(w * positive, starts, axis=1)
+    called = np.cumsum(np.add.reduceat(w, starts, axis=1), axis=1)
+    positives = tp.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(called > 0, np.cumsum(tp, axis=1) / called, 0.0)
+        value = (tp * precision).sum(axis=1) / positives[:, 0]
+    both = (positives[:, 0] > 0) & (positives[:, 0] < w.sum(axis=1))
+    return np.where(both, value, np.nan)
+
+
+def weighted_binary_metrics(
+    y: np.ndarray, score: np.ndarray, threshold: float, weights: np.ndarray
+) -> dict[str, np.ndarray]:
+    """:func:`binary_metrics` for each row of ``weights`` (k, n) at once (each value an array of
+    k): the same definitions, counts weighted."""
+    positive, called = y == 1, score >= threshold
+    tp = weights @ (positive & called)
+    fn = weights @ (positive & ~called)
+    fp = weights @ (~positive & called)
+    tn = weights @ (~positive & ~called)
+    both = (tp + fn > 0) & (tn + fp > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sensitivity = np.where(tp + fn > 0, tp / (tp + fn), np.nan)
+        specificity = np.where(tn + fp > 0, tn / (tn + fp), np.nan)
+        f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
+    return {
+        "auroc": weighted_auroc(y, score, weights),
+        "auprc": weighted_average_precision(y, score, weights),
+        "accuracy": (tp + tn) / weights.sum(axis=1),
+        "balanced_accuracy": np.where(both, (sensitivity + specificity) / 2, np.nan),
+        "sensitivity": sensitivity,
+        "specificity": specificity,
+        "f1": f1,
+    }
+
+
+def _chunks(counts: np.ndarray, rows: np.ndarray, size: int = 64):
+    """Per-row weights (k, n) of the resamples in ``counts``, a few resamples at a time (memory)."""
+    for start in range(0, len(counts), size):
+        yield counts[start : start + size][:, rows]
 
 
 def paired_auroc_difference(
@@ -178,15 +254,14 @@ def paired_auroc_difference(
     Returns (difference, low, high)."""
     y, score = _check(y, score)
     _, reference = _check(y, reference)
-    draws = []
-    for index, _ in group_resamples(len(y), groups, resamples, seed):
-        if len(np.unique(y[index])) == 2:
-            draws.append(
-                skm.roc_auc_score(y[index], score[index])
-                - skm.roc_auc_score(y[index], reference[index])
-            )
+    counts, rows, _ = resample_weights(groups, len(y), resamples, seed)
+    differences = [
+        weighted_auroc(y, score, w) - weighted_auroc(y, reference, w) for w in _chunks(counts, rows)
+    ]
+    draws = np.concatenate(differences) if differences else np.zeros(0)
+    draws = draws[np.isfinite(draws)]  # resamples holding one class only have no AUROC
     tail = (1 - level) / 2 * 100
-    low, high = np.percentile(draws, [tail, 100 - tail]) if draws else (np.nan, np.nan)
+    low, high = np.percentile(draws, [tail, 100 - tail]) if len(draws) else (np.nan, np.nan)
     difference = skm.roc_auc_score(y, score) - skm.roc_auc_score(y, reference)
     return float(difference), float(low), float(high)
 
@@ -216,12 +291,13 @@ def bootstrap_intervals(
     import pandas as pd
 
     y, score = _check(y, score)
-    draws = []
-    units = len(y) if groups is None else len(np.unique(np.asarray(groups).astype(str)))
-    for index, _ in group_resamples(len(y), groups, resamples, seed):
-        values = binary_metrics(y[index], score[index], threshold)
-        draws.append([values[m] for m in metrics])
-    draws = np.asarray(draws, dtype=np.float64)
+    counts, rows, units = resample_weights(groups, len(y), resamples, seed)
+    columns = [weighted_binary_metrics(y, score, threshold, w) for w in _chunks(counts, rows)]
+    draws = (
+        np.stack([np.concatenate([c[m] for c in columns]) for m in metrics], axis=1)
+        if columns
+        else np.zeros((0, len(metrics)))
+    )
     estimate = binary_metrics(y, score, threshold)
     tail = (1 - level) / 2 * 100
     low, high = np.nanpercentile(draws, [tail, 100 - tail], axis=0)

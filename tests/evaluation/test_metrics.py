@@ -156,3 +156,24 @@ def test_retention_is_a_paired_difference_and_a_share_above_chance():
     reversed_units = evaluate_scores("other", "mitbih", y[::-1], student, y[::-1], student)
     with pytest.raises(ValueError, match="same test units"):
         retention_table([reports[0], reversed_units])
+
+
+def test_weighted_metrics_equal_scikit_learn_on_the_resampled_rows():
+    """The vectorised bootstrap: weights that count each row's copies give exactly the metrics of
+    the rows put together (ties in the scores, one-class resamples included)."""
+    from ecgkd.evaluation.metrics import resample_weights, weighted_binary_metrics
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(120) < 0.2).astype(int)
+    score = np.round(rng.normal(size=120) + y, 1)  # many ties
+    groups = rng.integers(0, 12, 120).astype(str)
+    counts, rows, units = resample_weights(groups, 120, 30, seed=1)
+    assert counts.shape == (30, units) and units == 12 and (counts.sum(axis=1) == 12).all()
+    weights = counts[:, rows]
+    weights[0] = (y == 0).astype(float)  # a resample holding one class only
+    got = weighted_binary_metrics(y, score, 0.4, weights)
+    for r in range(len(weights)):
+        index = np.repeat(np.arange(120), weights[r].astype(int))
+        expected = binary_metrics(y[index], score[index], 0.4)
+        for name, values in got.items():
+            assert np.isclose(values[r], expected[name], rtol=1e-12, equal_nan=True), (r, name)
