@@ -1,7 +1,7 @@
 """How to spend a CPU's cores on a T x alpha grid: one run using every core, or one run per core.
 
-    python benchmarks/grid_parallel.py           # batch 128, 30 training steps per measurement
-    python benchmarks/grid_parallel.py --smoke   # batch 4, 2 steps: the script still runs (CI)
+    python benchmarks/grid_parallel.py           # batch 128, 30 training steps, 3 rounds
+    python benchmarks/grid_parallel.py --smoke   # batch 4, 2 steps, 1 round: the script still runs
 
 Each measurement trains a student (forward, backward, AdamW step) on random 256-sample windows in
 fresh processes: once as one process with all the cores' threads, once as one single-thread process
@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 
 
@@ -26,17 +27,10 @@ def train_rate(student: str, threads: int, batch: int, steps: int) -> float:
     import torch
 
     from ecgkd.students import build_student
+    from ecgkd.timing import model_steps
 
     torch.set_num_threads(threads)
-    model = build_student(student, 0)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    x, y = torch.randn(batch, 1, 256), torch.randint(0, 2, (batch,)).float()
-
-    def step() -> None:
-        optimizer.zero_grad()
-        torch.nn.functional.binary_cross_entropy_with_logits(model(x).squeeze(-1), y).backward()
-        optimizer.step()
-
+    _, step = model_steps(build_student(student, 0), torch.randn(batch, 1, 256), lr=1e-3)
     step()  # warm-up
     start = time.perf_counter()
     for _ in range(steps):
@@ -80,6 +74,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     )
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--students", nargs="+", default=["resnet1d", "cnn1d"])
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -88,22 +83,30 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     if args.worker:
         print(train_rate(args.worker, args.threads, args.batch, args.steps))
         return pd.DataFrame()
-    batch, steps = (4, 2) if args.smoke else (args.batch, args.steps)
+    batch, steps, rounds = (4, 2, 1) if args.smoke else (args.batch, args.steps, args.rounds)
+    together, apart = f"1 process x {args.cores} threads", f"{args.cores} processes x 1 thread"
+    layouts = {together: (1, args.cores), apart: (args.cores, 1)}  # (processes, threads each)
     rows = []
     for student in args.students:
-        together = processes(student, 1, args.cores, batch, steps)
-        apart = processes(student, args.cores, 1, batch, steps)
+        rates = {name: [] for name in layouts}
+        for r in range(rounds):  # interleaved, the order swapped every round
+            for name in list(layouts)[:: 1 if r % 2 == 0 else -1]:
+                rates[name].append(processes(student, *layouts[name], batch, steps))
+        per_round = np.array(rates[apart]) / np.array(rates[together])
         rows.append(
             {
                 "student": student,
-                f"1 process x {args.cores} threads": together,
-                f"{args.cores} processes x 1 thread": apart,
-                "ratio": apart / together,
+                together: float(np.median(rates[together])),
+                apart: float(np.median(rates[apart])),
+                "ratio": float(np.median(per_round)),
+                "ratio low": float(per_round.min()),
+                "ratio high": float(per_round.max()),
             }
         )
     table = pd.DataFrame(rows)
     print(
-        f"training windows/s, batch {batch}, {steps} steps, {args.cores} cores"
+        f"training windows/s (median of {rounds} interleaved rounds; ratio per round, low-high), "
+        f"batch {batch}, {steps} steps, {args.cores} cores"
         + (" [SMOKE: not a measurement]" if args.smoke else "")
     )
     print(table.round(2).to_string(index=False))

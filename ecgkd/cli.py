@@ -110,6 +110,7 @@ def stage_quantum(cfg: config.Config, out: Path, datasets: tuple[str, ...], prog
     from .quantum.stage import (
         best_vqc,
         device_scores,
+        hardware_cache,
         hardware_shots,
         hardware_study,
         hardware_windows,
@@ -138,6 +139,7 @@ def stage_quantum(cfg: config.Config, out: Path, datasets: tuple[str, ...], prog
             shots=hardware_shots(cfg),
             size=hardware_windows(cfg),
             seed=cfg.seed,
+            cache_dir=hardware_cache(cfg),
         )
         table, compiled = hardware_study(scores, data["mitbih"]), scores.compiled
         table = table.assign(

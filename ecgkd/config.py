@@ -11,7 +11,7 @@ variable            meaning                                                 defa
 ``ECGKD_CACHE``     prepared arrays, checkpoints, teacher outputs           repo ``cache/``
 ``ECGKD_SEED``      base random seed                                        ``0``
 ``ECGKD_DEVICE``    ``auto`` (GPU when present), ``cpu``, ``cuda[:N]``      ``auto``
-``ECGKD_JOBS``      parallel jobs for sweeps                                ``1``
+``ECGKD_JOBS``      parallel training runs in the grids                     CPU cores (GPU 1)
 ``ECGKD_WEIGHTS``   folder holding ECGFounder's released ``.pth`` files     unset (stand-in)
 ``ECGKD_PROGRESS``  ``1`` progress bars, ``0`` none (the book's execution)  ``1``
 ==================  ======================================================  ================
@@ -108,6 +108,13 @@ def resolve_device(name: str, value: str) -> str:
     raise ConfigError(f"{name}={value!r} is not a device: use auto, cpu or cuda[:N].")
 
 
+def default_jobs(device: str) -> str:
+    """Grid runs at once by default: one per CPU core (each run uses one thread, see
+    :func:`ecgkd.students.grid.train_student`, so the numbers do not depend on this), one on a
+    GPU."""
+    return str(os.cpu_count() or 1) if device == "cpu" else "1"
+
+
 def default_quick(env: Mapping[str, str], data_given: bool) -> bool:
     """``ECGKD_QUICK`` when set; otherwise quick mode on the shipped sample, full mode on a data
     folder the user named (the sample is a 5-minute excerpt: full mode on it is neither quick nor
@@ -117,8 +124,8 @@ def default_quick(env: Mapping[str, str], data_given: bool) -> bool:
 
 
 def progress_enabled(env: Mapping[str, str] | None = None) -> bool:
-    """``ECGKD_PROGRESS`` (default on): off when a notebook is executed to be stored (the book,
-    nbval)."""
+    """``ECGKD_PROGRESS`` (default on): off when a notebook is executed to be stored (the book's
+    build)."""
     env = os.environ if env is None else env
     return parse_bool("ECGKD_PROGRESS", env.get("ECGKD_PROGRESS", "1") or "1")
 
@@ -151,13 +158,14 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> Config:
             "folder and point "
             "ECGKD_WEIGHTS at it, or unset it to train the stand-in teacher."
         )
+    device = resolve_device("ECGKD_DEVICE", env.get("ECGKD_DEVICE", "auto"))
     cfg = Config(
         quick=quick,
         data_root=data_root.resolve(),
         cache_root=cache_root.resolve(),
         seed=parse_int("ECGKD_SEED", env.get("ECGKD_SEED", "0")),
-        device=resolve_device("ECGKD_DEVICE", env.get("ECGKD_DEVICE", "auto")),
-        n_jobs=parse_int("ECGKD_JOBS", env.get("ECGKD_JOBS", "1"), minimum=1),
+        device=device,
+        n_jobs=parse_int("ECGKD_JOBS", env.get("ECGKD_JOBS") or default_jobs(device), minimum=1),
         weights=weights,
     )
     return cfg.with_(**overrides) if overrides else cfg

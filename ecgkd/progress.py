@@ -1,7 +1,7 @@
 """Progress bars: one place decides how they look.
 
 ``tqdm.auto`` draws one updating bar: a widget in JupyterLab, a redrawn line in a terminal. Where a
-notebook is executed to be stored (the book's build, nbval), every frame of a bar would be kept in
+notebook is executed to be stored (the book's build), every frame of a bar would be kept in
 the page, so the Makefile sets ``ECGKD_PROGRESS=0`` there and no bar is drawn
 (:func:`ecgkd.config.progress_enabled`).
 """

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -273,10 +274,19 @@ def epoch_order(n: int, seed: int, epoch: int, samples: int | None) -> np.ndarra
 def _state(
     model, optimizer, scheduler, history, best_state, best_epoch, best_score, bad, done, key
 ) -> dict:
+    """What :func:`fit` saves after an epoch. A finished run keeps its best weights and its history
+    only (no optimiser state): a grid keeps one such file per run, a fraction of the full state."""
+    resume = (
+        {}
+        if done
+        else {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+        }
+    )
     return {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
+        **resume,
         "history": history,
         "best_state": best_state,
         "best_epoch": best_epoch,
@@ -287,8 +297,43 @@ def _state(
     }
 
 
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run torch's CPU operations on ``count`` threads, then restore the setting. A training run's
+    numbers depend on its thread count (sums split across threads add up in another order, and
+    training amplifies the last-bit differences), so every grid run uses one thread: the same
+    numbers in the main process and in any joblib worker, whatever ``ECGKD_JOBS`` is."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 BINARY = Objective(binary_logits, validate_binary, "val_auroc", higher_is_better=True)
 RECONSTRUCTION = Objective(_identity, validate_reconstruction, "val_mse", higher_is_better=False)
+
+
+def _checkpoint_key(key: str, settings: TrainSettings, objective: Objective) -> str:
+    return f"{key}|{settings.as_dict()}|{objective.monitor}"
+
+
+def _load_checkpoint(checkpoint: Path | None, full_key: str, device: str = "cpu") -> dict | None:
+    """The state saved in ``checkpoint`` when it was written with ``full_key``, else None."""
+    if checkpoint is None or not Path(checkpoint).is_file():
+        return None
+    saved = torch.load(checkpoint, map_location=device, weights_only=False)
+    return saved if saved.get("key") == full_key else None
+
+
+def finished_checkpoint(
+    checkpoint: Path, key: str, settings: TrainSettings, objective: Objective = BINARY
+) -> bool:
+    """Does ``checkpoint`` hold a finished :func:`fit` run of ``key`` and ``settings``? Then
+    calling :func:`fit` with them again reloads its best weights and trains nothing."""
+    saved = _load_checkpoint(checkpoint, _checkpoint_key(key, settings, objective))
+    return saved is not None and bool(saved["done"])
 
 
 def fit(
@@ -332,20 +377,16 @@ def fit(
     worst = -np.inf if objective.higher_is_better else np.inf
     history: list[dict] = []
     best_state, best_epoch, best_score, bad, done, resumed = None, 0, worst, 0, False, None
-    full_key = f"{key}|{settings.as_dict()}|{objective.monitor}"
-    if checkpoint is not None and Path(checkpoint).is_file():
-        saved = torch.load(checkpoint, map_location=device, weights_only=False)
-        if saved.get("key") == full_key:
+    full_key = _checkpoint_key(key, settings, objective)
+    saved = _load_checkpoint(checkpoint, full_key, device)
+    if saved is not None:
+        history, best_state, best_epoch = saved["history"], saved["best_state"], saved["best_epoch"]
+        best_score, bad, done = saved["best_score"], saved["bad_epochs"], saved["done"]
+        if not done:  # a finished run keeps only its best weights: nothing left to optimise
             model.load_state_dict(saved["model"])
             optimizer.load_state_dict(saved["optimizer"])
             scheduler.load_state_dict(saved["scheduler"])
-            history, best_state, best_epoch = (
-                saved["history"],
-                saved["best_state"],
-                saved["best_epoch"],
-            )
-            best_score, bad, done = saved["best_score"], saved["bad_epochs"], saved["done"]
-            resumed = len(history)
+        resumed = len(history)
     steps_per_epoch = -(
         -min(len(train), settings.samples_per_epoch or len(train)) // settings.batch_size
     )

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,8 @@ def test_defaults_are_quick_mode_on_the_sample_and_repo_folders():
     assert cfg.quick is True and cfg.mode == "quick"
     assert cfg.data_root == (project_root() / "data").resolve()
     assert cfg.cache_root == (project_root() / "cache").resolve()
-    assert cfg.seed == 0 and cfg.n_jobs == 1 and cfg.device in ("cpu", "cuda")
+    assert cfg.seed == 0 and cfg.device in ("cpu", "cuda")
+    assert cfg.n_jobs == ((os.cpu_count() or 1) if cfg.device == "cpu" else 1)
 
 
 @pytest.mark.parametrize(

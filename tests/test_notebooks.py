@@ -1,6 +1,11 @@
 """The tutorials' shape: paired py:percent + ipynb, in sync, committed without outputs, same
-opening."""
+opening; and the book's execution of them (``make book``): every cell ran, without an error.
 
+The notebooks are executed once, by the book build (``-W``: an error in a cell fails it); the tests
+here read what that execution wrote instead of running the notebooks a second time.
+"""
+
+import os
 from pathlib import Path
 
 import jupytext
@@ -9,6 +14,7 @@ import pytest
 from ecgkd.config import project_root
 
 TUTORIALS = sorted((project_root() / "tutorials").glob("[0-9][0-9]_*.py"))
+EXECUTED = project_root() / "_build" / "jupyter_execute" / "tutorials"
 
 
 def test_there_are_tutorials():
@@ -86,3 +92,26 @@ def test_the_book_lists_every_tutorial_and_executes_them_strictly():
     assert config["execute"]["timeout"] == 600 and config["execute"]["allow_errors"] is False
     assert "tutorials/*.ipynb" in config["exclude_patterns"]  # the .py sources are the book's pages
     assert config["sphinx"]["config"]["nb_custom_formats"][".py"][1] == {"fmt": "py:percent"}
+
+
+@pytest.mark.parametrize("source", TUTORIALS, ids=lambda p: p.name)
+def test_the_books_execution_ran_every_cell_of_this_text_without_error(source: Path):
+    """``make test`` builds the book first; its executed copy must be of this very text, every code
+    cell run once and in order, no error, and no model trained again for want of saved weights."""
+    import nbformat
+
+    executed = EXECUTED / f"{source.stem}.ipynb"
+    if not executed.is_file():
+        message = f"{executed} missing: `make book` executes the notebooks, then run the tests"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    cells = [c for c in nbformat.read(executed, as_version=4).cells if c.cell_type == "code"]
+    text = [c.source for c in jupytext.read(source).cells if c.cell_type == "code"]
+    assert [c.source for c in cells] == text, f"{executed.name} is stale: run `make book`"
+    counts = [c.execution_count for c in cells]
+    assert counts == list(range(1, len(text) + 1)), f"{source.name}: not every cell ran in order"
+    outputs = [o for c in cells for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"], f"{source.name} raised"
+    streams = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "no saved weights" not in streams, f"{source.name} trained a grid run again"

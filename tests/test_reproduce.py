@@ -1,8 +1,9 @@
 """End to end in quick mode, on the repository's real sample: ``python -m ecgkd`` runs every stage,
 and notebook 05, executed afterwards from its source, computes the very numbers the CLI wrote.
 
-Notebook 05 retrains the compared models, bootstraps and simulates shots and noise again on its own,
-so equal tables also show that a CPU rerun with the same seed reproduces them exactly. (The grids it
+Notebook 05 reloads the compared models the grids saved, then bootstraps and simulates shots and
+noise again on its own, so equal tables also show that a CPU rerun with the same seed reproduces
+them exactly. (The grids it
 reads come from the cache the CLI filled: the notebooks of the book reuse that cache too.)
 """
 

@@ -13,6 +13,7 @@ from ecgkd.train import (
     bce_loss,
     binary_logits,
     epoch_order,
+    finished_checkpoint,
     fit,
     predict,
 )
@@ -169,6 +170,13 @@ def test_finished_run_is_reused_and_other_keys_start_over(tmp_path):
         again, train, val, must_not_train, SETTINGS, checkpoint=ckpt, key="k", progress=False
     )
     assert result.reused and len(result.history) == SETTINGS.epochs
+    first = small_model()
+    fit(first, train, val, bce_loss(), SETTINGS, progress=False)
+    assert np.array_equal(
+        predict(again, val.x), predict(first, val.x)
+    )  # the best weights, reloaded
+    assert finished_checkpoint(ckpt, "k", SETTINGS) and not finished_checkpoint(ckpt, "x", SETTINGS)
+    assert not finished_checkpoint(tmp_path / "missing.pt", "k", SETTINGS)
     with pytest.raises(AssertionError, match="trained again"):
         fit(
             small_model(),

@@ -195,8 +195,8 @@ titled(choices, "Our choices, where the study is silent").hide(axis="index").set
 # %% [markdown]
 # ## Quick mode and full mode
 # - **Quick**: the repository's real sample (the first 5 minutes of each MIT-BIH record, PTB-XL records
-#   1-500), a quarter-width stand-in teacher, short training, small grids and one seed. Every notebook
-#   runs in under two minutes on 2 CPU cores; CI runs this mode.
+#   1-500), a quarter-width stand-in teacher, short training, small grids and one seed: minutes per notebook on 2 CPU cores
+#   ({doc}`/book/status` has this build's times); CI runs this mode.
 # - **Full**: whole records, the full-size Net1D, 3 seeds over a 4 x 5 T x alpha grid: the experiment.
 #   Hours on 2 CPU cores, minutes on a GPU (`ECGKD_DEVICE=auto` uses one when present). Every stage caches
 #   its results under `ECGKD_CACHE`, so a rerun resumes where it stopped.
@@ -212,7 +212,7 @@ titled(choices, "Our choices, where the study is silent").hide(axis="index").set
 # | `ECGKD_CACHE` | prepared arrays, checkpoints, teacher outputs, finished runs | the repository's `cache/` |
 # | `ECGKD_SEED` | base random seed | `0` |
 # | `ECGKD_DEVICE` | `auto`, `cpu` or `cuda[:N]` | `auto` |
-# | `ECGKD_JOBS` | parallel training runs in the grids | `1` |
+# | `ECGKD_JOBS` | parallel training runs in the grids (one thread each: the same numbers for any value) | CPU cores (`1` on a GPU) |
 # | `ECGKD_WEIGHTS` | folder holding ECGFounder's released `.pth` files | unset: the stand-in teacher |
 # | `ECGKD_PROGRESS` | `1` progress bars, `0` none | `1` |
 #

@@ -32,7 +32,8 @@
 #   reading the window alone;
 # - how its outputs are saved so that a stale file can never feed a student.
 #
-# **Runtime**: under 2 minutes in quick mode (a quarter-width stand-in teacher, the repository's data);
+# **Runtime**: a few minutes in quick mode on 2 CPU cores (seven quarter-width stand-in teachers: the
+# teacher, its two cross-fitting fold teachers and the window-only ablation on MIT-BIH, three on PTB-XL);
 # in full mode tens of minutes on 2 CPU cores, mostly for the full Net1D on MIT-BIH ({doc}`/book/status`
 # has the measured times). Trained teachers and their outputs are cached: a rerun takes seconds.
 
@@ -197,12 +198,14 @@ fig = plots.plot_teacher_view(
 # validation AUROC kept. The official code uses Adam; our one training loop (`ecgkd.train.fit`) uses
 # AdamW, our choice for every model here. Our other additions: the abnormal class weighted by the ratio of normal to abnormal beats
 # (abnormal beats are about 1 in 10); for the stand-in, which starts from random weights, a learning rate
-# of 1e-3, batches of 64 and, in full mode, epochs of 16,384 random training windows. Training resumes
-# from its last epoch if interrupted.
+# of 1e-3, and in full mode batches of 64 and epochs of 16,384 random training windows (quick mode:
+# 3 epochs of 4,096 random beats in batches of 128, a coffee-break budget). Training resumes from its
+# last epoch if interrupted. The settings used are printed with the teacher:
 
 # %%
 mit_teacher = prepare_teacher(cfg, "mitbih")
 print(stand_in_note(mit_teacher.label))
+print(mit_teacher.run.spec.settings)
 titled(mit_teacher.run.summary(), "MIT-BIH: the teacher kept (best validation epoch)")
 
 # %%
@@ -263,10 +266,12 @@ titled(pd.DataFrame(detection), "MIT-BIH DS2: share of each AAMI class called ab
 # ## 2.6 Fine-tuning on PTB-XL
 # Same recipe, whole 12-lead records, folds 1-8 for training, 9 for validation, 10 for testing. With 500
 # records there are only a few hundred training examples, so the stand-in teacher's numbers are noisy;
-# with the real weights, fine-tuning needs far fewer examples.
+# with the real weights, fine-tuning needs far fewer examples. Batches of 16 records (quick mode: 5
+# epochs in batches of 32).
 
 # %%
 ptb_teacher = prepare_teacher(cfg, "ptbxl")
+print(ptb_teacher.run.spec.settings)
 print(stand_in_note(ptb_teacher.label))
 titled(ptb_teacher.run.summary(), "PTB-XL: the teacher kept (best validation epoch)")
 

@@ -32,8 +32,8 @@
 #   (cross-fitting), and what changes when they do not;
 # - where distillation helps here, and where it does not.
 #
-# **Runtime**: under 2 minutes in quick mode (a 2 x 3 grid, one seed, short epochs, a half-width
-# ResNet-1D). Full mode runs a 4 x 5 grid with 3 seeds for 2 students on 2 datasets (204 runs), and
+# **Runtime**: a few minutes in quick mode on 2 CPU cores (a 2 x 3 grid, one seed, short epochs, a
+# half-width ResNet-1D). Full mode runs a 4 x 5 grid with 3 seeds for 2 students on 2 datasets (204 runs), and
 # on MIT-BIH the window-only students at two cells (12 runs more): about an hour on 2 CPU cores, minutes on a GPU ({doc}`/book/status` has the measured times). Finished runs are
 # saved as they complete, so an interrupted study resumes where it stopped.
 
@@ -181,7 +181,8 @@ for name, stage in stages.items():
 # record: the mean of a record's four window logits, since its labels belong to records. alpha = 0 runs
 # once per seed: T plays no part without the teacher.
 #
-# Runs go through joblib (`ECGKD_JOBS` workers; on a cluster, wrap this cell in
+# Runs go through joblib (`ECGKD_JOBS` workers, by default one per CPU core, each run on one thread so
+# that its numbers do not depend on how many run at once; on a cluster, wrap this cell in
 # `joblib.parallel_config(backend="dask")`), and each finished run is appended to a CSV under
 # `cache/results/`, so a rerun skips what is done. On MIT-BIH the grid's students read the rhythm;
 # after the grid, the window-only students run at no KD and at the grid's best KD cell by validation

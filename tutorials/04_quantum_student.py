@@ -30,7 +30,7 @@
 # - what two angles of rhythm (how early a beat came, the pause after it) add on MIT-BIH;
 # - what happens with 128 to 8192 shots, and under the noise model of an IBM Heron device.
 #
-# **Runtime**: under 2 minutes in quick mode. Full mode trains on all of MIT-BIH DS1 and runs a 4 x 5
+# **Runtime**: a few minutes in quick mode on 2 CPU cores. Full mode trains on all of MIT-BIH DS1 and runs a 4 x 5
 # grid with 3 seeds for the VQC and its control on both datasets, plus Aer's noisy simulation: tens of
 # minutes on 2 CPU cores ({doc}`/book/status` has the measured times). Every finished run is cached; a
 # rerun takes seconds.
@@ -64,6 +64,7 @@ from ecgkd.quantum.stage import (
     chosen_circuit,
     circuit_ablation,
     device_scores,
+    hardware_cache,
     hardware_shots,
     hardware_study,
     hardware_windows,
@@ -243,12 +244,12 @@ titled(pd.DataFrame(check), "The parity's expectation on five MIT-BIH test windo
 # ## 4.5 The standard stack: EstimatorQNN + TorchConnector
 # The circuit also trains through qiskit-machine-learning, in the **same training loop** as every other
 # student (`ecgkd.train.fit`) and with the same distillation loss against the teacher's cached logits:
-# here two epochs on 32 training windows (validated on the same 32: a check that the path works, not a
+# here one epoch on 16 training windows (validated on the same 16: a check that the path works, not a
 # result), because this path is slow. The trained weights then move to the fast
 # simulator unchanged and give the same outputs.
 
 # %%
-small = np.concatenate([np.flatnonzero(train.y == 0)[:16], np.flatnonzero(train.y == 1)[:16]])
+small = np.concatenate([np.flatnonzero(train.y == 0)[:8], np.flatnonzero(train.y == 1)[:8]])
 x_small = latent_angles(student, train.x[small])
 teacher_small = data["mitbih"].teacher_logits["train"][small]
 qiskit_head = VQCHead(SPEC, seed=cfg.seed, backend="qiskit")
@@ -257,7 +258,7 @@ result = fit(
     TrainData(x_small, train.y[small], teacher_small),
     TrainData(x_small, train.y[small]),
     kd_loss(temperature=2.0, alpha=0.5),
-    TrainSettings(epochs=2, batch_size=16, lr=0.05),
+    TrainSettings(epochs=1, batch_size=8, lr=0.05),
     progress=False,
 )
 fast_head = qiskit_head.to_backend("torch")
@@ -322,8 +323,8 @@ titled(results[students.RUN_COLUMNS], "Every run of the VQC and control grids, b
 
 # %% [markdown]
 # ### Training curves
-# The VQC's best KD setting on MIT-BIH (chosen on validation), retrained here to show its curves (the run
-# is deterministic, so it reproduces the table's row):
+# The VQC's best KD setting on MIT-BIH (chosen on validation): `best_vqc` reloads the weights and
+# training curves its grid run saved.
 
 # %%
 best_job, record, vqc_student = best_vqc(cfg, data["mitbih"], encoders["mitbih"].main, results)
@@ -381,7 +382,12 @@ fig = plots.plot_kd_gains(results, "Latent students")
 
 # %%
 scores = device_scores(
-    vqc_student, data["mitbih"], shots=SHOTS, size=HARDWARE_WINDOWS, seed=cfg.seed
+    vqc_student,
+    data["mitbih"],
+    shots=SHOTS,
+    size=HARDWARE_WINDOWS,
+    seed=cfg.seed,
+    cache_dir=hardware_cache(cfg),  # notebook 05 reuses these runs
 )
 shots_table, compiled = hardware_study(scores, data["mitbih"]), scores.compiled
 print(

@@ -27,8 +27,8 @@
 # - where the students fail (per AAMI class on MIT-BIH) and how well their probabilities are calibrated;
 # - the limits of what this tutorial shows.
 #
-# **Runtime**: under 2 minutes in quick mode; in full mode the compared models are retrained from their
-# finished grids and Aer simulates the VQC on 2,000 windows: tens of minutes on 2 CPU cores
+# **Runtime**: under two minutes in quick mode (it trains nothing); in full mode the compared models are reloaded from their
+# finished grids, bootstrapped 1,000 times, and Aer simulates the VQC on 2,000 windows
 # ({doc}`/book/status` has the measured times).
 
 # %% [markdown]
@@ -58,8 +58,10 @@ print(f"{RESAMPLES} resamples; {DEVICE_SHOTS} shots on {DEVICE_WINDOWS} windows"
 # ## 5.1 What is compared
 # The teachers of {doc}`02_teacher` and, for each student, two configurations from its finished grid in
 # {doc}`03_classical_distillation` and {doc}`04_quantum_student`: **no KD**, and the **KD setting with the best mean validation AUROC**. Notebook 05
-# trains no grid: it reads the finished runs, and retrains only the chosen configurations for seed
-# `ECGKD_SEED` to get their test logits.
+# trains nothing: every grid run saved its trained weights beside its row
+# (`students.grid.weights_path`), and `trained_model` reloads the chosen configurations for seed
+# `ECGKD_SEED` to get their test logits. (Where weights are missing it trains the run again from its
+# seed, which reproduces it, and says so.)
 #
 # Beside them, the simplest models that could explain a result (`ecgkd.evaluation.baselines`), on
 # the same splits: a **constant score** (the training prevalence: it has learnt nothing but the
@@ -352,7 +354,7 @@ for verdict, rows in rhythm_gains.groupby("distinguishable from zero"):
 # - `ecgkd.evaluation.metrics.evaluate_scores` judges every model the same way: validation threshold,
 #   scikit-learn metrics, calibration, confusion matrix, bootstrap intervals by record.
 # - `ecgkd.evaluation.stage` picks each student's no-KD and best-KD (by validation) configurations and
-#   retrains them deterministically; nothing is chosen on the test split.
+#   reloads the weights their grid runs saved; nothing is chosen on the test split.
 # - `ecgkd.evaluation.baselines` gives every dataset a constant score and MIT-BIH a rhythm-only
 #   logistic regression; `baseline_table` and `kd_gain_table` turn "better" into paired differences
 #   with intervals, and the conclusion names the models that do not beat the baseline.

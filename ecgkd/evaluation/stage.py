@@ -1,10 +1,9 @@
 """The comparison: the teacher and every student evaluated the same way on the same test split.
 
 For each student the comparison takes two configurations from its finished T x alpha grid: no KD,
-and the KD setting with the best mean validation AUROC; both for seed ``cfg.seed``. Training is
-deterministic, so retraining a configuration reproduces its row of the grid and gives the model
-whose test logits :func:`ecgkd.evaluation.metrics.evaluate_scores` needs. Nothing is chosen on the
-test split.
+and the KD setting with the best mean validation AUROC; both for seed ``cfg.seed``. The grid kept
+each run's trained weights, so the comparison reloads them (nothing is trained) and scores the test
+split with :func:`ecgkd.evaluation.metrics.evaluate_scores`. Nothing is chosen on the test split.
 """
 
 from __future__ import annotations
@@ -21,15 +20,11 @@ from ..config import Config
 from ..data.rhythm import RHYTHM_SUFFIX, model_inputs
 from ..modelinfo import describe
 from ..progress import progress_bar
-from ..students.grid import (
-    StudentJob,
-    classical_student,
-    train_student,
-)
+from ..students.grid import StudentJob, describe_job, results_path, trained_model
 from ..students.inputs import StudentData
 from ..students.stage import finished_classical_grid, student_settings
 from ..students.tables import summary_table
-from ..train import predict
+from ..train import predict, torch_threads
 from .baselines import RHYTHM, baseline_reports
 from .metrics import (
     ModelReport,
@@ -89,8 +84,9 @@ def student_report(
     rhythm features with the window."""
     val, test = data.splits["val"], data.splits["test"]
     x_val, x_test = model_inputs(val, rhythm), model_inputs(test, rhythm)
-    y_val, s_val = unit_scores(val, predict(model, x_val))
-    y_test, s_test = unit_scores(test, predict(model, x_test))
+    with torch_threads(1):  # as in the grid run, so the logits are its logits, bit for bit
+        y_val, s_val = unit_scores(val, predict(model, x_val))
+        y_test, s_test = unit_scores(test, predict(model, x_test))
     mitbih = data.dataset == "mitbih"
     report = evaluate_scores(
         name,
@@ -147,11 +143,6 @@ def selected_jobs(results: pd.DataFrame, model: str, seed: int) -> list[tuple[st
     return [(describe_job(job), job) for job in jobs]
 
 
-def describe_job(job: StudentJob) -> str:
-    """'no KD' or 'KD T=2 alpha=0.75': how a configuration is named in the comparison."""
-    return "no KD" if job.alpha == 0 else f"KD T={job.temperature:g} alpha={job.alpha:g}"
-
-
 def compare(
     cfg: Config,
     stage,
@@ -169,8 +160,8 @@ def compare(
     ``encoders`` are the dataset's :class:`ecgkd.quantum.stage.LatentEncoders`, needed for the
     latent students. ``window_teacher``: the window-only teacher's stage where ``stage``'s teacher
     reads rhythm, reported as a baseline (the ablation of the teacher's rhythm). Each student is
-    retrained from its seed (bit-equal to its grid run) and bootstrapped:
-    with ``progress``, a bar per model.
+    its grid run's saved model (trained again from its seed, bit-equal, only where the weights are
+    missing) and bootstrapped: with ``progress``, a bar per model.
     """
     data = StudentData.from_stage(stage)
     if classical.empty:
@@ -209,13 +200,12 @@ def compare(
         return report
 
     def classical_report(job: StudentJob, kind: str) -> ModelReport:
-        record, model = train_student(
+        record, model = trained_model(
             job,
             data,
             student_settings(cfg, data.dataset),
+            results_path(cfg, "students", data.dataset),
             device=cfg.device,
-            return_model=True,
-            build=classical_student,
         )
         return configuration_report(record, model, job, kind)
 
@@ -318,11 +308,13 @@ def vqc_on_device(
 
     ``size`` defaults to :func:`ecgkd.quantum.stage.hardware_windows` (the noisy simulation's cost).
     """
-    from ..quantum.stage import best_vqc, device_scores, hardware_windows
+    from ..quantum.stage import best_vqc, device_scores, hardware_cache, hardware_windows
 
     job, record, model = best_vqc(cfg, data, run, quantum)
     size = size or hardware_windows(cfg)
-    scored = device_scores(model, data, shots=(shots,), size=size, seed=cfg.seed)
+    scored = device_scores(
+        model, data, shots=(shots,), size=size, seed=cfg.seed, cache_dir=hardware_cache(cfg)
+    )
     return device_reports(
         f"{record['model']}, {describe_job(job)}", model, data, scored, resamples, cfg.seed
     )

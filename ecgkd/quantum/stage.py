@@ -25,6 +25,7 @@ from ..config import Config, seed_everything
 from ..data.rhythm import N_RHYTHM, has_rhythm, model_inputs
 from ..data.split import Split
 from ..evaluation.metrics import binary_metrics, unit_scores, youden_threshold
+from ..modelinfo import model_fingerprint
 from ..progress import progress_bar
 from ..students.grid import (
     GridPlan,
@@ -32,7 +33,7 @@ from ..students.grid import (
     finished_runs,
     results_path,
     run_grid,
-    train_student,
+    trained_model,
 )
 from ..students.inputs import StudentData
 from ..students.stage import grid_plan, window_only_jobs
@@ -79,6 +80,11 @@ def hardware_windows(cfg: Config) -> int:
     """How many MIT-BIH test windows the Aer runs score (a noisy simulation costs milliseconds
     each)."""
     return 150 if cfg.quick else 2000
+
+
+def hardware_cache(cfg: Config) -> Path:
+    """Where :func:`device_scores` keeps its sampled runs: ``<cache>/hardware``."""
+    return Path(cfg.cache_root) / "hardware"
 
 
 def hardware_shots(cfg: Config) -> tuple[int, ...]:
@@ -436,21 +442,24 @@ def train_one(
     job: StudentJob,
     settings: TrainSettings | None = None,
 ) -> tuple[dict, LatentStudent]:
-    """One run, returning the trained model too (for the hardware study and the pictures);
-    ``settings``: default :func:`quantum_settings`, :func:`end_to_end_settings` for an end-to-end
-    builder."""
+    """One run and its trained model (for the comparison, the hardware study and the pictures):
+    the grid's saved weights where the grid ran it, else trained now and saved beside the grid's
+    (:func:`ecgkd.students.grid.trained_model`). ``settings``: default :func:`quantum_settings`,
+    :func:`end_to_end_settings` for an end-to-end builder."""
     if settings is None:
         settings = (end_to_end_settings if builder.end_to_end else quantum_settings)(
             cfg, data.dataset
         )
-    return train_student(
+    return trained_model(
         job,
         data,
         settings,
+        results_path(cfg, "quantum", data.dataset),
         device=cfg.device,
-        return_model=True,
         build=builder,
         label=builder.label(job.student),
+        model_code=builder.model_code(),
+        expect_saved=not builder.end_to_end,  # no grid trains the end-to-end variant
     )
 
 
@@ -493,10 +502,12 @@ def device_scores(
     size: int = 2000,
     device: str = hardware.DEFAULT_DEVICE,
     seed: int = 0,
+    cache_dir: Path | None = None,
 ) -> DeviceScores:
     """Score ``size`` stratified MIT-BIH test windows exactly, with each number of ``shots`` (ideal
     sampler), and with each number of shots under ``device``'s noise model (transpiled to its
-    basis)."""
+    basis). ``cache_dir``: keep each sampled run there, keyed by the model's weights, the windows,
+    the shots, the device and the code, so that notebook 05 and the CLI reuse notebook 04's."""
     head = student.head
     if not isinstance(head, VQCHead) or head.backend != "torch":
         raise TypeError(
@@ -522,9 +533,28 @@ def device_scores(
     runs = [("ideal (exact)", math.inf, scale * ideal + bias)]
     for mode, noisy in (("ideal + shots", None), (f"noisy ({compiled.device})", compiled)):
         for n in shots:
-            ev = hardware.sampled_expectations(
-                head.vqc, angles, weights, n, seed=seed, noisy=noisy, noise=noise
-            )
+
+            def sample(noisy=noisy, n=n) -> tuple[dict[str, np.ndarray], dict]:
+                ev = hardware.sampled_expectations(
+                    head.vqc, angles, weights, n, seed=seed, noisy=noisy, noise=noise
+                )
+                return {"expectations": ev}, {}
+
+            if cache_dir is None:
+                ev = sample()[0]["expectations"]
+            else:
+                key = cache.fingerprint(
+                    {
+                        "model": model_fingerprint(student),
+                        "windows": [data.fingerprint(), index.tolist()],
+                        "mode": mode,
+                        "shots": n,
+                        "seed": seed,
+                        "code": cache.code_version(hardware),
+                    }
+                )
+                path = Path(cache_dir) / f"{data.dataset}-{key}.npz"
+                ev = cache.cached_arrays(path, sample, key)[0]["expectations"]
             runs.append((mode, float(n), scale * ev + bias))
     return DeviceScores(index, y_val, s_val, runs, compiled)
 
@@ -549,11 +579,8 @@ def best_vqc(
     cfg: Config, data: StudentData, run: AutoencoderRun, results: pd.DataFrame
 ) -> tuple[StudentJob, dict, LatentStudent]:
     """The VQC of ``run``'s encoder (with or without rhythm) at its best KD setting (mean
-    validation AUROC over seeds), retrained for seed ``cfg.seed``.
-
-    Training is deterministic, so the retrained model reproduces its row of ``results``; it is what
-    the training curves and the hardware study show.
-    """
+    validation AUROC over seeds) for seed ``cfg.seed``: the grid's saved model, with its training
+    curves; what the hardware study runs."""
     rows = results[
         (results["dataset"] == data.dataset)
         & (results["student"] == "vqc")

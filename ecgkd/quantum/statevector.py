@@ -6,11 +6,11 @@ parameter shift (two more circuits per weight), which trains a 6-qubit VQC at a 
 second. The same numbers come out of three small tensor operations, with autograd for the gradients:
 
 1. the **encoding** is simulated for the whole batch at once (for angle encoding a product state:
-one
-   2-vector per qubit, then their Kronecker product);
-2. the **ansatz** does not depend on the data, so its 2^n x 2^n unitary is built once per step from
-the
-   weights, by applying its gates to the identity;
+   one 2-vector per qubit, then their Kronecker product);
+2. the **ansatz** does not depend on the data, so its 2^n x 2^n unitary is built once per step
+   from the weights: its gates fused into layers (:func:`fuse`: the one-qubit gates of a layer
+   are one Kronecker product, a run of CX / CZ / SWAP one signed permutation), applied to the
+   identity;
 3. the **readout** observable is diagonal (Pauli Z's): the expectation is |U psi|^2 times its
 diagonal.
 
@@ -58,6 +58,7 @@ class Gate:
     angles: tuple[AngleFn, ...]
     permutation: torch.Tensor | None = None  # two-qubit gates: new[k] = old[permutation[k]]
     signs: torch.Tensor | None = None  # CZ: -1 where both qubits are 1
+    weight: int | None = None  # a one-angle gate whose angle is a weight itself: its index
 
 
 def _two_qubit_tables(
@@ -74,6 +75,42 @@ def _two_qubit_tables(
     return torch.from_numpy(
         np.where(((k >> a) ^ (k >> c)) & 1, k ^ ((1 << a) | (1 << c)), k)
     ), None  # swap
+
+
+@dataclass
+class Segment:
+    """A run of ansatz gates fused into one step of :meth:`TorchVQC.unitary_rows`: one-qubit gates
+    (``local``: each qubit's gates in circuit order; their Kronecker product is one 2^n x 2^n
+    matrix) or two-qubit gates (a signed permutation: new[k] = signs[k] * old[permutation[k]])."""
+
+    local: dict[int, list[Gate]] | None = None
+    permutation: torch.Tensor | None = None
+    signs: torch.Tensor | None = None
+
+
+def fuse(gates: list[Gate], n: int) -> list[Segment]:
+    """The ansatz as alternating segments: consecutive one-qubit gates together (gates on different
+    qubits commute), consecutive CX / SWAP / CZ composed into one signed permutation. Fewer, larger
+    tensor operations: the unitary is built in a dozen steps instead of one per gate."""
+    segments: list[Segment] = []
+    identity = torch.arange(2**n)
+    for gate in gates:
+        last = segments[-1] if segments else None
+        if len(gate.qubits) == 1:
+            if last is None or last.local is None:
+                last = Segment(local={})
+                segments.append(last)
+            last.local.setdefault(gate.qubits[0], []).append(gate)
+            continue
+        if last is None or last.local is not None:
+            last = Segment(permutation=identity, signs=torch.ones(2**n, dtype=torch.float64))
+            segments.append(last)
+        perm = gate.permutation if gate.permutation is not None else identity
+        signs = gate.signs if gate.signs is not None else torch.ones(2**n, dtype=torch.float64)
+        # after this gate: new[k] = signs[k] * old'[perm[k]], old'[j] = s[j] * old[p[j]]
+        last.signs = signs * last.signs[perm]
+        last.permutation = last.permutation[perm]
+    return segments
 
 
 def _angle_function(
@@ -180,7 +217,14 @@ class TorchVQC:
             tables = (
                 _two_qubit_tables(op.name, qubits, self.n) if len(qubits) == 2 else (None, None)
             )
-            gate = Gate(op.name, qubits, tuple(fn for fn, _ in compiled), *tables)
+            plain = len(op.params) == 1 and op.params[0] in weights
+            gate = Gate(
+                op.name,
+                qubits,
+                tuple(fn for fn, _ in compiled),
+                *tables,
+                weight=weights[op.params[0]] if plain else None,
+            )
             if "weights" in kinds or (self.ansatz and "inputs" not in kinds):
                 if "inputs" in kinds:
                     raise UnsupportedCircuit(
@@ -196,6 +240,21 @@ class TorchVQC:
             dtype if real else (torch.complex128 if dtype == torch.float64 else torch.complex64)
         )
         self.product_encoding = all(len(g.qubits) == 1 for g in self.encoding)
+        self.segments = fuse(self.ansatz, self.n)
+        local = [s.local for s in self.segments if s.local is not None]
+        self.uniform_layers = bool(local) and all(
+            sorted(layer) == list(range(self.n))
+            and all(len(g) == 1 and g[0].name == local[0][0][0].name for g in layer.values())
+            and local[0][0][0].name in ("ry", "rx", "rz", "p")
+            for layer in local
+        )
+        indices = (
+            [[layer[q][0].weight for q in range(self.n)] for layer in local]
+            if self.uniform_layers
+            else [[None]]
+        )
+        plain = all(i is not None for row in indices for i in row)
+        self.layer_weights = torch.tensor(indices) if plain else None  # (layers, n) or None
         observable = vqc.observable
         if any(set(label) - {"I", "Z"} for label in observable.paulis.to_labels()):
             raise UnsupportedCircuit("the fast simulator reads diagonal (I/Z) observables only")
@@ -227,17 +286,25 @@ class TorchVQC:
         b, w = x.shape[0], torch.zeros(0, dtype=self.real_dtype, device=x.device)
         x = x.to(self.real_dtype)
         if self.product_encoding:
-            qubit = [torch.zeros(b, 2, dtype=self.dtype, device=x.device) for _ in range(self.n)]
-            for v in qubit:
-                v[:, 0] = 1
+            qubit: list[torch.Tensor | None] = [None] * self.n  # None: still |0>
             for gate in self.encoding:
                 (q,) = gate.qubits
-                matrix = _one_qubit_matrix(
-                    gate.name, [fn(x, w) for fn in gate.angles], self.dtype, qubit[q]
-                )
+                angles = [fn(x, w) for fn in gate.angles]
+                if qubit[q] is None and gate.name == "ry":  # RY(t)|0> = (cos t/2, sin t/2)
+                    half = angles[0].to(self.real_dtype) / 2
+                    qubit[q] = torch.stack([torch.cos(half), torch.sin(half)], -1).to(self.dtype)
+                    continue
+                if qubit[q] is None:
+                    qubit[q] = torch.zeros(b, 2, dtype=self.dtype, device=x.device)
+                    qubit[q][:, 0] = 1
+                matrix = _one_qubit_matrix(gate.name, angles, self.dtype, qubit[q])
                 qubit[q] = torch.einsum(
                     "bij,bj->bi" if matrix.ndim == 3 else "ij,bj->bi", matrix, qubit[q]
                 )
+            for q in range(self.n):
+                if qubit[q] is None:
+                    qubit[q] = torch.zeros(b, 2, dtype=self.dtype, device=x.device)
+                    qubit[q][:, 0] = 1
             state = qubit[self.n - 1]
             for q in range(self.n - 2, -1, -1):  # qubit n-1 is the most significant bit
                 state = (state[:, :, None] * qubit[q][:, None, :]).reshape(b, -1)
@@ -249,13 +316,75 @@ class TorchVQC:
         return state
 
     def unitary_rows(self, weights: torch.Tensor) -> torch.Tensor:
-        """M with M[k] = U|k>: the ansatz applied to every basis state, built once per batch."""
+        """M with M[k] = U|k>: the ansatz applied to every basis state, built once per batch, one
+        fused segment (:func:`fuse`) at a time."""
         weights = weights.to(self.real_dtype)
         rows = torch.eye(2**self.n, dtype=self.dtype, device=weights.device)
-        empty = torch.zeros(1, 0, dtype=self.real_dtype, device=weights.device)
-        for gate in self.ansatz:
-            rows = self._apply(rows, gate, empty, weights)
+        layers = iter(self._uniform_layers(weights) if self.uniform_layers else ())
+        for segment in self.segments:
+            if self.uniform_layers and segment.local is not None:
+                rows = rows @ next(layers).T
+            elif segment.local is None:
+                rows = rows[:, segment.permutation.to(rows.device)]
+                if not bool((segment.signs == 1).all()):  # CZ present: a diagonal of signs
+                    rows = rows * segment.signs.to(rows.device, rows.real.dtype)
+            else:
+                rows = rows @ self._layer_matrix(segment.local, weights).T
         return rows
+
+    def _uniform_layers(self, weights: torch.Tensor) -> torch.Tensor:
+        """(layers, 2^n, 2^n): the matrices of every one-qubit layer at once, when each layer is
+        one gate of the same kind on every qubit (RealAmplitudes: an RY on each qubit): one call
+        builds all the 2 x 2 matrices, and batched Kronecker products join them."""
+        empty = torch.zeros(1, 0, dtype=self.real_dtype, device=weights.device)
+        local = [s.local for s in self.segments if s.local is not None]
+        name = local[0][0][0].name
+        if self.layer_weights is not None:  # every angle is a weight: one gather
+            angles = [weights[self.layer_weights.to(weights.device)]]
+        else:
+            angles = [
+                torch.stack(
+                    [
+                        torch.stack([layer[q][0].angles[i](empty, weights) for q in range(self.n)])
+                        for layer in local
+                    ]
+                )
+                for i in range(len(local[0][0][0].angles))
+            ]  # each (layers, n)
+        blocks = _one_qubit_matrix(name, angles, self.dtype, weights)  # (layers, n, 2, 2)
+        matrix = blocks[:, self.n - 1]
+        for q in range(self.n - 2, -1, -1):  # qubit n-1 leftmost: the most significant bit
+            size = matrix.shape[-1] * 2
+            matrix = torch.einsum("lab,lcd->lacbd", matrix, blocks[:, q]).reshape(-1, size, size)
+        return matrix
+
+    def _layer_matrix(self, local: dict[int, list[Gate]], weights: torch.Tensor) -> torch.Tensor:
+        """The 2^n x 2^n matrix of one-qubit gates on several qubits: the Kronecker product of each
+        qubit's 2 x 2 product (identity where idle), qubit n-1 leftmost (the most significant
+        bit)."""
+        empty = torch.zeros(1, 0, dtype=self.real_dtype, device=weights.device)
+        eye = torch.eye(2, dtype=self.dtype, device=weights.device)
+        blocks = {q: eye for q in range(self.n)}
+        depth = max(len(gates) for gates in local.values())
+        for position in range(depth):  # the i-th gate of every qubit, one matrix call per name
+            by_name: dict[str, list[tuple[int, Gate]]] = {}
+            for q, gates in local.items():
+                if position < len(gates):
+                    by_name.setdefault(gates[position].name, []).append((q, gates[position]))
+            for name, members in by_name.items():
+                angles = [
+                    torch.stack([gate.angles[i](empty, weights) for _, gate in members])
+                    for i in range(len(members[0][1].angles))
+                ]
+                matrices = _one_qubit_matrix(name, angles, self.dtype, eye)
+                if matrices.ndim == 2:  # a fixed gate (H, X, ...): the same matrix for all
+                    matrices = matrices.expand(len(members), 2, 2)
+                for (q, _), matrix in zip(members, matrices, strict=True):
+                    blocks[q] = matrix if blocks[q] is eye else matrix @ blocks[q]
+        matrix = blocks[self.n - 1]
+        for q in range(self.n - 2, -1, -1):
+            matrix = torch.kron(matrix, blocks[q])
+        return matrix
 
     def states(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """The final states (b, 2^n): U applied to each encoded input."""

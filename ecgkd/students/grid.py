@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -129,6 +130,8 @@ def train_student(
     build: Builder = classical_student,
     label: str | None = None,
     score_test: bool = True,
+    weights: Path | None = None,
+    key: str = "",
 ) -> dict | tuple[dict, object]:
     """Train one student and return its tidy record (validation-chosen threshold, test metrics).
 
@@ -138,50 +141,60 @@ def train_student(
     circuit. ``label`` names the model in the record (default: the classical student's label).
     ``score_test=False`` leaves the test split unread (no ``test_*`` columns): for the studies
     that make a choice (filters, circuits), which must rest on validation alone.
+    ``weights``: the run's file (:func:`weights_path`), saved after every epoch under ``key`` (its
+    :func:`job_key`); when it holds the finished run, its best weights are reloaded and nothing is
+    trained, so the record is the grid row's.
     """
-    started = time.perf_counter()
-    seed_everything(job.seed)
-    model = build(job)
-    initial = model_fingerprint(model)
-    tr, va, te = (data.splits[s] for s in ("train", "val", "test"))
-    x_tr, x_va = (model_inputs(s, job.rhythm) for s in (tr, va))
-    loss = kd_loss(job.temperature if job.kd else 1.0, job.alpha, pos_weight=balancing_weight(tr.y))
-    result = fit(
-        model,
-        TrainData(x_tr, tr.y, data.teacher_logits["train"] if job.kd else None),
-        TrainData(x_va, va.y),
-        loss,
-        settings,
-        seed=job.seed,
-        device=device,
-        progress=progress,
-        desc=f"{job.student} {job.dataset} T={job.temperature:g} a={job.alpha:g}",
-    )
-    model.cpu()
-    y_val, s_val = unit_scores(va, predict(model, x_va, batch_size=settings.eval_batch_size))
-    threshold = youden_threshold(y_val, s_val)
-    metrics = {}
-    if score_test:
-        x_te = model_inputs(te, job.rhythm)
-        y_test, s_test = unit_scores(te, predict(model, x_te, batch_size=settings.eval_batch_size))
-        metrics = binary_metrics(y_test, s_test, threshold)
-    record = {
-        **job.as_dict(),
-        "kd": job.kd,
-        "model": job_label(job, label),
-        "teacher": data.teacher_label,
-        "initial_weights": initial,
-        "best_epoch": result.best_epoch,
-        "epochs_run": len(result.history),
-        "val_auroc": binary_metrics(y_val, s_val, threshold)["auroc"],
-        **{f"test_{k}": v for k, v in metrics.items()},
-        **describe(model),
-        "seconds": round(time.perf_counter() - started, 2),
-    }
-    if return_model:
-        model.fit_history = result.history  # the training curves, for plots
-        return record, model
-    return record
+    with train.torch_threads(1):  # the same numbers in any worker, whatever ECGKD_JOBS is
+        started = time.perf_counter()
+        seed_everything(job.seed)
+        model = build(job)
+        initial = model_fingerprint(model)
+        tr, va, te = (data.splits[s] for s in ("train", "val", "test"))
+        x_tr, x_va = (model_inputs(s, job.rhythm) for s in (tr, va))
+        loss = kd_loss(
+            job.temperature if job.kd else 1.0, job.alpha, pos_weight=balancing_weight(tr.y)
+        )
+        result = fit(
+            model,
+            TrainData(x_tr, tr.y, data.teacher_logits["train"] if job.kd else None),
+            TrainData(x_va, va.y),
+            loss,
+            settings,
+            seed=job.seed,
+            device=device,
+            checkpoint=weights,
+            key=key,
+            progress=progress,
+            desc=f"{job.student} {job.dataset} T={job.temperature:g} a={job.alpha:g}",
+        )
+        model.cpu()
+        y_val, s_val = unit_scores(va, predict(model, x_va, batch_size=settings.eval_batch_size))
+        threshold = youden_threshold(y_val, s_val)
+        metrics = {}
+        if score_test:
+            x_te = model_inputs(te, job.rhythm)
+            y_test, s_test = unit_scores(
+                te, predict(model, x_te, batch_size=settings.eval_batch_size)
+            )
+            metrics = binary_metrics(y_test, s_test, threshold)
+        record = {
+            **job.as_dict(),
+            "kd": job.kd,
+            "model": job_label(job, label),
+            "teacher": data.teacher_label,
+            "initial_weights": initial,
+            "best_epoch": result.best_epoch,
+            "epochs_run": len(result.history),
+            "val_auroc": binary_metrics(y_val, s_val, threshold)["auroc"],
+            **{f"test_{k}": v for k, v in metrics.items()},
+            **describe(model),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+        if return_model:
+            model.fit_history = result.history  # the training curves, for plots
+            return record, model
+        return record
 
 
 _RUNNER_CODE = cache.fingerprint(inspect.getsource(train_student) + inspect.getsource(unit_scores))
@@ -260,6 +273,8 @@ def run_grid(
                 build=build,
                 label=label,
                 score_test=score_test,
+                weights=weights_path(results, keys[job]),
+                key=keys[job],
             ),
             "key": keys[job],
         }
@@ -273,6 +288,56 @@ def run_grid(
         ):
             append_row(results, row)
     return finished_runs(jobs, data, settings, results, model_code)
+
+
+def weights_path(results: Path, key: str) -> Path:
+    """Where a grid run's trained weights (and training curves) live: beside its results CSV,
+    ``<results without .csv>/<key>.pt``."""
+    return Path(results).with_suffix("") / f"{key}.pt"
+
+
+def trained_model(
+    job: StudentJob,
+    data: StudentData,
+    settings: TrainSettings,
+    results: Path,
+    *,
+    device: str = "cpu",
+    build: Builder = classical_student,
+    label: str | None = None,
+    model_code: str = "",
+    progress: bool = False,
+    expect_saved: bool = True,
+) -> tuple[dict, nn.Module]:
+    """(record, model) of a grid run: its saved weights reloaded, nothing trained. Where they are
+    missing (a grid run before weights were kept, a deleted file), the run is trained again from
+    its seed, which reproduces it, and saved; a line on stderr says so (``expect_saved=False``: a
+    run no grid makes, trained here the first time, silently)."""
+    key = job_key(job, data, settings, model_code)
+    weights = weights_path(results, key)
+    if expect_saved and not train.finished_checkpoint(weights, key, settings):
+        print(
+            f"{job_label(job, label)} ({describe_job(job)}, seed {job.seed}) on {job.dataset}: "
+            f"no saved weights at {weights}; training it again (a few seconds to minutes)",
+            file=sys.stderr,
+        )
+    return train_student(
+        job,
+        data,
+        settings,
+        device=device,
+        progress=progress,
+        return_model=True,
+        build=build,
+        label=label,
+        weights=weights,
+        key=key,
+    )
+
+
+def describe_job(job: StudentJob) -> str:
+    """'no KD' or 'KD T=2 alpha=0.75': how a configuration is named in the comparison."""
+    return "no KD" if job.alpha == 0 else f"KD T={job.temperature:g} alpha={job.alpha:g}"
 
 
 def finished_runs(

@@ -1,9 +1,9 @@
 """Cross-fitted soft targets: each training window's teacher logit from a teacher that never saw
 its patient.
 
-A teacher scores its own training windows almost perfectly (in quick mode the stand-in's AUROC was
-0.99 on them against 0.77 on validation), so in-sample soft targets on the students' training
-windows are nearly the hard labels, and distillation has little to pass on. Our remedy, after
+A teacher scores its own training windows almost perfectly (notebook 03 measures how much better
+than on validation), so in-sample soft targets on the students' training windows are nearly the
+hard labels, and distillation has little to pass on. Our remedy, after
 cross-fitting in statistics: the training patients are split into :data:`FOLDS` folds; for each
 fold a teacher of the same spec (architecture, settings, seed, input view) is trained on the other
 folds, with early stopping on the same validation split, and scores the held-out fold. Every

@@ -93,6 +93,20 @@ def test_torch_simulator_equals_qiskit_statevector(spec):
     np.testing.assert_allclose(single.numpy(), ours, atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "spec", SPECS, ids=lambda s: f"{s.encoding}-{s.ansatz}-{s.readout}-{s.entanglement}"
+)
+def test_fused_ansatz_equals_the_gates_applied_one_by_one(spec):
+    sim = TorchVQC(build_vqc(spec))
+    w = torch.tensor(random_inputs(sim.vqc, 1, seed=3)[1])
+    rows = torch.eye(2**sim.n, dtype=sim.dtype)
+    for gate in sim.ansatz:
+        rows = sim._apply(rows, gate, torch.zeros(1, 0, dtype=torch.float64), w)
+    torch.testing.assert_close(sim.unitary_rows(w), rows, rtol=0, atol=1e-12)
+    one_qubit_layers = spec.reps + 1
+    assert len(sim.segments) == 2 * one_qubit_layers - 1  # rotation layers between CX layers
+
+
 @pytest.mark.parametrize("spec", [VQCSpec(), VQCSpec(encoding="zz", reps=1)], ids=["angle", "zz"])
 def test_gradients_equal_estimator_qnn_parameter_shift(spec):
     vqc = build_vqc(spec)
@@ -407,6 +421,28 @@ def test_device_scores_feed_the_common_evaluation_in_every_mode():
         study["balanced_accuracy"].iloc[0]
         == binary_metrics(test.y[result.index], exact, threshold)["balanced_accuracy"]
     )
+
+
+def test_device_scores_keep_their_sampled_runs_and_reuse_them(tmp_path, monkeypatch):
+    data = student_data()
+    settings = TrainSettings(epochs=1, batch_size=16, lr=3e-2, weight_decay=0.0, patience=1)
+    _, model = train_student(
+        StudentJob("mitbih", "vqc", 2.0, 0.5, 0),
+        data,
+        settings,
+        return_model=True,
+        build=tiny_run().builder(),
+        label="VQC",
+    )
+    first = device_scores(model, data, shots=(64, 256), size=12, seed=3, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("mitbih-*.npz"))) == 4  # (ideal, noisy) x (64, 256) shots
+    monkeypatch.setattr(
+        hardware, "sampled_expectations", lambda *a, **k: (_ for _ in ()).throw(AssertionError)
+    )
+    again = device_scores(model, data, shots=(256,), size=12, seed=3, cache_dir=tmp_path)
+    assert [r[1] for r in again.runs] == [math.inf, 256.0, 256.0]
+    np.testing.assert_array_equal(again.runs[1][2], first.runs[2][2])  # from the cache, equal
+    np.testing.assert_array_equal(again.runs[2][2], first.runs[4][2])
 
 
 def test_circuit_ablation_reads_validation_only_and_pairs_seeds(tmp_path):

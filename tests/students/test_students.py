@@ -12,7 +12,15 @@ import ecgkd.config
 from conftest import student_data
 from ecgkd.data.rhythm import N_RHYTHM
 from ecgkd.modelinfo import describe, model_fingerprint, size_on_disk
-from ecgkd.students.grid import StudentJob, finished_runs, job_key, run_grid, train_student
+from ecgkd.students.grid import (
+    StudentJob,
+    finished_runs,
+    job_key,
+    run_grid,
+    train_student,
+    trained_model,
+    weights_path,
+)
 from ecgkd.students.models import CNN1D, ResidualBlock, ResNet1D, build_student
 from ecgkd.students.stage import (
     chosen_filters,
@@ -216,16 +224,99 @@ def test_run_grid_appends_and_skips_finished_runs(tmp_path, monkeypatch):
     )
 
 
-def test_joblib_workers_give_the_same_rows(tmp_path):
+def test_grid_keeps_each_runs_weights_and_reloading_gives_its_row(tmp_path, monkeypatch, capsys):
     data = student_data()
-    jobs = [StudentJob("mitbih", "cnn1d", 2.0, 0.5, s) for s in (0, 1)]
-    one = run_grid(jobs, data, SETTINGS, tmp_path / "a.csv", progress=False).sort_values("seed")
-    two = run_grid(jobs, data, SETTINGS, tmp_path / "b.csv", n_jobs=2, progress=False).sort_values(
-        "seed"
+    jobs = [
+        StudentJob("mitbih", "cnn1d", math.nan, 0.0, 0),
+        StudentJob("mitbih", "cnn1d", 2.0, 1.0, 0),
+    ]
+    csv = tmp_path / "results.csv"
+    table = run_grid(jobs, data, SETTINGS, csv, progress=False)
+    for key in table["key"]:
+        state = torch.load(weights_path(csv, key), weights_only=False)
+        assert state["done"] and "optimizer" not in state  # best weights and curves only
+    real_step = torch.optim.AdamW.step
+    monkeypatch.setattr(
+        torch.optim.AdamW, "step", lambda *a, **k: (_ for _ in ()).throw(AssertionError("trained"))
     )
+    scores = [c for c in table.columns if c.startswith("test_") or c in ("val_auroc", "best_epoch")]
+    for job, (_, row) in zip(jobs, table.iterrows(), strict=True):
+        record, model = trained_model(job, data, SETTINGS, csv)
+        assert {c: record[c] for c in scores} == {c: row[c] for c in scores}
+        assert len(model.fit_history) == row["epochs_run"]
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(torch.optim.AdamW, "step", real_step)
+    weights_path(csv, table["key"].iloc[1]).unlink()  # lost: trained again from its seed, and said
+    record, _ = trained_model(jobs[1], data, SETTINGS, csv)
+    assert "no saved weights" in capsys.readouterr().err
+    assert record["test_auroc"] == table["test_auroc"].iloc[1]
+    assert weights_path(csv, table["key"].iloc[1]).is_file()
+
+
+def test_a_grid_interrupted_inside_a_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
+    """Killed in epoch 3 of its second run, the grid keeps its first row and the second run's first
+    two epochs; run again, it trains only what is left and writes the rows of an uninterrupted
+    grid."""
+    import ecgkd.train as train_mod
+
+    data = student_data()
+    settings = replace(SETTINGS, epochs=4, patience=4)
+    jobs = [
+        StudentJob("mitbih", "cnn1d", math.nan, 0.0, 0),
+        StudentJob("mitbih", "cnn1d", 2.0, 1.0, 0),
+    ]
+    whole = run_grid(jobs, data, settings, tmp_path / "whole.csv", progress=False)
+    csv = tmp_path / "interrupted.csv"
+    run_grid(jobs[:1], data, settings, csv, progress=False)
+    real_order, epochs = train_mod.epoch_order, []
+
+    def order(n, seed, epoch, samples):
+        epochs.append(epoch)
+        if epoch == 3:
+            raise KeyboardInterrupt  # as if the user stopped it, or the machine went down
+        return real_order(n, seed, epoch, samples)
+
+    monkeypatch.setattr(train_mod, "epoch_order", order)
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(jobs, data, settings, csv, progress=False)
+    assert len(pd.read_csv(csv)) == 1 and epochs == [1, 2, 3]
+    epochs.clear()
+    monkeypatch.setattr(
+        train_mod, "epoch_order", lambda *a: (epochs.append(a[2]), real_order(*a))[1]
+    )
+    resumed = run_grid(jobs, data, settings, csv, progress=False)
+    assert epochs == [3, 4]  # the first run is not retrained, the second resumes at epoch 3
+    pd.testing.assert_frame_equal(
+        resumed.drop(columns="seconds"), whole.drop(columns="seconds"), check_exact=True
+    )
+
+
+def test_joblib_workers_give_the_same_rows(tmp_path, monkeypatch):
+    """Every run trains on one thread, in the main process (here set to two threads) as in a
+    worker: its numbers do not depend on ECGKD_JOBS."""
+    import ecgkd.students.grid as grid_mod
+
+    data = student_data()
+    jobs = [StudentJob("mitbih", "resnet1d", 2.0, 0.5, s, 0.5) for s in (0, 1)]
+    threads, real_fit = [], grid_mod.fit
+    monkeypatch.setattr(
+        grid_mod,
+        "fit",
+        lambda *a, **k: (threads.append(torch.get_num_threads()), real_fit(*a, **k))[1],
+    )
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        one = run_grid(jobs, data, SETTINGS, tmp_path / "a.csv", progress=False)
+        assert threads == [1, 1] and torch.get_num_threads() == 2  # restored after each run
+    finally:
+        torch.set_num_threads(before)
+    two = run_grid(jobs, data, SETTINGS, tmp_path / "b.csv", n_jobs=2, progress=False)
     cols = ["seed", "initial_weights", "test_auroc", "val_auroc", "best_epoch"]
     pd.testing.assert_frame_equal(
-        one[cols].reset_index(drop=True), two[cols].reset_index(drop=True)
+        one.sort_values("seed")[cols].reset_index(drop=True),
+        two.sort_values("seed")[cols].reset_index(drop=True),
+        check_exact=True,
     )
 
 
