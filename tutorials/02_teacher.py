@@ -199,7 +199,7 @@ fig = plots.plot_teacher_view(
 # AdamW, our choice for every model here. Our other additions: the abnormal class weighted by the ratio of normal to abnormal beats
 # (abnormal beats are about 1 in 10); for the stand-in, which starts from random weights, a learning rate
 # of 1e-3, and in full mode batches of 64 and epochs of 16,384 random training windows (quick mode:
-# 3 epochs of 4,096 random beats in batches of 128, a coffee-break budget). Training resumes from its
+# 3 epochs of 4,096 random beats, a coffee-break budget). Training resumes from its
 # last epoch if interrupted. The settings used are printed with the teacher:
 
 # %%
@@ -267,7 +267,7 @@ titled(pd.DataFrame(detection), "MIT-BIH DS2: share of each AAMI class called ab
 # Same recipe, whole 12-lead records, folds 1-8 for training, 9 for validation, 10 for testing. With 500
 # records there are only a few hundred training examples, so the stand-in teacher's numbers are noisy;
 # with the real weights, fine-tuning needs far fewer examples. Batches of 16 records (quick mode: 5
-# epochs in batches of 32).
+# epochs).
 
 # %%
 ptb_teacher = prepare_teacher(cfg, "ptbxl")
