@@ -371,20 +371,25 @@ def test_hardware_subset_is_stratified_and_seeded():
     assert len(hardware_subset(y, 500, seed=0)) == 100
 
 
-def test_device_scores_feed_the_common_evaluation_in_every_mode():
-    """Exact, shots and noisy logits of one VQC student on one test subset, judged by
-    evaluate_scores."""
-    data = student_data()
-    run = tiny_run()
+def trained_vqc(data):
+    """A VQC student of the tiny encoder, trained one epoch with KD: what the device studies run."""
     settings = TrainSettings(epochs=1, batch_size=16, lr=3e-2, weight_decay=0.0, patience=1)
     _, model = train_student(
         StudentJob("mitbih", "vqc", 2.0, 0.5, 0),
         data,
         settings,
         return_model=True,
-        build=run.builder(),
+        build=tiny_run().builder(),
         label="VQC",
     )
+    return model
+
+
+def test_device_scores_feed_the_common_evaluation_in_every_mode():
+    """Exact, shots and noisy logits of one VQC student on one test subset, judged by
+    evaluate_scores."""
+    data = student_data()
+    model = trained_vqc(data)
     result = device_scores(model, data, shots=(64, 100_000), size=24, seed=3)
     test = data.splits["test"]
     assert len(result.index) == 24 and test.y[result.index].sum() == 8
@@ -425,15 +430,7 @@ def test_device_scores_feed_the_common_evaluation_in_every_mode():
 
 def test_device_scores_keep_their_sampled_runs_and_reuse_them(tmp_path, monkeypatch):
     data = student_data()
-    settings = TrainSettings(epochs=1, batch_size=16, lr=3e-2, weight_decay=0.0, patience=1)
-    _, model = train_student(
-        StudentJob("mitbih", "vqc", 2.0, 0.5, 0),
-        data,
-        settings,
-        return_model=True,
-        build=tiny_run().builder(),
-        label="VQC",
-    )
+    model = trained_vqc(data)
     first = device_scores(model, data, shots=(64, 256), size=12, seed=3, cache_dir=tmp_path)
     assert len(list(tmp_path.glob("mitbih-*.npz"))) == 4  # (ideal, noisy) x (64, 256) shots
     monkeypatch.setattr(
