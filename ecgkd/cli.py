@@ -116,6 +116,7 @@ def stage_quantum(cfg: config.Config, out: Path, datasets: tuple[str, ...], prog
         hardware_windows,
         prepare_encoders,
         run_latent_grids,
+        threshold_study,
     )
     from .teacher import prepare_teacher
 
@@ -146,6 +147,7 @@ def stage_quantum(cfg: config.Config, out: Path, datasets: tuple[str, ...], prog
             device=compiled.device, depth=compiled.depth, two_qubit_gates=compiled.two_qubit_gates
         )
         _write_table(table, out / "hardware.csv")
+        _write_table(threshold_study(scores, data["mitbih"]), out / "hardware_thresholds.csv")
         _write_figure(
             plots.plot_shots(table, "auroc", title="VQC on MIT-BIH test windows"),
             out / "hardware.png",
@@ -265,6 +267,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--jobs", type=int, help="parallel training runs in the grids (default: ECGKD_JOBS)"
     )
+    parser.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="run the grids on the Dask cluster whose scheduler is at ADDRESS "
+        "(default: ECGKD_CLUSTER, else local workers; needs pip install -e '.[cluster]')",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
 
@@ -309,6 +317,8 @@ def run(argv: list[str] | None = None) -> int:
         if args.jobs < 1:
             raise config.ConfigError(f"--jobs {args.jobs}: use 1 or more")
         overrides["n_jobs"] = args.jobs
+    if args.cluster is not None:
+        overrides["cluster"] = config.parse_cluster("--cluster", args.cluster)
     cfg = config.load(**overrides)
     config.seed_everything(cfg.seed)
     out = (

@@ -12,6 +12,7 @@ variable            meaning                                                 defa
 ``ECGKD_SEED``      base random seed                                        ``0``
 ``ECGKD_DEVICE``    ``auto`` (GPU when present), ``cpu``, ``cuda[:N]``      ``auto``
 ``ECGKD_JOBS``      parallel training runs in the grids                     CPU cores (GPU 1)
+``ECGKD_CLUSTER``   a Dask scheduler's address: the grids run there         unset (local)
 ``ECGKD_WEIGHTS``   folder holding ECGFounder's released ``.pth`` files     unset (stand-in)
 ``ECGKD_PROGRESS``  ``1`` progress bars, ``0`` none (the book's execution)  ``1``
 ==================  ======================================================  ================
@@ -58,6 +59,8 @@ class Config:
     n_jobs: int = 1
     # folder holding ECGFounder's released .pth files, when the user has them
     weights: Path | None = None
+    # a Dask scheduler's address ("tcp://host:8786"): the grids run on that cluster
+    cluster: str | None = None
 
     @property
     def mode(self) -> str:
@@ -115,6 +118,19 @@ def default_jobs(device: str) -> str:
     return str(os.cpu_count() or 1) if device == "cpu" else "1"
 
 
+def parse_cluster(name: str, value: str) -> str | None:
+    """A Dask scheduler address (``tcp://host:8786``, ``host:8786``), or None when empty."""
+    text = value.strip()
+    if not text:
+        return None
+    if ":" not in text or any(c.isspace() for c in text):
+        raise ConfigError(
+            f"{name}={value!r} is not a scheduler address: use host:port or tcp://host:port (what "
+            "dask.distributed prints as the scheduler's address), or unset it for local workers."
+        )
+    return text
+
+
 def default_quick(env: Mapping[str, str], data_given: bool) -> bool:
     """``ECGKD_QUICK`` when set; otherwise quick mode on the shipped sample, full mode on a data
     folder the user named (the sample is a 5-minute excerpt: full mode on it is neither quick nor
@@ -167,6 +183,7 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> Config:
         device=device,
         n_jobs=parse_int("ECGKD_JOBS", env.get("ECGKD_JOBS") or default_jobs(device), minimum=1),
         weights=weights,
+        cluster=parse_cluster("ECGKD_CLUSTER", env.get("ECGKD_CLUSTER", "")),
     )
     return cfg.with_(**overrides) if overrides else cfg
 

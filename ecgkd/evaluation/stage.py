@@ -269,15 +269,28 @@ def device_reports(
     seed: int = 0,
 ) -> list[ModelReport]:
     """The VQC student evaluated like every other model, once per mode of ``device_scores``
-    (:func:`ecgkd.quantum.stage.device_scores`: exact, finite shots, device noise), on its test
-    subset."""
-    test, index = data.splits["test"], device_scores.index
+    (:func:`ecgkd.quantum.stage.device_scores`: exact, finite shots, device noise, noise with
+    readout mitigation), on its test subset, at the threshold chosen on validation with the exact
+    model; then each noisy mode again at the threshold chosen on the device's own validation
+    outputs (rows ending "threshold on the device")."""
+    test, val, index = data.splits["test"], data.splits["val"], device_scores.index
+    exact_val = (device_scores.y_val, device_scores.val_logits)
+    device_val = {
+        mode: (val.y[device_scores.val_index], logits)
+        for mode, logits in device_scores.device_val.items()
+    }
+    largest = max(n for _, n, _ in device_scores.runs if not math.isinf(n))
+    plans = [(mode, shots, logits, exact_val, "") for mode, shots, logits in device_scores.runs]
+    plans += [
+        (mode, shots, logits, device_val[mode], ", threshold on the device")
+        for mode, shots, logits in device_scores.runs
+        if mode in device_val and shots == largest
+    ]
     return [
         evaluate_scores(
-            f"{name}, {mode}" + ("" if math.isinf(shots) else f", {int(shots)} shots"),
+            f"{name}, {mode}" + ("" if math.isinf(shots) else f", {int(shots)} shots") + suffix,
             data.dataset,
-            device_scores.y_val,
-            device_scores.val_logits,
+            *validation,
             test.y[index],
             logits,
             groups=test.record[index],
@@ -289,7 +302,7 @@ def device_reports(
             resamples=resamples,
             seed=seed,
         )
-        for mode, shots, logits in device_scores.runs
+        for mode, shots, logits, validation, suffix in plans
     ]
 
 
@@ -304,7 +317,8 @@ def vqc_on_device(
 ) -> list[ModelReport]:
     """The best-KD VQC (by validation, seed ``cfg.seed``) on a stratified subset of MIT-BIH test
     windows: exact, with ``shots`` per window, and with ``shots`` under the default device's noise
-    model.
+    model, raw and readout-mitigated, at the exact model's threshold and at the device's own
+    (:func:`device_reports`).
 
     ``size`` defaults to :func:`ecgkd.quantum.stage.hardware_windows` (the noisy simulation's cost).
     """

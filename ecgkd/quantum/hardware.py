@@ -1,5 +1,5 @@
-"""Near-term hardware realism: finite shots and a real device's noise, on qiskit-aer; OpenQASM 3
-export.
+"""Near-term hardware: finite shots and a real device's noise on qiskit-aer, readout-error
+mitigation (mthree), IBM Quantum devices through qiskit-ibm-runtime, OpenQASM 3 export.
 
 A trained VQC is evaluated three ways, always with the weights it was trained with:
 - **ideal**: exact expectations (our statevector simulator, equal to Qiskit's);
@@ -11,15 +11,32 @@ A trained VQC is evaluated three ways, always with the weights it was trained wi
 
 The readout observable is diagonal (Z's), so one measurement of all qubits per shot estimates it:
 the mean over shots of (-1) to the number of 1 bits under the observable's Z's.
+
+**Readout mitigation** (:func:`readout_mitigation`): measurement errors flip bits after the circuit
+has run; M3 (mthree, Nation et al. 2021) calibrates them on the qubits the circuit was mapped to and
+corrects each window's counts into a quasi-probability distribution, whose <O> is unbiased for
+readout errors. Gate noise stays.
+
+**A real device** (:func:`run_sampler_job`): the path a user with an IBM Quantum account runs: a
+backend by name (:func:`runtime_backend`), the circuit compiled by the backend's preset pass manager
+into an ISA circuit, and one SamplerV2 job in a Batch for all windows (one PUB, a parameter array).
+The job id is written down before waiting for it and the result is cached, so an interrupted run
+picks its job up instead of paying twice. The same code runs in qiskit-ibm-runtime's local testing
+mode when the backend is a fake one (the tests and notebook 04 do).
 """
 
 from __future__ import annotations
 
+import json
+import sys
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from qiskit import QuantumCircuit, qasm3, transpile
 
+from .. import cache
 from .circuit import VQCCircuit
 
 DEFAULT_DEVICE = "FakeTorino"  # IBM Heron r1, 133 qubits, CZ basis: a current device
@@ -55,13 +72,19 @@ def readout_mask(vqc: VQCCircuit) -> int:
     return sum(1 << q for q, pauli in enumerate(reversed(label)) if pauli == "Z")
 
 
-def z_expectation(bits: np.ndarray, mask: int) -> np.ndarray:
-    """<Z...Z> per row from a BitArray's ``array`` (n, shots, bytes; big-endian bytes)."""
+def shot_values(bits: np.ndarray) -> np.ndarray:
+    """Each shot's outcome as an integer (bit q = classical bit q) from a BitArray's ``array``
+    (n, shots, bytes; big-endian bytes)."""
     bits = np.asarray(bits)
     values = np.zeros(bits.shape[:-1], dtype=np.int64)
     for k in range(bits.shape[-1]):
         values = (values << 8) | bits[..., k].astype(np.int64)
-    masked = values & mask
+    return values
+
+
+def z_expectation(bits: np.ndarray, mask: int) -> np.ndarray:
+    """<Z...Z> per row from a BitArray's ``array`` (n, shots, bytes; big-endian bytes)."""
+    masked = shot_values(bits) & mask
     parity = np.zeros_like(masked)
     while np.any(masked):
         parity ^= masked & 1
@@ -123,6 +146,15 @@ def noise_model(backend):
 
 
 def sampled_expectations(
+    vqc: VQCCircuit, angles: np.ndarray, weights: np.ndarray, shots: int, **options: Any
+) -> np.ndarray:
+    """<O> estimated from ``shots`` measurements per sample on Aer; ``options`` (``seed``,
+    ``noisy``, ``noise``) as in :func:`sampled_bits`."""
+    bits = sampled_bits(vqc, angles, weights, shots, **options)
+    return z_expectation(bits, readout_mask(vqc))
+
+
+def sampled_bits(
     vqc: VQCCircuit,
     angles: np.ndarray,
     weights: np.ndarray,
@@ -132,7 +164,7 @@ def sampled_expectations(
     noisy: Transpiled | None = None,
     noise=None,
 ) -> np.ndarray:
-    """<O> estimated from ``shots`` measurements per sample on Aer.
+    """The measured bits, ``shots`` per sample, on Aer (a BitArray's ``array``: n, shots, bytes).
 
     Ideal when ``noisy`` is None; otherwise the transpiled circuit ``noisy`` runs under ``noise`` (a
     :func:`noise_model` of the same device).
@@ -146,12 +178,171 @@ def sampled_expectations(
     if noisy is not None:
         if noise is None:
             raise ValueError(
-                "sampled_expectations: a transpiled circuit needs its device's noise model "
-                "(noise=...)"
+                "sampled_bits: a transpiled circuit needs its device's noise model (noise=...)"
             )
         circuit = noisy.circuit
         options = {"backend_options": {"method": "density_matrix", "noise_model": noise}}
     sampler = SamplerV2(seed=seed, options=options)
     values = parameter_table(circuit, vqc, angles, weights)
     result = sampler.run([(circuit, values, int(shots))]).result()[0]
-    return z_expectation(result.data.meas.array, readout_mask(vqc))
+    return np.asarray(result.data.meas.array)
+
+
+def shot_counts(bits: np.ndarray, num_bits: int) -> list[dict[str, int]]:
+    """One counts dictionary (bitstring -> shots, classical bit 0 rightmost) per sample."""
+    counts = []
+    for row in shot_values(bits):
+        outcomes, times = np.unique(row, return_counts=True)
+        counts.append({format(int(o), f"0{num_bits}b"): int(t) for o, t in zip(outcomes, times)})
+    return counts
+
+
+CALIBRATION_SHOTS = 8192  # per calibration circuit of M3 (mthree's default cap is 10,000)
+
+
+def is_fake(backend) -> bool:
+    """True for qiskit-ibm-runtime's fake backends (simulated on Aer, local testing mode)."""
+    from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
+
+    return isinstance(backend, FakeBackendV2)
+
+
+def calibration_system(backend, seed: int = 0, noise=None):
+    """Where readout calibrations run: the device itself, or for a fake backend Aer with its noise
+    model (``noise``: one :func:`noise_model` already built), seeded: the same numbers every run."""
+    if not is_fake(backend):
+        return backend
+    from qiskit_aer import AerSimulator
+
+    return AerSimulator.from_backend(
+        backend, noise_model=noise or noise_model(backend), seed_simulator=seed
+    )
+
+
+@dataclass
+class ReadoutMitigation:
+    """M3 calibrated on the physical qubits a compiled circuit measures."""
+
+    mitigator: Any  # mthree.M3Mitigation
+    mapping: dict[int, int]  # classical bit -> physical qubit
+
+    def expectations(self, bits: np.ndarray, vqc: VQCCircuit) -> np.ndarray:
+        """Readout-mitigated <O> per sample from the measured bits of the compiled circuit."""
+        counts = shot_counts(bits, len(self.mapping))
+        quasis = self.mitigator.apply_correction(counts, [self.mapping] * len(counts))
+        (label,) = vqc.observable.paulis.to_labels()
+        return np.atleast_1d(np.asarray(quasis.expval(label), np.float64))
+
+
+def readout_mitigation(
+    system, circuit: QuantumCircuit, shots: int = CALIBRATION_SHOTS
+) -> ReadoutMitigation:
+    """Calibrate M3 on ``system`` (:func:`calibration_system`) for the qubits that ``circuit``
+    (compiled for it, measured) reads out."""
+    import mthree
+
+    mapping = {int(c): int(q) for c, q in mthree.utils.final_measurement_mapping(circuit).items()}
+    mitigator = mthree.M3Mitigation(system)
+    mitigator.cals_from_system(sorted(set(mapping.values())), shots=shots, async_cal=False)
+    return ReadoutMitigation(mitigator, mapping)
+
+
+def runtime_backend(name: str, service=None):
+    """An IBM Quantum device by name (``"ibm_torino"``) through qiskit-ibm-runtime; needs an
+    account saved once with ``QiskitRuntimeService.save_account(...)`` and the network."""
+    from qiskit_ibm_runtime import QiskitRuntimeService
+
+    return (service or QiskitRuntimeService()).backend(name)
+
+
+def isa_circuit(
+    vqc: VQCCircuit, backend, seed: int = 0, optimization_level: int = 3
+) -> QuantumCircuit:
+    """The measured VQC compiled by ``backend``'s preset pass manager into an ISA circuit: only the
+    device's native gates, on qubits it couples."""
+    from qiskit.transpiler import generate_preset_pass_manager
+
+    manager = generate_preset_pass_manager(
+        optimization_level=optimization_level, backend=backend, seed_transpiler=seed
+    )
+    return manager.run(measured(vqc))
+
+
+@dataclass
+class SamplerJob:
+    """One SamplerV2 job's measured bits for every window, and where they came from."""
+
+    bits: np.ndarray  # (windows, shots, bytes), as BitArray.array
+    job_id: str
+    backend: str
+    shots: int
+    circuit: QuantumCircuit
+    reused: bool  # read from the store: no job was paid for
+
+    def expectations(self, vqc: VQCCircuit) -> np.ndarray:
+        return z_expectation(self.bits, readout_mask(vqc))
+
+
+def run_sampler_job(
+    vqc: VQCCircuit,
+    angles: np.ndarray,
+    weights: np.ndarray,
+    backend,
+    shots: int,
+    store: Path,
+    *,
+    seed: int = 0,
+    service=None,
+) -> SamplerJob:
+    """Run every window through ``backend`` in one SamplerV2 job (one PUB: the ISA circuit and a
+    parameter array) inside a Batch, keeping the job id and the result under ``store``.
+
+    A result already in ``store`` is returned without a job. A job id written down by an
+    interrupted run is picked up through ``service.job(id)`` (default: the backend's service);
+    where it cannot be (local testing mode keeps no jobs), the job is submitted again, and said.
+    ``seed`` fixes the transpiler, and the simulator in local testing mode.
+    """
+    from qiskit_ibm_runtime import Batch, SamplerV2
+
+    if shots < 1:
+        raise ValueError(f"shots={shots} must be >= 1")
+    circuit = isa_circuit(vqc, backend, seed)
+    values = parameter_table(circuit, vqc, angles, weights)
+    key = cache.fingerprint(
+        {
+            "backend": backend.name,
+            "circuit": to_qasm3(circuit),
+            "values": cache.fingerprint(values.round(12).tolist()),
+            "shots": int(shots),
+            "seed": seed,
+        }
+    )
+    store = Path(store)
+    result_path = store / f"{backend.name}-{key}.npz"
+    job_path = result_path.with_suffix(".json")
+    if result_path.is_file():
+        arrays, meta = cache.load_arrays(result_path)
+        return SamplerJob(arrays["bits"], meta["job_id"], backend.name, shots, circuit, True)
+    job = None
+    if job_path.is_file():
+        job_id = json.loads(job_path.read_text())["job_id"]
+        source = service or getattr(backend, "service", None)
+        if source is not None and not is_fake(backend):
+            job = source.job(job_id)
+        else:
+            print(
+                f"job {job_id} on {backend.name} left no result and cannot be fetched again "
+                "(local testing mode keeps no jobs): submitting it again",
+                file=sys.stderr,
+            )
+    if job is None:
+        with Batch(backend=backend) as batch:
+            sampler = SamplerV2(mode=batch)
+            if is_fake(backend):
+                sampler.options.simulator.seed_simulator = seed
+            job = sampler.run([(circuit, values)], shots=int(shots))
+            record = {"job_id": job.job_id(), "backend": backend.name, "shots": int(shots)}
+            cache.atomic_write(job_path, lambda tmp: tmp.write_text(json.dumps(record)))
+    bits = np.asarray(job.result()[0].data.meas.array)
+    cache.save_arrays(result_path, {"bits": bits}, {"job_id": job.job_id(), "key": key})
+    return SamplerJob(bits, job.job_id(), backend.name, shots, circuit, False)

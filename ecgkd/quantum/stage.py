@@ -285,6 +285,7 @@ def circuit_ablation(
             settings,
             results_path(cfg, "circuits", data.dataset),
             n_jobs=cfg.n_jobs,
+            cluster=cfg.cluster,
             device=cfg.device,
             progress=False,
             build=builder,
@@ -420,6 +421,7 @@ def run_quantum_grid(
         settings or quantum_settings(cfg, data.dataset),
         path,
         n_jobs=cfg.n_jobs,
+        cluster=cfg.cluster,
         device=cfg.device,
         progress=progress,
         build=builder,
@@ -476,15 +478,46 @@ def hardware_subset(y: np.ndarray, size: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(picked))
 
 
+def balanced_subset(y: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Indices (sorted) of up to ``size`` windows, half of each class where the split holds enough:
+    the validation windows that choose an on-device threshold. Youden's J does not depend on
+    prevalence, so drawing abnormal windows at 1 in 2 rather than 1 in 20 gives its estimate more
+    of them for the same device time, without biasing it."""
+    rng = np.random.default_rng(seed)
+    abnormal, normal = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    take = min(len(abnormal), size // 2)
+    picked = [
+        rng.choice(abnormal, size=take, replace=False),
+        rng.choice(normal, size=min(len(normal), size - take), replace=False),
+    ]
+    return np.sort(np.concatenate(picked))
+
+
+def window_angles(student: LatentStudent, split: Split, index: np.ndarray) -> np.ndarray:
+    """The angles a latent student's circuit receives for the windows ``index`` of ``split`` (with
+    the rhythm angles where it reads them): what a device runs."""
+    return latent_angles(student, model_inputs(split.subset(index), student.reads_rhythm))
+
+
+def circuit_weights(student: LatentStudent) -> np.ndarray:
+    """The trained weights of a VQC student's circuit, in the circuit's parameter order."""
+    return student.head.circuit_weights.detach().double().numpy()
+
+
+MITIGATED = " + M3"  # appended to a noisy mode: its counts corrected for readout errors
+
+
 @dataclass
 class DeviceScores:
     """A trained VQC student's test logits as a device would give them: exact, with finite shots,
-    with noise.
+    with noise, with noise and readout mitigation.
 
     ``index`` picks the scored windows of the test split (a stratified subset: Aer's noisy
     simulation costs milliseconds per window); ``runs`` holds (mode, shots, logits) with shots = inf
-    for the exact value. The validation logits are exact: the operating threshold is chosen once, on
-    the simulator, as a user would before sending circuits to a device.
+    for the exact value. ``val_logits`` are the exact model's on the whole validation split (the
+    threshold chosen on the simulator, before any circuit is sent). ``device_val`` holds the noisy
+    modes' logits on ``val_index``, a class-balanced subset of validation windows run at the largest
+    number of shots: the device's own outputs, for an on-device threshold.
     """
 
     index: np.ndarray
@@ -492,6 +525,8 @@ class DeviceScores:
     val_logits: np.ndarray
     runs: list[tuple[str, float, np.ndarray]]
     compiled: hardware.Transpiled
+    val_index: np.ndarray
+    device_val: dict[str, np.ndarray]
 
 
 def device_scores(
@@ -506,8 +541,11 @@ def device_scores(
 ) -> DeviceScores:
     """Score ``size`` stratified MIT-BIH test windows exactly, with each number of ``shots`` (ideal
     sampler), and with each number of shots under ``device``'s noise model (transpiled to its
-    basis). ``cache_dir``: keep each sampled run there, keyed by the model's weights, the windows,
-    the shots, the device and the code, so that notebook 05 and the CLI reuse notebook 04's."""
+    basis), raw and readout-mitigated (M3, one calibration of the circuit's qubits); then ``size``
+    class-balanced validation windows under noise at the largest number of shots
+    (:func:`balanced_subset`). ``cache_dir``: keep each sampled run there, keyed by the model's
+    weights, the windows, the shots, the device and the code, so that notebook 05 and the CLI reuse
+    notebook 04's."""
     head = student.head
     if not isinstance(head, VQCHead) or head.backend != "torch":
         raise TypeError(
@@ -520,49 +558,71 @@ def device_scores(
         )
     val, test = data.splits["val"], data.splits["test"]
     y_val, s_val = unit_scores(val, predict(student, model_inputs(val, student.reads_rhythm)))
-    index = hardware_subset(test.y, size, seed)
-    angles = latent_angles(student, model_inputs(test.subset(index), student.reads_rhythm))
-    weights = head.circuit_weights.detach().double().numpy()
+    weights = circuit_weights(student)
     scale, bias = float(head.scale.detach()), float(head.bias.detach())
     backend = hardware.fake_backend(device)
     compiled = hardware.transpile_for(head.vqc, backend, seed)
     noise = hardware.noise_model(backend)
+    mitigation: list[hardware.ReadoutMitigation] = []  # calibrated once, on the first noisy run
+    noisy_mode = f"noisy ({compiled.device})"
+
+    def sampled(split: str, index: np.ndarray, mode: str, n: int) -> dict[str, np.ndarray]:
+        """Expectations of one sampled run (and their mitigated values under noise), cached."""
+        noisy = compiled if mode == noisy_mode else None
+
+        def sample() -> tuple[dict[str, np.ndarray], dict]:
+            angles = window_angles(student, data.splits[split], index)
+            bits = hardware.sampled_bits(
+                head.vqc, angles, weights, n, seed=seed, noisy=noisy, noise=noise
+            )
+            out = {"expectations": hardware.z_expectation(bits, hardware.readout_mask(head.vqc))}
+            if noisy is not None:
+                if not mitigation:
+                    system = hardware.calibration_system(backend, seed, noise)
+                    mitigation.append(hardware.readout_mitigation(system, compiled.circuit))
+                out["mitigated"] = mitigation[0].expectations(bits, head.vqc)
+            return out, {}
+
+        if cache_dir is None:
+            return sample()[0]
+        key = cache.fingerprint(
+            {
+                "model": model_fingerprint(student),
+                "windows": [data.fingerprint(), split, index.tolist()],
+                "mode": mode,
+                "shots": n,
+                "seed": seed,
+                "calibration shots": hardware.CALIBRATION_SHOTS,
+                "code": cache.code_version(hardware),
+            }
+        )
+        path = Path(cache_dir) / f"{data.dataset}-{key}.npz"
+        return cache.cached_arrays(path, sample, key)[0]
+
+    index = hardware_subset(test.y, size, seed)
     ideal = head.simulator.expectation(
-        torch.from_numpy(angles).double(), torch.from_numpy(weights)
+        torch.from_numpy(window_angles(student, test, index)).double(), torch.from_numpy(weights)
     ).numpy()
     runs = [("ideal (exact)", math.inf, scale * ideal + bias)]
-    for mode, noisy in (("ideal + shots", None), (f"noisy ({compiled.device})", compiled)):
+    for mode in ("ideal + shots", noisy_mode):
         for n in shots:
-
-            def sample(noisy=noisy, n=n) -> tuple[dict[str, np.ndarray], dict]:
-                ev = hardware.sampled_expectations(
-                    head.vqc, angles, weights, n, seed=seed, noisy=noisy, noise=noise
-                )
-                return {"expectations": ev}, {}
-
-            if cache_dir is None:
-                ev = sample()[0]["expectations"]
-            else:
-                key = cache.fingerprint(
-                    {
-                        "model": model_fingerprint(student),
-                        "windows": [data.fingerprint(), index.tolist()],
-                        "mode": mode,
-                        "shots": n,
-                        "seed": seed,
-                        "code": cache.code_version(hardware),
-                    }
-                )
-                path = Path(cache_dir) / f"{data.dataset}-{key}.npz"
-                ev = cache.cached_arrays(path, sample, key)[0]["expectations"]
-            runs.append((mode, float(n), scale * ev + bias))
-    return DeviceScores(index, y_val, s_val, runs, compiled)
+            out = sampled("test", index, mode, n)
+            runs.append((mode, float(n), scale * out["expectations"] + bias))
+            if mode == noisy_mode:
+                runs.append((mode + MITIGATED, float(n), scale * out["mitigated"] + bias))
+    val_index = balanced_subset(val.y, size, seed)
+    out = sampled("val", val_index, noisy_mode, max(shots))
+    device_val = {
+        noisy_mode: scale * out["expectations"] + bias,
+        noisy_mode + MITIGATED: scale * out["mitigated"] + bias,
+    }
+    return DeviceScores(index, y_val, s_val, runs, compiled, val_index, device_val)
 
 
 def hardware_study(result: DeviceScores, data: StudentData) -> pd.DataFrame:
     """Test metrics of a trained VQC student from its :func:`device_scores`: ideal, with finite
-    shots, and with a device's noise; one row per (mode, shots), every row on the same windows at
-    the threshold chosen on validation with the exact model."""
+    shots, with a device's noise, raw and readout-mitigated; one row per (mode, shots), every row on
+    the same windows at the threshold chosen on validation with the exact model."""
     threshold = youden_threshold(result.y_val, result.val_logits)
     y = data.splits["test"].y[result.index]
     table = pd.DataFrame(
@@ -573,6 +633,33 @@ def hardware_study(result: DeviceScores, data: StudentData) -> pd.DataFrame:
     )
     table.insert(2, "windows", len(result.index))
     return table
+
+
+def threshold_study(result: DeviceScores, data: StudentData) -> pd.DataFrame:
+    """The operating threshold on a device: ideal, noisy and noisy + readout-mitigated test logits
+    at the largest number of shots, each judged at the exact model's validation threshold and at a
+    threshold chosen (Youden's J) on the device's own outputs for validation windows."""
+    y_test = data.splits["test"].y[result.index]
+    y_val = data.splits["val"].y[result.val_index]
+    exact = youden_threshold(result.y_val, result.val_logits)
+    shots = max(n for _, n, _ in result.runs if not math.isinf(n))
+    rows = []
+    for mode, n, logits in result.runs:
+        if not (math.isinf(n) or (n == shots and mode in result.device_val)):
+            continue
+        choices = [("exact model, validation", exact)]
+        if mode in result.device_val:
+            choices.append(("device, validation", youden_threshold(y_val, result.device_val[mode])))
+        for source, threshold in choices:
+            rows.append(
+                {
+                    "mode": mode,
+                    "shots": n,
+                    "threshold from": source,
+                    **binary_metrics(y_test, logits, threshold),
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def best_vqc(

@@ -245,9 +245,11 @@ def run_grid(
     model_code: str = "",
     epoch_bars: bool = False,
     score_test: bool = True,
+    cluster: str | None = None,
 ) -> pd.DataFrame:
     """Run every job not already in ``results`` (a CSV), append each as it finishes, return the
-    jobs' rows.
+    jobs' rows. ``cluster``: a Dask scheduler's address (:mod:`ecgkd.cluster`); None: ``n_jobs``
+    local workers.
 
     ``build``, ``label`` and ``model_code`` are passed on to :func:`train_student` and
     :func:`job_key` (the quantum student's builder; the defaults train the classical students),
@@ -257,37 +259,46 @@ def run_grid(
     """
     from joblib import Parallel, delayed
 
+    from ..cluster import grid_backend
+
     results = Path(results)
     done = set(pd.read_csv(results)["key"]) if results.is_file() else set()
     keys = {job: job_key(job, data, settings, model_code) for job in jobs}
     todo = [job for job in jobs if keys[job] not in done]
-
-    def one(job: StudentJob) -> dict:
-        return {
-            **train_student(
-                job,
-                data,
-                settings,
-                device=device,
-                progress=progress and epoch_bars and n_jobs == 1,
-                build=build,
-                label=label,
-                score_test=score_test,
-                weights=weights_path(results, keys[job]),
-                key=keys[job],
-            ),
-            "key": keys[job],
-        }
-
+    options = {
+        "device": device,
+        "progress": progress and epoch_bars and n_jobs == 1 and not cluster,
+        "build": build,
+        "label": label,
+        "score_test": score_test,
+    }
     if todo:
-        runner = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(one)(job) for job in todo
-        )
-        for row in progress_bar(
-            runner, desc=f"{data.dataset} students", enabled=progress, total=len(todo)
-        ):
-            append_row(results, row)
+        results.with_suffix("").mkdir(parents=True, exist_ok=True)
+        with grid_backend(cluster, n_jobs, [data], results.with_suffix("")) as workers:
+            runner = Parallel(n_jobs=workers, return_as="generator_unordered")(
+                delayed(grid_row)(
+                    job, data, settings, weights_path(results, keys[job]), keys[job], options
+                )
+                for job in todo
+            )
+            for row in progress_bar(
+                runner, desc=f"{data.dataset} students", enabled=progress, total=len(todo)
+            ):
+                append_row(results, row)
     return finished_runs(jobs, data, settings, results, model_code)
+
+
+def grid_row(
+    job: StudentJob,
+    data: StudentData,
+    settings: TrainSettings,
+    weights: Path,
+    key: str,
+    options: dict,
+) -> dict:
+    """One grid run as its results row (a worker's task; ``data`` comes first-class so that a
+    cluster receives it once, scattered)."""
+    return {**train_student(job, data, settings, weights=weights, key=key, **options), "key": key}
 
 
 def weights_path(results: Path, key: str) -> Path:

@@ -122,6 +122,7 @@ def run_classical_grid(
             settings,
             results_path(cfg, "students", name),
             n_jobs=cfg.n_jobs,
+            cluster=cfg.cluster,
             device=cfg.device,
             progress=progress,
             epoch_bars=not cfg.quick,
@@ -175,6 +176,7 @@ def filter_study(
             settings,
             results_path(cfg, "filters", dataset),
             n_jobs=cfg.n_jobs,
+            cluster=cfg.cluster,
             device=cfg.device,
             progress=False,
             score_test=False,
@@ -230,6 +232,7 @@ def targets_study(
         settings,
         results_path(cfg, "students", name),
         n_jobs=cfg.n_jobs,
+        cluster=cfg.cluster,
         device=cfg.device,
         progress=progress,
     )

@@ -60,7 +60,7 @@ ZERO_SHOT_OUTPUTS = {
 }
 LEADS = {"mitbih": 1, "ptbxl": 12}
 QUICK_SCALE = (0.25, 0.5)  # (width, depth) of the quick-mode stand-in
-BEATS_PER_EPOCH = 4096  # MIT-BIH epochs: random training beats (a tenth of DS1's, half the sample's)
+BEATS_PER_EPOCH = 4096  # MIT-BIH epochs: random training beats (a tenth of full DS1)
 FULL_EPOCHS = 8  # full mode, MIT-BIH: inter-patient validation AUROC peaks within a few epochs
 Method = Literal["full", "linear"]
 

@@ -35,12 +35,14 @@ from ecgkd.quantum.model import (
     qiskit_qnn,
 )
 from ecgkd.quantum.stage import (
+    MITIGATED,
     AutoencoderRun,
     LatentEncoders,
     device_scores,
     hardware_study,
     hardware_subset,
     run_latent_grids,
+    threshold_study,
 )
 from ecgkd.students.grid import GridPlan, StudentJob, train_student
 from ecgkd.students.kd import kd_loss
@@ -394,52 +396,87 @@ def test_device_scores_feed_the_common_evaluation_in_every_mode():
     test = data.splits["test"]
     assert len(result.index) == 24 and test.y[result.index].sum() == 8
     modes = [(mode, shots) for mode, shots, _ in result.runs]
+    noisy = f"noisy ({result.compiled.device})"
     assert modes == [
         ("ideal (exact)", math.inf),
         ("ideal + shots", 64.0),
         ("ideal + shots", 1e5),
-        (f"noisy ({result.compiled.device})", 64.0),
-        (f"noisy ({result.compiled.device})", 1e5),
+        (noisy, 64.0),
+        (noisy + MITIGATED, 64.0),
+        (noisy, 1e5),
+        (noisy + MITIGATED, 1e5),
     ]
     exact = predict(model, test.x[result.index])
     np.testing.assert_allclose(result.runs[0][2], exact, atol=1e-5)
-    np.testing.assert_allclose(
-        result.runs[2][2], exact, atol=0.05 * float(model.head.scale.detach().abs()) + 1e-6
-    )
+    scale, bias = float(model.head.scale.detach()), float(model.head.bias.detach())
+    np.testing.assert_allclose(result.runs[2][2], exact, atol=0.05 * abs(scale) + 1e-6)
     assert not np.allclose(result.runs[1][2], exact)  # 64 shots are visibly noisy
+    # readout errors shrink <O> towards 0; M3 undoes that part (from the same shots)
+    raw, mitigated = ((result.runs[i][2] - bias) / scale for i in (5, 6))
+    assert np.abs(mitigated).mean() > np.abs(raw).mean() and np.corrcoef(raw, mitigated)[0, 1] > 0.9
+    # the device's validation windows: half abnormal where the split allows, both noisy modes
+    y_val = data.splits["val"].y[result.val_index]
+    assert len(result.val_index) == 24 and y_val.sum() == min(12, data.splits["val"].y.sum())
+    assert sorted(result.device_val) == [noisy, noisy + MITIGATED]
 
     reports = device_reports("VQC", model, data, result, resamples=20)
     table = report_table(reports)
-    assert (
-        len({r.threshold for r in reports}) == 1
-    )  # one threshold, chosen on validation with the exact model
-    assert list(table["shots"]) == ["exact", 64, 100_000, 64, 100_000]
+    # one threshold, chosen on validation with the exact model; then the two noisy modes at the
+    # largest shots again, each at the threshold chosen on its own device outputs
+    assert len({r.threshold for r in reports[:7]}) == 1
+    assert [r.model for r in reports[7:]] == [
+        f"VQC, {noisy}, 100000 shots, threshold on the device",
+        f"VQC, {noisy}{MITIGATED}, 100000 shots, threshold on the device",
+    ]
+    assert [r.threshold for r in reports[7:]] == [
+        youden_threshold(y_val, result.device_val[mode]) for mode in (noisy, noisy + MITIGATED)
+    ]
+    assert list(table["shots"]) == ["exact", 64, 100_000, 64, 64] + [100_000] * 4
     assert (
         (table["qubits"] == 6).all()
         and (table["two-qubit gates"] > 0).all()
         and (table["trainable parameters"] == 38).all()
     )
     study = hardware_study(result, data)
-    np.testing.assert_allclose(study["auroc"], table["auroc"])
+    np.testing.assert_allclose(study["auroc"], table["auroc"][:7])
     threshold = youden_threshold(result.y_val, result.val_logits)
     assert (
         study["balanced_accuracy"].iloc[0]
         == binary_metrics(test.y[result.index], exact, threshold)["balanced_accuracy"]
     )
+    # the threshold study: ideal at the exact threshold; each noisy mode at the largest shots at
+    # the exact threshold (as in the shots study) and at one chosen on the device's own outputs
+    thresholds = threshold_study(result, data)
+    assert list(zip(thresholds["mode"], thresholds["threshold from"])) == [
+        ("ideal (exact)", "exact model, validation"),
+        (noisy, "exact model, validation"),
+        (noisy, "device, validation"),
+        (noisy + MITIGATED, "exact model, validation"),
+        (noisy + MITIGATED, "device, validation"),
+    ]
+    assert (thresholds["shots"].iloc[1:] == 1e5).all()
+    same = study[(study["mode"] == noisy) & (study["shots"] == 1e5)]
+    assert thresholds["balanced_accuracy"].iloc[1] == same["balanced_accuracy"].iloc[0]
+    on_device = youden_threshold(y_val, result.device_val[noisy])
+    assert thresholds["threshold"].iloc[2] == on_device
 
 
 def test_device_scores_keep_their_sampled_runs_and_reuse_them(tmp_path, monkeypatch):
     data = student_data()
     model = trained_vqc(data)
     first = device_scores(model, data, shots=(64, 256), size=12, seed=3, cache_dir=tmp_path)
-    assert len(list(tmp_path.glob("mitbih-*.npz"))) == 4  # (ideal, noisy) x (64, 256) shots
-    monkeypatch.setattr(
-        hardware, "sampled_expectations", lambda *a, **k: (_ for _ in ()).throw(AssertionError)
-    )
+    # (ideal, noisy) x (64, 256) shots on test windows, noisy at 256 on validation windows
+    assert len(list(tmp_path.glob("mitbih-*.npz"))) == 5
+    fail = lambda *a, **k: (_ for _ in ()).throw(AssertionError)
+    monkeypatch.setattr(hardware, "sampled_bits", fail)
+    monkeypatch.setattr(hardware, "readout_mitigation", fail)  # no calibration either
     again = device_scores(model, data, shots=(256,), size=12, seed=3, cache_dir=tmp_path)
-    assert [r[1] for r in again.runs] == [math.inf, 256.0, 256.0]
+    assert [r[1] for r in again.runs] == [math.inf, 256.0, 256.0, 256.0]
     np.testing.assert_array_equal(again.runs[1][2], first.runs[2][2])  # from the cache, equal
-    np.testing.assert_array_equal(again.runs[2][2], first.runs[4][2])
+    np.testing.assert_array_equal(again.runs[2][2], first.runs[5][2])
+    np.testing.assert_array_equal(again.runs[3][2], first.runs[6][2])
+    for mode, logits in first.device_val.items():
+        np.testing.assert_array_equal(again.device_val[mode], logits)
 
 
 def test_circuit_ablation_reads_validation_only_and_pairs_seeds(tmp_path):
