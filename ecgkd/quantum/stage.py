@@ -565,6 +565,13 @@ def device_scores(
     noise = hardware.noise_model(backend)
     mitigation: list[hardware.ReadoutMitigation] = []  # calibrated once, on the first noisy run
     noisy_mode = f"noisy ({compiled.device})"
+    common = {  # what every sampled run's cache key holds, computed once
+        "model": model_fingerprint(student),
+        "data": data.fingerprint(),
+        "seed": seed,
+        "calibration shots": hardware.CALIBRATION_SHOTS,
+        "code": cache.code_version(hardware),
+    }
 
     def sampled(split: str, index: np.ndarray, mode: str, n: int) -> dict[str, np.ndarray]:
         """Expectations of one sampled run (and their mitigated values under noise), cached."""
@@ -586,15 +593,7 @@ def device_scores(
         if cache_dir is None:
             return sample()[0]
         key = cache.fingerprint(
-            {
-                "model": model_fingerprint(student),
-                "windows": [data.fingerprint(), split, index.tolist()],
-                "mode": mode,
-                "shots": n,
-                "seed": seed,
-                "calibration shots": hardware.CALIBRATION_SHOTS,
-                "code": cache.code_version(hardware),
-            }
+            {**common, "windows": [split, index.tolist()], "mode": mode, "shots": n}
         )
         path = Path(cache_dir) / f"{data.dataset}-{key}.npz"
         return cache.cached_arrays(path, sample, key)[0]
