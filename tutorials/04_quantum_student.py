@@ -434,11 +434,11 @@ row = thresholds.set_index(["mode", "threshold from"])["balanced_accuracy"]
 exact_ba = row[("ideal (exact)", "exact model, validation")]
 before = row[(noisy_mode, "exact model, validation")]
 after = row[(noisy_mode + MITIGATED, "device, validation")]
+print(f"balanced accuracy on these windows: exact model {exact_ba:.3f}")
 print(
-    f"balanced accuracy on these windows: exact model {exact_ba:.3f}; on {compiled.device}'s "
-    f"noise with the simulator's threshold {before:.3f} ({before - exact_ba:+.3f}); mitigated, with "
-    f"the device's own threshold {after:.3f} ({after - exact_ba:+.3f})"
+    f"{compiled.device}'s noise, the simulator's threshold: {before:.3f} ({before - exact_ba:+.3f})"
 )
+print(f"mitigated, the device's own threshold: {after:.3f} ({after - exact_ba:+.3f})")
 
 # %% [markdown]
 # ## 4.10 On a real IBM device
