@@ -338,8 +338,8 @@ def run_sampler_job(
     if job is None:
         with Batch(backend=backend) as batch:
             sampler = SamplerV2(mode=batch)
-            if is_fake(backend):
-                sampler.options.simulator.seed_simulator = seed
+            if is_fake(backend):  # local mode drops a seed of 0 (it tests the seed for truth)
+                sampler.options.simulator.seed_simulator = seed + 1
             job = sampler.run([(circuit, values)], shots=int(shots))
             record = {"job_id": job.job_id(), "backend": backend.name, "shots": int(shots)}
             cache.atomic_write(job_path, lambda tmp: tmp.write_text(json.dumps(record)))

@@ -111,5 +111,11 @@ def test_runtime_job_runs_once_keeps_its_id_and_result_and_is_picked_up(
     rerun = hardware.run_sampler_job(vqc, angles, weights, backend, 4000, tmp_path, seed=1)
     assert "submitting it again" in capsys.readouterr().err
     np.testing.assert_array_equal(rerun.bits, first.bits)
+    # seed 0 too gives the same bits twice (local mode would take a seed of 0 for no seed)
+    zero = [
+        hardware.run_sampler_job(vqc, angles, weights, backend, 500, tmp_path / f"s{i}", seed=0)
+        for i in range(2)
+    ]
+    np.testing.assert_array_equal(zero[0].bits, zero[1].bits)
     with pytest.raises(ValueError, match="shots=0"):
         hardware.run_sampler_job(vqc, angles, weights, backend, 0, tmp_path)
