@@ -129,8 +129,9 @@ choices = pd.DataFrame(
         ),
         (
             "teacher",
-            "MIT-BIH: the rhythm features, log-coded and batch-normalised, joined with Net1D's"
-            " 1024 features in the head; the window-only teacher is kept as an ablation",
+            "MIT-BIH: an anchored head, the rhythm-only logistic regression (fitted on the"
+            " training split, fixed) plus a zero-initialised linear layer on Net1D's 1024"
+            " features; the window-only teacher is kept as an ablation",
         ),
         (
             "teacher",
@@ -152,7 +153,7 @@ choices = pd.DataFrame(
             "ResNet-1D after Wang et al. (2017) at half width, pooled between blocks "
             f"({sizes['resnet1d']} parameters); a CNN-1D of our design ({sizes['cnn1d']}"
             " parameters); on MIT-BIH both read the rhythm features"
-            " beside the window, joined in their linear classifier (window-only rows kept as"
+            " beside the window, through the teacher's anchored head (window-only rows kept as"
             " ablation)",
         ),
         (

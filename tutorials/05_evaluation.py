@@ -336,7 +336,9 @@ for verdict, rows in rhythm_gains.groupby("distinguishable from zero"):
 # Read them with their limits:
 # - **Rhythm.** On MIT-BIH the teacher and the students read one 0.71 s window and the beat's RR
 #   features; the rhythm-only baseline reads the RR features alone. The models that the lines above
-#   name as not beating it have not been shown to learn more than the rhythm says. Two of the RR
+#   name as not beating it have not been shown to learn more than the rhythm says. Every model with
+#   rhythm starts from that very baseline (the anchored head of {doc}`02_teacher`) and learns what the
+#   window adds, so beating it means the window helped on new patients. Two of the RR
 #   features look ahead (the next RR, one beat; the record's median RR, the whole record): a
 #   deployed model would decide one beat late and use a running median instead.
 # - **Stand-in teacher.** Without ECGFounder's weights the teacher is the same network trained here on the

@@ -63,8 +63,8 @@ def rr_features(r_peaks: np.ndarray, fs: float, local_beats: int = LOCAL_BEATS) 
 
 # How a model reads a beat together with its rhythm (our choice): the rhythm features are appended
 # to the window along time, one array per batch, so that the training loop, the caches and the
-# latency measurement handle a rhythm model exactly like a window model. Only the model's first
-# layer knows: :func:`split_rhythm` takes the tail off again and codes it.
+# latency measurement handle a rhythm model exactly like a window model. Only the model's head
+# knows: :func:`split_rhythm` takes the tail off again.
 N_RHYTHM = len(RHYTHM_FEATURES)
 RHYTHM_DATASETS = ("mitbih",)  # whose examples carry rhythm features: MIT-BIH beats
 RHYTHM_SUFFIX = " + rhythm"  # appended to the name of every model that reads the rhythm features
@@ -103,38 +103,72 @@ def model_inputs(split, rhythm: bool) -> np.ndarray:
 
 
 def split_rhythm(x, k: int = N_RHYTHM):
-    """A joined batch (b, leads, L + k) -> (windows (b, leads, L), coded rhythm (b, k)).
-
-    The code is the natural log: intervals in seconds and their ratios are all positive, and on a
-    log scale a beat 20% early lies as far from 1 as one 20% late, with values near 0 (our choice,
-    needing no statistics of the training split).
-    """
+    """A joined batch (b, leads, L + k) -> (windows (b, leads, L), rhythm features (b, k))."""
     if x.shape[-1] <= k:
         raise ValueError(f"split_rhythm: a batch of {x.shape[-1]} samples cannot hold {k} features")
-    return x[..., :-k], torch.log(x[:, 0, -k:].clamp_min(1e-3))
+    return x[..., :-k], x[:, 0, -k:]
 
 
 class RhythmClassifier(nn.Module):
     """The classifier of every model that may read rhythm (students and teacher): one linear
-    layer on the pooled window features, joined with the beat's rhythm features when ``rhythm`` > 0.
+    layer on the pooled window features, plus, when ``rhythm`` > 0, a rhythm anchor.
 
-    The coded rhythm (:func:`ecgkd.data.rhythm.split_rhythm`) passes a batch norm first, so that
-    its few numbers enter the layer on the same footing as the window's features (our choice: log
-    ratios near 1 vary by a few tenths, pooled activations by several units).
+    The anchor is the rhythm-only baseline itself (a logistic regression on the RR features,
+    :func:`ecgkd.evaluation.baselines.fit_rhythm_model`), fitted on the model's training split and
+    fixed (:meth:`set_anchor`); the window's linear layer starts at zero, so training starts from
+    the baseline and learns only what the window adds to it (our choice: in a head that learnt both
+    at once, the window's features, which fit the training patients best, crowded out the rhythm
+    weights). The anchor's ``3 k + 1`` numbers (the scaler's means and scales, the weights, the
+    bias) count as parameters, not as trainable ones.
     """
 
     def __init__(self, features: int, rhythm: int = 0, outputs: int = 1):
         super().__init__()
         self.rhythm = rhythm
-        self.norm = nn.BatchNorm1d(rhythm) if rhythm else None
-        self.linear = nn.Linear(features + rhythm, outputs)
+        self.linear = nn.Linear(features, outputs)
+        if rhythm:
+            nn.init.zeros_(self.linear.weight)
+            nn.init.zeros_(self.linear.bias)
+            frozen = {"anchor_mean": rhythm, "anchor_scale": rhythm, "anchor_coef": rhythm}
+            for name, size in {**frozen, "anchor_bias": 1}.items():
+                self.register_parameter(name, nn.Parameter(torch.zeros(size), requires_grad=False))
+            self.register_buffer("anchored", torch.tensor(False))
 
     def split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(windows, coded rhythm or None) of a batch: the rhythm tail comes off when there is
+        """(windows, rhythm features or None) of a batch: the rhythm tail comes off when there is
         one."""
         return split_rhythm(x, self.rhythm) if self.rhythm else (x, None)
 
-    def forward(self, pooled: torch.Tensor, coded: torch.Tensor | None = None) -> torch.Tensor:
-        if self.norm is None:
+    @torch.no_grad()
+    def set_anchor(self, pipeline) -> None:
+        """Fix the anchor to a fitted scikit-learn ``StandardScaler`` + ``LogisticRegression``
+        pipeline on the ``rhythm`` features (the rhythm-only baseline)."""
+        scaler, logistic = pipeline[0], pipeline[-1]
+        if logistic.coef_.shape != (1, self.rhythm):
+            raise ValueError(
+                f"set_anchor: a logistic regression on {logistic.coef_.shape[1]} features cannot "
+                f"anchor a head that reads {self.rhythm} rhythm features"
+            )
+        for name, value in (
+            ("anchor_mean", scaler.mean_),
+            ("anchor_scale", scaler.scale_),
+            ("anchor_coef", logistic.coef_[0]),
+            ("anchor_bias", logistic.intercept_),
+        ):
+            getattr(self, name).copy_(torch.as_tensor(value, dtype=torch.float32))
+        self.anchored.fill_(True)
+
+    def anchor(self, rhythm: torch.Tensor) -> torch.Tensor:
+        """The baseline's logit (b, 1) of a batch of rhythm features."""
+        if not bool(self.anchored):
+            raise RuntimeError(
+                "this rhythm head has no anchor: call ecgkd.evaluation.baselines.anchor_rhythm("
+                "model, train, val) after building the model (training does it)"
+            )
+        z = (rhythm - self.anchor_mean) / self.anchor_scale
+        return (z @ self.anchor_coef + self.anchor_bias)[:, None]
+
+    def forward(self, pooled: torch.Tensor, rhythm: torch.Tensor | None = None) -> torch.Tensor:
+        if not self.rhythm:
             return self.linear(pooled)
-        return self.linear(torch.cat([pooled, self.norm(coded)], dim=1))
+        return self.linear(pooled) + self.anchor(rhythm)

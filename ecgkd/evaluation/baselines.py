@@ -12,11 +12,12 @@
 from __future__ import annotations
 
 import numpy as np
+import torch.nn as nn
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ..data.rhythm import RHYTHM_FEATURES
+from ..data.rhythm import RHYTHM_FEATURES, RhythmClassifier
 from ..data.split import Split
 from .metrics import ModelReport, evaluate_scores, roc_auc, unit_groups, unit_scores
 
@@ -72,6 +73,17 @@ def fit_rhythm_model(splits: dict[str, Split], c_values: tuple[float, ...] = RHY
         scores[c] = roc_auc(val.y, model.decision_function(val.rhythm))
     best = max(scores, key=lambda c: (scores[c], -c))  # ties: the stronger regularisation
     return fitted[best], best, scores
+
+
+def anchor_rhythm(model: nn.Module, train: Split, val: Split) -> int:
+    """Fix the anchor of every rhythm head in ``model`` (:class:`RhythmClassifier`) to the
+    rhythm-only baseline fitted on ``train`` (C chosen on ``val``); returns how many were set."""
+    heads = [m for m in model.modules() if isinstance(m, RhythmClassifier) and m.rhythm]
+    if heads:
+        pipeline, _, _ = fit_rhythm_model({"train": train, "val": val})
+        for head in heads:
+            head.set_anchor(pipeline)
+    return len(heads)
 
 
 def rhythm_report(splits: dict[str, Split], resamples: int = 1000, seed: int = 0) -> ModelReport:

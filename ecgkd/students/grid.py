@@ -27,6 +27,8 @@ from .. import cache, modelinfo, train
 from ..config import Config, seed_everything
 from ..data import rhythm as rhythm_mod
 from ..data.rhythm import N_RHYTHM, RHYTHM_SUFFIX, model_inputs
+from ..evaluation import baselines
+from ..evaluation.baselines import anchor_rhythm
 from ..evaluation.metrics import binary_metrics, unit_scores, youden_threshold
 from ..modelinfo import describe, model_fingerprint
 from ..progress import progress_bar
@@ -149,8 +151,10 @@ def train_student(
         started = time.perf_counter()
         seed_everything(job.seed)
         model = build(job)
-        initial = model_fingerprint(model)
         tr, va, te = (data.splits[s] for s in ("train", "val", "test"))
+        if job.rhythm:
+            anchor_rhythm(model, tr, va)  # a rhythm head starts at the rhythm-only baseline
+        initial = model_fingerprint(model)
         x_tr, x_va = (model_inputs(s, job.rhythm) for s in (tr, va))
         loss = kd_loss(
             job.temperature if job.kd else 1.0, job.alpha, pos_weight=balancing_weight(tr.y)
@@ -203,7 +207,8 @@ _RUNNER_CODE = cache.fingerprint(inspect.getsource(train_student) + inspect.gets
 def job_key(
     job: StudentJob, data: StudentData, settings: TrainSettings, model_code: str = ""
 ) -> str:
-    """What makes a finished run reusable: the job, the data and teacher, the settings and the code.
+    """What makes a finished run reusable: the job, the data and (with KD) the teacher's targets,
+    the settings and the code.
 
     The code is that of the students, the loss, the training loop and :func:`train_student` (not the
     rest of this module, so editing a table helper keeps finished runs), plus ``model_code``: a
@@ -215,9 +220,10 @@ def job_key(
                 k: (None if isinstance(v, float) and math.isnan(v) else v)
                 for k, v in job.as_dict().items()
             },
-            "data": data.fingerprint(),
+            "data": data.fingerprint(teacher=job.kd),
             "settings": settings.as_dict(),
-            "code": cache.code_version(models, kd, train, modelinfo, rhythm_mod) + _RUNNER_CODE,
+            "code": cache.code_version(models, kd, train, modelinfo, rhythm_mod, baselines)
+            + _RUNNER_CODE,
             **({"model": model_code} if model_code else {}),
         }
     )

@@ -66,6 +66,10 @@ class StudentData:
     def dataset(self) -> str:
         return self.splits["train"].dataset
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, teacher: bool = True) -> str:
+        """The splits' fingerprint and, with ``teacher``, that of the soft targets (a run without
+        KD never reads them, so its key leaves them out and any teacher's data reuse it)."""
         splits = {n: s.fingerprint() for n, s in self.splits.items()}
-        return cache.fingerprint(splits | {"teacher": self.teacher_fingerprint})
+        return cache.fingerprint(
+            splits | ({"teacher": self.teacher_fingerprint} if teacher else {})
+        )

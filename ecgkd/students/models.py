@@ -16,10 +16,10 @@
 
 Both output one logit per window (abnormal vs normal) and accept a ``width`` multiplier and a
 ``depth``. With ``rhythm=k`` (MIT-BIH) a student reads the window with the beat's ``k`` rhythm
-features appended (:func:`ecgkd.data.rhythm.join_rhythm`) and its linear classifier sees the pooled
-morphology features and the coded rhythm side by side (our choice): the rhythm reaches the logit
-through one linear layer, so the model can fall back on it where the shape of a beat from an unseen
-patient misleads.
+features appended (:func:`ecgkd.data.rhythm.join_rhythm`), and its classifier is the anchored
+head (:class:`ecgkd.data.rhythm.RhythmClassifier`, our choice): the rhythm-only baseline's logit,
+fixed, plus a linear layer on the pooled morphology features that starts at zero, so the model
+keeps the rhythm where the shape of a beat from an unseen patient misleads.
 """
 
 from __future__ import annotations

@@ -12,12 +12,12 @@ and test windows' targets do.
 
 Validation and test targets stay those of the teacher trained on all training patients (the one
 notebook 02 evaluates and every table compares with). Cost: K teachers on (K-1)/K of the training
-data each; for K = 2, about one more teacher.
+data each, with epochs shrunk to match (:func:`fold_settings`); for K = 2, about one more teacher.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,7 @@ import pandas as pd
 from .. import cache
 from ..config import Config
 from ..evaluation.metrics import calibration, roc_auc, sigmoid, unit_scores
+from ..train import TrainSettings
 from .finetune import TeacherRun, finite_logits, train_teacher
 from .outputs import expand_to_windows
 
@@ -68,6 +69,16 @@ class CrossFit:
         return sigmoid(self.logits)
 
 
+def fold_settings(settings: TrainSettings, share: float) -> TrainSettings:
+    """A fold teacher's settings: the main teacher's, with epochs of random samples (MIT-BIH)
+    shrunk to its ``share`` of the training data, so that it makes the same passes over its data and
+    the K fold teachers together cost (K - 1) main teachers' worth of steps, not K."""
+    if settings.samples_per_epoch is None:
+        return settings  # an epoch is already one pass over the fold's own data
+    spe = max(settings.batch_size, round(settings.samples_per_epoch * share))
+    return replace(settings, samples_per_epoch=spe)
+
+
 def cross_fit(cfg: Config, stage, k: int = FOLDS, progress: bool = True) -> CrossFit:
     """Train (or reload) the ``k`` fold teachers of ``stage``'s teacher and return the out-of-fold
     logits of the students' training windows (cached under ``<cache>/teacher_outputs/``).
@@ -85,7 +96,7 @@ def cross_fit(cfg: Config, stage, k: int = FOLDS, progress: bool = True) -> Cros
             views.val,
             weights=spec.weights,
             method=spec.method,
-            settings=spec.settings,
+            settings=fold_settings(spec.settings, float(np.mean(folds != fold))),
             rhythm=spec.rhythm,
             progress=progress,
         )

@@ -81,9 +81,9 @@ def test_joined_inputs_carry_the_window_and_the_rhythm_unchanged():
     joined = join_rhythm(x, rhythm)
     assert joined.shape == (5, 2, 16 + N_RHYTHM)
     assert np.array_equal(joined[:, 1, 16:], rhythm)  # every lead carries the features
-    window, coded = split_rhythm(torch.from_numpy(joined))
+    window, tail = split_rhythm(torch.from_numpy(joined))
     assert torch.equal(window, torch.from_numpy(x))
-    assert torch.allclose(coded, torch.log(torch.from_numpy(rhythm)))
+    assert torch.equal(tail, torch.from_numpy(rhythm))
     with pytest.raises(ValueError, match="same n"):
         join_rhythm(x, rhythm[:4])
 
@@ -99,14 +99,15 @@ def test_model_inputs_refuse_a_split_without_rhythm():
         model_inputs(records, True)
 
 
-def test_rhythm_classifier_reads_the_rhythm_through_one_linear_layer():
+def test_rhythm_classifier_needs_its_anchor_and_reads_the_rhythm_through_it():
     torch.manual_seed(0)
     head = RhythmClassifier(4, N_RHYTHM).eval()
     x = torch.cat([torch.randn(3, 1, 10), torch.full((3, 1, N_RHYTHM), 0.8)], dim=2)
-    window, coded = head.split(x)
+    window, rhythm = head.split(x)
     pooled = window.mean(-1).repeat(1, 4)
-    later = coded + 0.5
-    assert window.shape == (3, 1, 10) and head(pooled, coded).shape == (3, 1)
-    assert not torch.allclose(head(pooled, coded), head(pooled, later))
+    with pytest.raises(RuntimeError, match="no anchor"):
+        head(pooled, rhythm)
+    assert not any(p.requires_grad for n, p in head.named_parameters() if n.startswith("anchor"))
     plain = RhythmClassifier(4)
     assert plain.split(x)[1] is None and plain(pooled).shape == (3, 1)
+    assert plain.linear.weight.abs().sum() > 0  # a window-only head keeps torch's initialisation

@@ -4,18 +4,22 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
+from torch import nn
 
 from conftest import windows
-from ecgkd.data.rhythm import RHYTHM_FEATURES
+from ecgkd.data.rhythm import N_RHYTHM, RHYTHM_FEATURES, RhythmClassifier, model_inputs
 from ecgkd.evaluation.baselines import (
     PREVALENCE,
     RHYTHM,
+    anchor_rhythm,
     baseline_reports,
     fit_rhythm_model,
     prevalence_report,
 )
 from ecgkd.evaluation.metrics import evaluate_scores
 from ecgkd.evaluation.stage import baseline_table
+from ecgkd.students.models import build_student
 
 
 def with_rhythm(name: str, n: int, seed: int):
@@ -52,6 +56,34 @@ def test_rhythm_baseline_learns_prematurity_and_chooses_c_on_validation():
     assert [r.model for r in baseline_reports(no_rhythm, resamples=10)] == [PREVALENCE]
     with pytest.raises(ValueError, match="no rhythm features"):
         fit_rhythm_model(no_rhythm)
+
+
+def test_anchored_rhythm_head_starts_as_the_baseline_and_learns_only_the_window():
+    splits = splits_with_rhythm()
+    model = build_student("cnn1d", seed=0, width=0.25, rhythm=N_RHYTHM).eval()
+    assert anchor_rhythm(model, splits["train"], splits["val"]) == 1
+    window_only = build_student("cnn1d", seed=0, width=0.25)
+    assert anchor_rhythm(window_only, splits["train"], splits["val"]) == 0
+    baseline, _, _ = fit_rhythm_model(splits)
+    test = splits["test"]
+    with torch.no_grad():
+        logits = model(torch.from_numpy(model_inputs(test, True)))[:, 0].numpy()
+    np.testing.assert_allclose(logits, baseline.decision_function(test.rhythm), atol=1e-4)
+    anchor = {n: p.clone() for n, p in model.head.named_parameters() if n.startswith("anchor")}
+    model.train()
+    x = torch.from_numpy(model_inputs(splits["train"], True))
+    y = torch.from_numpy(splits["train"].y.astype(np.float32))
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=0.01)
+    for _ in range(3):
+        optimizer.zero_grad()
+        nn.functional.binary_cross_entropy_with_logits(model(x)[:, 0], y).backward()
+        optimizer.step()
+    assert model.head.linear.weight.abs().sum() > 0  # the window's layer learnt
+    for name, value in model.head.named_parameters():
+        if name.startswith("anchor"):
+            assert torch.equal(value, anchor[name])  # the baseline stayed fixed
+    with pytest.raises(ValueError, match="cannot anchor"):
+        RhythmClassifier(4, 3).set_anchor(baseline)
 
 
 def test_baseline_table_says_who_beats_rhythm_with_a_paired_interval():

@@ -3,9 +3,13 @@
 import math
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 import ecgkd.config
@@ -53,20 +57,37 @@ def test_width_and_depth_change_the_size():
 
 
 @pytest.mark.parametrize("cls", [ResNet1D, CNN1D])
-def test_students_with_rhythm_join_it_before_their_classifier(cls):
+def test_students_with_rhythm_read_it_through_their_fixed_anchor(cls):
     torch.manual_seed(0)
     plain, joined = cls(), cls(rhythm=N_RHYTHM)
-    # one linear weight and a batch norm (scale and shift) per rhythm feature
+    # the anchor (scaler means and scales, weights, bias) is fixed; nothing trainable is added
     extra = describe(joined)["parameters"] - describe(plain)["parameters"]
-    assert extra == 3 * N_RHYTHM
+    assert extra == 3 * N_RHYTHM + 1
+    assert describe(joined)["trainable parameters"] == describe(plain)["trainable parameters"]
     window = torch.randn(4, 1, 256)
     beats = torch.cat([window, torch.full((4, 1, N_RHYTHM), 0.9)], dim=2)
     early = torch.cat([window, torch.full((4, 1, N_RHYTHM), 0.6)], dim=2)
     joined.eval()
+    with pytest.raises(RuntimeError, match="no anchor"):
+        joined(beats)
+    rng = np.random.default_rng(0)
+    rhythm = rng.uniform(0.5, 1.2, size=(40, N_RHYTHM))
+    labels = (rhythm[:, 0] < 0.8).astype(int)  # early beats are abnormal
+    baseline = make_pipeline(StandardScaler(), LogisticRegression()).fit(rhythm, labels)
+    joined.head.set_anchor(baseline)
     assert joined(beats).shape == (4, 1)
-    assert not torch.allclose(joined(beats), joined(early))  # it reads the rhythm
+    assert torch.all(joined(early) > joined(beats))  # it reads the rhythm
     with pytest.raises(ValueError):
         joined(torch.randn(4, 1, 4))  # too short to hold the rhythm features
+
+
+def test_only_kd_runs_are_keyed_by_the_teachers_targets():
+    data = student_data()
+    other = replace(data, teacher_fingerprint="another teacher")
+    no_kd = StudentJob("mitbih", "cnn1d", math.nan, 0.0, 0)
+    with_kd = StudentJob("mitbih", "cnn1d", 2.0, 0.5, 0)
+    assert job_key(no_kd, data, SETTINGS) == job_key(no_kd, other, SETTINGS)
+    assert job_key(with_kd, data, SETTINGS) != job_key(with_kd, other, SETTINGS)
 
 
 def test_rhythm_runs_read_the_rhythm_and_say_so():
@@ -76,7 +97,7 @@ def test_rhythm_runs_read_the_rhythm_and_say_so():
     assert record["model"] == "CNN-1D + rhythm" and record["rhythm"]
     plain = train_student(replace(job, rhythm=False), data, SETTINGS)
     assert plain["model"] == "CNN-1D" and not plain["rhythm"]
-    assert record["parameters"] == plain["parameters"] + 3 * N_RHYTHM
+    assert record["parameters"] == plain["parameters"] + 3 * N_RHYTHM + 1
     assert job_key(job, data, SETTINGS) != job_key(replace(job, rhythm=False), data, SETTINGS)
     with pytest.raises(ValueError, match="no rhythm features"):
         train_student(replace(job, dataset="ptbxl"), student_data("ptbxl"), SETTINGS)

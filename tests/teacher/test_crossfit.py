@@ -1,17 +1,25 @@
 """Cross-fitted soft targets: fold teachers that never saw the patient they score."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
+import torch
 from test_finetune import TINY, beat_split
 
 import ecgkd.config
+from ecgkd.data.rhythm import model_inputs
 from ecgkd.data.split import PreparedData
+from ecgkd.evaluation.baselines import RHYTHM, anchor_rhythm, fit_rhythm_model
+from ecgkd.evaluation.metrics import roc_auc
 from ecgkd.students.grid import GridPlan, results_path, run_grid
 from ecgkd.students.inputs import StudentData
 from ecgkd.students.stage import targets_study, targets_table
 from ecgkd.teacher import teacher_outputs, train_teacher
-from ecgkd.teacher.crossfit import cross_fit, patient_folds
-from ecgkd.teacher.stage import TeacherStage
+from ecgkd.teacher.crossfit import cross_fit, fold_settings, patient_folds
+from ecgkd.teacher.finetune import build_teacher, teacher_spec
+from ecgkd.teacher.inputs import teacher_transform
+from ecgkd.teacher.stage import TeacherStage, rhythm_ablation
 from ecgkd.train import TrainSettings
 
 
@@ -37,13 +45,24 @@ def test_folds_keep_patients_whole_balance_rows_and_follow_the_seed():
         patient_folds(np.array(["a", "a"]), 2)
 
 
+def test_fold_teachers_make_the_main_teachers_passes_over_their_share():
+    beats = TrainSettings(epochs=3, batch_size=64, samples_per_epoch=4096)
+    assert fold_settings(beats, 0.5).samples_per_epoch == 2048
+    assert (
+        fold_settings(beats, 0.5).epochs == 3 and fold_settings(beats, 0.01).samples_per_epoch == 64
+    )
+    passes = TrainSettings(epochs=3, batch_size=16)  # PTB-XL: an epoch is one pass already
+    assert fold_settings(passes, 0.5) == passes
+
+
 def test_each_training_window_is_scored_by_a_teacher_that_never_saw_its_patient(tmp_path):
     cfg, stage = small_stage(tmp_path)
     fitted = cross_fit(cfg, stage, 2, progress=False)
     train, run = stage.student_data.train, stage.run
     for fold, teacher in enumerate(fitted.runs):
         held = fitted.folds == fold
-        assert teacher.key != run.key and teacher.spec == run.spec
+        settings = fold_settings(run.spec.settings, float(np.mean(fitted.folds != fold)))
+        assert teacher.key != run.key and teacher.spec == replace(run.spec, settings=settings)
         np.testing.assert_array_equal(fitted.logits[held], teacher.logits(train.subset(held)))
     assert not np.allclose(fitted.logits, stage.outputs["train"].logits)
     again = cross_fit(cfg, stage, 2, progress=False)  # fold teachers and logits come from the cache
@@ -81,3 +100,37 @@ def test_targets_study_retrains_the_grids_cells_on_in_sample_targets(tmp_path):
     assert plain["cross-fitted"] == plain["in-sample"]  # no KD never reads the targets
     table = targets_table(study)
     assert set(table["targets"]) == {"cross-fitted", "in-sample"} and (table["seeds"] == 1).all()
+
+
+def test_rhythm_ablation_sets_the_teacher_against_its_window_and_its_anchor(tmp_path):
+    cfg, stage = small_stage(tmp_path)
+    data = stage.student_data
+    run = train_teacher(cfg, data.train, data.val, settings=TINY, rhythm=False, progress=False)
+    window_only = TeacherStage(run, data, data, teacher_outputs(cfg, run, data, progress=False))
+    table = rhythm_ablation(stage, window_only, resamples=50)
+    assert list(table.index) == [
+        stage.label,
+        window_only.label,
+        f"its rhythm anchor alone: {RHYTHM}",
+    ]
+    anchor, _, _ = fit_rhythm_model(data.splits)
+    test = data.test
+    assert table["test auroc"].iloc[2] == roc_auc(test.y, anchor.decision_function(test.rhythm))
+    assert np.isnan(table.iloc[0]["teacher with rhythm - this row"])
+    for i in (1, 2):
+        row = table.iloc[i]
+        expected = table["test auroc"].iloc[0] - row["test auroc"]
+        assert row["teacher with rhythm - this row"] == pytest.approx(expected)
+        assert row["distinguishable from zero"] in ("yes", "no")
+
+
+def test_an_anchored_teacher_starts_as_the_rhythm_baseline():
+    train, val, test = (beat_split(s, 32, i) for i, s in enumerate(("train", "val", "test")))
+    cfg = ecgkd.config.load(env={"ECGKD_QUICK": "1"})
+    model, _ = build_teacher(teacher_spec(cfg, "mitbih", settings=TINY), seed=0)
+    assert anchor_rhythm(model.eval(), train, val) == 1
+    baseline, _, _ = fit_rhythm_model({"train": train, "val": val})
+    transform = teacher_transform(test, True)
+    with torch.no_grad():
+        logits = model(torch.from_numpy(transform(model_inputs(test, True))))[:, 0].numpy()
+    np.testing.assert_allclose(logits, baseline.decision_function(test.rhythm), atol=1e-4)
