@@ -236,7 +236,9 @@ def test_linear_probe_changes_only_the_head(cfg, released_1lead, rhythm):
     trained = run.model.state_dict()
     assert all(torch.equal(trained[k], v) for k, v in state.items() if not k.startswith("dense."))
     head = "dense.linear.weight" if rhythm else "dense.weight"
-    assert trained[head].shape == (1, 1024 + (N_RHYTHM if rhythm else 0))
+    assert trained[head].shape == (1, 1024)  # the window's layer; rhythm goes through the anchor
+    if rhythm:
+        assert trained["dense.anchor_coef"].shape == (N_RHYTHM,) and trained["dense.anchored"]
     # the probe's head is the model's head: its logits on validation are the probe's
     assert np.isclose(run.fit.best_score, roc_auc(val.y, run.logits(val)), atol=1e-6)
 
