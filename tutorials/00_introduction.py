@@ -159,7 +159,8 @@ choices = pd.DataFrame(
         (
             "quantum",
             "a convolutional autoencoder to 6 numbers, scaled to [0, pi] with training percentiles;"
-            " on MIT-BIH 4 numbers and 2 rhythm ratios (RR before / local, RR after / before)",
+            " on MIT-BIH 4 numbers and 2 rhythm ratios (RR before / local, RR after / before),"
+            " the circuit's logit added to the same fixed rhythm anchor as the other students'",
         ),
         (
             "quantum",

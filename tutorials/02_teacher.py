@@ -204,7 +204,8 @@ fig = plots.plot_teacher_view(
 # (abnormal beats are about 1 in 10); for the stand-in, which starts from random weights, a learning rate
 # of 1e-3, batches of 64 and epochs of 4,096 random training beats: at most 8 such epochs in full mode
 # (a compute budget for 2 CPU cores, where the full-size stand-in trains ~50 beats/s; early stopping on
-# validation picks the epoch within it), 3 epochs of 2,048 beats in quick mode (a coffee-break budget).
+# validation picks the epoch within it), 3 epochs of 2,048 beats in quick mode (a coffee-break budget,
+# stopped at the first epoch that does not improve validation; PTB-XL: 3 passes over its records).
 # Training resumes from its last epoch if interrupted. The settings used are printed with the teacher:
 
 # %%

@@ -33,7 +33,7 @@
 # - where distillation helps here, and where it does not.
 #
 # **Runtime**: a few minutes in quick mode on 2 CPU cores (a 2 x 3 grid, one seed, short epochs, a
-# half-width ResNet-1D). Full mode runs a 4 x 5 grid with 3 seeds for 2 students on 2 datasets (204 runs), and
+# quarter-width ResNet-1D, 8/16/16 channels). Full mode runs a 4 x 5 grid with 3 seeds for 2 students on 2 datasets (204 runs), and
 # on MIT-BIH the window-only students at two cells (12 runs more): about an hour on 2 CPU cores, minutes on a GPU ({doc}`/book/status` has the measured times). Finished runs are
 # saved as they complete, so an interrupted study resumes where it stopped.
 
@@ -62,7 +62,7 @@ from ecgkd.train import bce_loss
 cfg = ecgkd.setup()
 # the study: temperatures T, weights alpha (0 = no KD) and seeds
 PLAN = students.grid_plan(cfg)
-# width multiplier per student (quick mode: a half-width ResNet-1D)
+# width multiplier per student (quick mode: a quarter-width ResNet-1D, for time)
 WIDTHS = students.student_widths(cfg)
 # epochs, batch, learning rate, early stopping, windows per epoch: per dataset
 SETTINGS = {name: students.student_settings(cfg, name) for name in ("mitbih", "ptbxl")}

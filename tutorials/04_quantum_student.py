@@ -312,8 +312,13 @@ print(
 # its no-KD twin start from the same circuit weights). The encoder is frozen ("two-stage"); only the
 # parameters of the VQC head train. The **classical control** is an MLP on the same six angles with no
 # more trainable parameters (6 -> h -> 1 with tanh, h as large as the budget allows), trained over the same
-# grid. On MIT-BIH both read the four latent and two rhythm angles; the window-only VQC and control follow
-# at no KD and at the grid's best KD cell by validation (the ablation rows). Training the encoder and
+# grid. On MIT-BIH both read the four latent and two rhythm angles, and, like every model here that
+# reads rhythm, add their logit to the **rhythm anchor** (the rhythm-only logistic regression of the
+# training split, fixed; {doc}`02_teacher`): the head starts at zero (the VQC's scale, the MLP's last
+# layer), so a run starts from the baseline and the circuit learns what the window and the two angles
+# add to it. The anchor's 25 numbers are classical and computed beside the circuit, on a device too;
+# they are not counted among the 38 trainable parameters. The window-only VQC and control, without an
+# anchor, follow at no KD and at the grid's best KD cell by validation (the ablation rows). Training the encoder and
 # the circuit together ("end-to-end") is an option: `encoders[name].main.builder(end_to_end=True)`.
 
 # %%
@@ -383,6 +388,8 @@ fig = plots.plot_kd_gains(results, "Latent students")
 # exactly; sampled with 128 to 8192 shots on Aer's ideal simulator; and transpiled to the basis gates and
 # coupling map of IBM's 133-qubit Heron device Torino (`FakeTorino` from qiskit-ibm-runtime), sampled
 # under its calibrated noise model. The threshold stays the one chosen on validation with the exact model.
+# Only the circuit's `<O>` changes from row to row: the student's rhythm anchor is classical, computed
+# exactly beside the device (`window_anchor_logits`) and added to `scale * <O> + bias` in every row.
 #
 # Each noisy run is also read a second way, **readout-mitigated** (rows "+ M3"): a measurement can
 # flip a bit after the circuit has run, which shrinks the parity <O> towards 0. M3 (the `mthree`
@@ -526,8 +533,10 @@ print(
 # %% [markdown]
 # ## 4.12 Reading the results
 # - The **control** row is the honest baseline for the VQC: the same six angles, no more parameters.
-# - The **rhythm** angles and the window-only rows say how much of a latent student's score is timing,
-#   which a 2-feature logistic regression could also read (notebook 05 has that baseline).
+# - The **rhythm** angles, the anchor and the window-only rows say how much of a latent student's score
+#   is timing, which a logistic regression on the RR features reads alone: notebook 05 sets every
+#   student against that baseline, with a paired interval. An anchored VQC that does not beat it has
+#   not been shown to add anything to the rhythm.
 #   Where the MLP matches or beats the VQC, the circuit adds nothing a tiny classical model cannot do;
 #   where the VQC wins, compare the margin with the spread over seeds in the gain heatmap before
 #   believing it.
@@ -551,8 +560,8 @@ print(
 # - The circuit (depth, readout, encoding) is chosen by an ablation on MIT-BIH validation, with a
 #   stated rule for ties (`chosen_circuit`).
 # - The VQC, its KD twin and a same-size classical control are trained by the grid runner of
-#   {doc}`03_classical_distillation`; on MIT-BIH they read 4 latent and 2 rhythm angles, with the
-#   window-only students as the ablation.
+#   {doc}`03_classical_distillation`; on MIT-BIH they read 4 latent and 2 rhythm angles and add the
+#   fixed rhythm anchor, with the window-only students as the ablation.
 # - `ecgkd.quantum.hardware` exports OpenQASM 3, samples shots, runs a real device's noise model,
 #   mitigates readout errors (M3), and sends the circuit to an IBM device in one SamplerV2 job whose id
 #   and result are kept (`run_sampler_job`, shown in local testing mode). A threshold chosen on the

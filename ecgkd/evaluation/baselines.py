@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ..data.rhythm import RHYTHM_FEATURES, RhythmClassifier
+from ..data.rhythm import RHYTHM_FEATURES, RhythmAnchor
 from ..data.split import Split
 from .metrics import ModelReport, evaluate_scores, roc_auc, unit_groups, unit_scores
 
@@ -76,14 +76,15 @@ def fit_rhythm_model(splits: dict[str, Split], c_values: tuple[float, ...] = RHY
 
 
 def anchor_rhythm(model: nn.Module, train: Split, val: Split) -> int:
-    """Fix the anchor of every rhythm head in ``model`` (:class:`RhythmClassifier`) to the
-    rhythm-only baseline fitted on ``train`` (C chosen on ``val``); returns how many were set."""
-    heads = [m for m in model.modules() if isinstance(m, RhythmClassifier) and m.rhythm]
-    if heads:
+    """Fix every rhythm anchor in ``model`` (:class:`ecgkd.data.rhythm.RhythmAnchor`: the heads of
+    the teacher, the classical and the latent students) to the rhythm-only baseline fitted on
+    ``train`` (C chosen on ``val``); returns how many were set."""
+    anchors = [m for m in model.modules() if isinstance(m, RhythmAnchor)]
+    if anchors:
         pipeline, _, _ = fit_rhythm_model({"train": train, "val": val})
-        for head in heads:
-            head.set_anchor(pipeline)
-    return len(heads)
+        for anchor in anchors:
+            anchor.set(pipeline)
+    return len(anchors)
 
 
 def rhythm_report(splits: dict[str, Split], resamples: int = 1000, seed: int = 0) -> ModelReport:

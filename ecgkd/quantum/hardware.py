@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from qiskit import QuantumCircuit, qasm3, transpile
+from qiskit import QuantumCircuit, QuantumRegister, qasm3, transpile
 
 from .. import cache
 from .circuit import VQCCircuit
@@ -137,12 +137,79 @@ def parameter_table(
     return np.stack([by_name[p.name] for p in circuit.parameters], axis=-1)
 
 
+_FAKE_NOISE: dict[str, Any] = {}  # fake device name -> its noise model, built once per process
+
+
 def noise_model(backend):
     """Aer's noise model of a (fake) device: its gate errors, durations, T1/T2 and readout
-    errors."""
+    errors. A fake device's is built once per process (it is a fixed snapshot, and building the
+    133-qubit FakeTorino's takes about 10 s); a real device's afresh, from its latest
+    calibration."""
     from qiskit_aer.noise import NoiseModel
 
-    return NoiseModel.from_backend(backend)
+    if not is_fake(backend):
+        return NoiseModel.from_backend(backend)
+    if backend.name not in _FAKE_NOISE:
+        _FAKE_NOISE[backend.name] = NoiseModel.from_backend(backend)
+    return _FAKE_NOISE[backend.name]
+
+
+_COMPACT: dict[tuple, tuple] = {}  # (id of the noise model, qubits) -> (noise, compact noise)
+
+
+def active_qubits(circuit: QuantumCircuit) -> tuple[int, ...]:
+    """The physical qubits a compiled circuit acts on (barriers aside), in increasing order."""
+    return tuple(
+        sorted(
+            {
+                circuit.find_bit(q).index
+                for inst in circuit.data
+                if inst.operation.name != "barrier"
+                for q in inst.qubits
+            }
+        )
+    )
+
+
+def compact(circuit: QuantumCircuit, noise) -> tuple[QuantumCircuit, Any]:
+    """A compiled circuit on its active physical qubits only, and the noise of those qubits
+    remapped to match: what Aer simulates, the same channels as on the whole device.
+
+    A circuit compiled for the 133-qubit FakeTorino keeps 133 qubits, and the device's noise model
+    holds ~1,000 errors; Aer then spends seconds per run on qubits the circuit never touches. (Idle
+    qubits carry no error here: the circuit is not scheduled, so it holds no delays.)
+    """
+    from qiskit_aer.noise import NoiseModel
+
+    qubits = active_qubits(circuit)
+    position = {q: i for i, q in enumerate(qubits)}
+    small = QuantumCircuit(QuantumRegister(len(qubits), "q"), *circuit.cregs, name=circuit.name)
+    for inst in circuit.data:
+        physical = [circuit.find_bit(q).index for q in inst.qubits]
+        if inst.operation.name == "barrier":
+            kept = [position[q] for q in physical if q in position]
+            if kept:
+                small.barrier(kept)
+            continue
+        clbits = [circuit.find_bit(c).index for c in inst.clbits]
+        small.append(inst.operation, [position[q] for q in physical], clbits)
+    key = (id(noise), qubits)
+    if key not in _COMPACT or _COMPACT[key][0] is not noise:
+        errors = []
+        for error in noise.to_dict()["errors"]:
+            if "gate_qubits" not in error:  # an error on every qubit: the same on the qubits used
+                errors.append(error)
+                continue
+            if error.get("noise_qubits"):
+                raise ValueError("compact: non-local errors (noise_qubits) are not supported")
+            gates = [g for g in error["gate_qubits"] if all(q in position for q in g)]
+            if gates:
+                remapped = [tuple(position[q] for q in g) for g in gates]
+                errors.append({**error, "gate_qubits": remapped})
+        model = NoiseModel.from_dict({"errors": errors})
+        model.add_basis_gates(noise.basis_gates)
+        _COMPACT[key] = (noise, model)
+    return small, _COMPACT[key][1]
 
 
 def sampled_expectations(
@@ -180,7 +247,7 @@ def sampled_bits(
             raise ValueError(
                 "sampled_bits: a transpiled circuit needs its device's noise model (noise=...)"
             )
-        circuit = noisy.circuit
+        circuit, noise = compact(noisy.circuit, noise)  # the same noise, on the qubits used
         options = {"backend_options": {"method": "density_matrix", "noise_model": noise}}
     sampler = SamplerV2(seed=seed, options=options)
     values = parameter_table(circuit, vqc, angles, weights)

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from .. import cache
-from ..data.rhythm import N_RHYTHM, RHYTHM_FEATURES
+from ..data.rhythm import N_RHYTHM, RHYTHM_FEATURES, RhythmAnchor
 from ..modelinfo import count_parameters
 from . import autoencoder as autoencoder_mod
 from . import circuit as circuit_mod
@@ -149,8 +149,11 @@ class LatentStudent(nn.Module):
     It keeps the autoencoder's encoding half only (the decoder does not run at inference), so its
     parameter count is what a device would hold: encoder, angle scaling and head. With a
     ``rhythm_scaler`` it reads a window with its rhythm features appended
-    (:func:`ecgkd.data.rhythm.join_rhythm`), and the angles are the latent's followed by those of
-    :data:`RHYTHM_ANGLES`.
+    (:func:`ecgkd.data.rhythm.join_rhythm`): the angles are the latent's followed by those of
+    :data:`RHYTHM_ANGLES`, and the logit is the head's plus the rhythm anchor's
+    (:class:`ecgkd.data.rhythm.RhythmAnchor`, the rhythm-only baseline, fixed), as in every model
+    that reads rhythm (our choice): the circuit learns what the window, and the rhythm angles beside
+    it, add to the baseline. The anchor is classical: on a device it runs beside the circuit.
     """
 
     def __init__(
@@ -166,6 +169,7 @@ class LatentStudent(nn.Module):
         self.scaler = copy.deepcopy(scaler)
         self.rhythm_scaler = copy.deepcopy(rhythm_scaler)
         self.head = head
+        self.anchor = RhythmAnchor(N_RHYTHM) if rhythm_scaler is not None else None
         self.end_to_end = end_to_end
         for p in self.encoder.parameters():
             p.requires_grad_(end_to_end)
@@ -187,8 +191,32 @@ class LatentStudent(nn.Module):
         latent = self.scaler(self.encoder(window))
         return torch.cat([latent, self.rhythm_scaler(rhythm[:, RHYTHM_COLUMNS])], dim=1)
 
+    def anchor_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The rhythm anchor's share of the logit (b,): zeros for a student without rhythm."""
+        if self.anchor is None:
+            return torch.zeros(len(x), dtype=x.dtype)
+        return self.anchor(x[:, 0, -N_RHYTHM:])
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.angles(x))
+        logits = self.head(self.angles(x))
+        return logits if self.anchor is None else logits + self.anchor_logits(x)
+
+
+@torch.no_grad()
+def start_at_zero(head: nn.Module) -> nn.Module:
+    """The head with a zero output at initialisation, so that an anchored student starts as its
+    rhythm anchor (as :class:`ecgkd.data.rhythm.RhythmClassifier`'s zero-initialised window
+    layer): the VQC's scale, the MLP's last layer. The circuit's weights keep their seeded start."""
+    if isinstance(head, VQCHead):
+        head.scale.zero_()
+        head.bias.zero_()
+    elif isinstance(head, MatchedMLP):
+        last = head.net[-1]
+        last.weight.zero_()
+        last.bias.zero_()
+    else:
+        raise TypeError(f"start_at_zero: no zero start defined for {type(head).__name__}")
+    return head
 
 
 def head_parameters(spec: VQCSpec) -> int:
@@ -217,8 +245,8 @@ class QuantumBuilder:
 
     ``job.student`` is ``"vqc"`` (the circuit) or ``"mlp"`` (the control). A class, not a closure,
     so joblib can send it to worker processes. ``encoder_key`` identifies the trained encoder in
-    caches. With a ``rhythm_scaler`` the students read the rhythm angles after the latent ones
-    (jobs with ``rhythm=True`` only).
+    caches. With a ``rhythm_scaler`` the students read the rhythm angles after the latent ones and
+    add the rhythm anchor's logit, their head starting at zero (jobs with ``rhythm=True`` only).
     """
 
     encoder: ConvAutoencoder = field(repr=False)
@@ -250,6 +278,8 @@ class QuantumBuilder:
             head = MatchedMLP(self.inputs, head_parameters(self.spec), seed=job.seed)
         else:
             raise ValueError(f"student={job.student!r}: the quantum stage builds 'vqc' or 'mlp'")
+        if self.reads_rhythm:
+            start_at_zero(head)  # the student starts as its rhythm anchor
         return LatentStudent(
             self.encoder, self.scaler, head, self.end_to_end, rhythm_scaler=self.rhythm_scaler
         )

@@ -119,3 +119,25 @@ def test_runtime_job_runs_once_keeps_its_id_and_result_and_is_picked_up(
     np.testing.assert_array_equal(zero[0].bits, zero[1].bits)
     with pytest.raises(ValueError, match="shots=0"):
         hardware.run_sampler_job(vqc, angles, weights, backend, 0, tmp_path)
+
+
+def test_compact_simulates_the_used_qubits_with_their_noise_and_gives_the_same_bits():
+    """Aer on the compiled circuit's active qubits with their remapped noise: the very bits of the
+    whole-device simulation (FakePerth, 7 qubits, keeps the reference run cheap)."""
+    from qiskit_aer.primitives import SamplerV2
+
+    vqc = build_vqc()
+    rng = np.random.default_rng(0)
+    angles, weights = rng.uniform(0, np.pi, (4, 6)), rng.uniform(-np.pi, np.pi, vqc.num_weights)
+    backend = hardware.fake_backend("FakePerth")
+    compiled = hardware.transpile_for(vqc, backend, seed=0)
+    noise = hardware.noise_model(backend)
+    assert hardware.noise_model(backend) is noise  # a fake device's model is built once
+    small, small_noise = hardware.compact(compiled.circuit, noise)
+    assert compiled.circuit.num_qubits == 7 and small.num_qubits == 6
+    assert small_noise.noise_qubits == list(range(6))
+    values = hardware.parameter_table(compiled.circuit, vqc, angles, weights)
+    options = {"backend_options": {"method": "density_matrix", "noise_model": noise}}
+    whole = SamplerV2(seed=3, options=options).run([(compiled.circuit, values, 256)]).result()
+    ours = hardware.sampled_bits(vqc, angles, weights, 256, seed=3, noisy=compiled, noise=noise)
+    np.testing.assert_array_equal(ours, np.asarray(whole[0].data.meas.array))

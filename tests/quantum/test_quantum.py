@@ -13,7 +13,8 @@ from qiskit.quantum_info import SparsePauliOp, Statevector
 
 import ecgkd.config
 from conftest import student_data
-from ecgkd.data.rhythm import model_inputs
+from ecgkd.data.rhythm import N_RHYTHM, model_inputs
+from ecgkd.evaluation.baselines import anchor_rhythm, fit_rhythm_model
 from ecgkd.evaluation.metrics import binary_metrics, roc_auc, youden_threshold
 from ecgkd.evaluation.stage import device_reports, report_table
 from ecgkd.modelinfo import count_parameters, model_fingerprint
@@ -310,6 +311,37 @@ def test_rhythm_angles_follow_the_latent_and_the_builder_checks_the_job():
     assert builder.model_code() != tiny_rhythm_run().builder(VQCSpec(reps=3)).model_code()
 
 
+def test_latent_students_with_rhythm_start_as_their_anchor_and_learn_beside_it():
+    """The VQC and its control, with rhythm: the rhythm-only baseline (fixed) plus a head that
+    starts at zero, as every rhythm model here."""
+    run, data = tiny_rhythm_run(), student_data()
+    train, val = data.splits["train"], data.splits["val"]
+    baseline, _, _ = fit_rhythm_model(data.splits)
+    x_val = model_inputs(val, True)
+    for student, trainable in (("vqc", 38), ("mlp", 33)):
+        model = run.builder()(StudentJob("mitbih", student, 2.0, 0.5, 0, rhythm=True))
+        with pytest.raises(RuntimeError, match="no anchor"):
+            predict(model, x_val)
+        assert anchor_rhythm(model, train, val) == 1
+        np.testing.assert_allclose(
+            predict(model, x_val), baseline.decision_function(val.rhythm), atol=1e-4
+        )
+        assert count_parameters(model, trainable_only=True) == trainable  # the anchor is fixed
+        assert count_parameters(model.anchor) == 3 * N_RHYTHM + 1
+        frozen = [p.clone() for p in model.anchor.parameters()]
+        settings = TrainSettings(epochs=1, batch_size=16, lr=3e-2, weight_decay=0.0, patience=1)
+        fit(
+            model,
+            TrainData(model_inputs(train, True), train.y),
+            TrainData(x_val, val.y),
+            kd_loss(1.0, 0.0),
+            settings,
+            seed=0,
+        )
+        assert all(torch.equal(a, b) for a, b in zip(frozen, model.anchor.parameters()))
+        assert not np.allclose(predict(model, x_val), baseline.decision_function(val.rhythm))
+
+
 def tiny_run_angles(run: AutoencoderRun, x: np.ndarray) -> np.ndarray:
     return run.scaler(torch.from_numpy(encode(run.model, x))).numpy()
 
@@ -392,7 +424,7 @@ def test_device_scores_feed_the_common_evaluation_in_every_mode():
     evaluate_scores."""
     data = student_data()
     model = trained_vqc(data)
-    result = device_scores(model, data, shots=(64, 100_000), size=24, seed=3)
+    result = device_scores(model, data, shots=(64, 10_000), size=24, seed=3)
     test = data.splits["test"]
     assert len(result.index) == 24 and test.y[result.index].sum() == 8
     modes = [(mode, shots) for mode, shots, _ in result.runs]
@@ -400,11 +432,11 @@ def test_device_scores_feed_the_common_evaluation_in_every_mode():
     assert modes == [
         ("ideal (exact)", math.inf),
         ("ideal + shots", 64.0),
-        ("ideal + shots", 1e5),
+        ("ideal + shots", 1e4),
         (noisy, 64.0),
         (noisy + MITIGATED, 64.0),
-        (noisy, 1e5),
-        (noisy + MITIGATED, 1e5),
+        (noisy, 1e4),
+        (noisy + MITIGATED, 1e4),
     ]
     exact = predict(model, test.x[result.index])
     np.testing.assert_allclose(result.runs[0][2], exact, atol=1e-5)
@@ -425,13 +457,13 @@ def test_device_scores_feed_the_common_evaluation_in_every_mode():
     # largest shots again, each at the threshold chosen on its own device outputs
     assert len({r.threshold for r in reports[:7]}) == 1
     assert [r.model for r in reports[7:]] == [
-        f"VQC, {noisy}, 100000 shots, threshold on the device",
-        f"VQC, {noisy}{MITIGATED}, 100000 shots, threshold on the device",
+        f"VQC, {noisy}, 10000 shots, threshold on the device",
+        f"VQC, {noisy}{MITIGATED}, 10000 shots, threshold on the device",
     ]
     assert [r.threshold for r in reports[7:]] == [
         youden_threshold(y_val, result.device_val[mode]) for mode in (noisy, noisy + MITIGATED)
     ]
-    assert list(table["shots"]) == ["exact", 64, 100_000, 64, 64] + [100_000] * 4
+    assert list(table["shots"]) == ["exact", 64, 10_000, 64, 64] + [10_000] * 4
     assert (
         (table["qubits"] == 6).all()
         and (table["two-qubit gates"] > 0).all()
@@ -454,11 +486,27 @@ def test_device_scores_feed_the_common_evaluation_in_every_mode():
         (noisy + MITIGATED, "exact model, validation"),
         (noisy + MITIGATED, "device, validation"),
     ]
-    assert (thresholds["shots"].iloc[1:] == 1e5).all()
-    same = study[(study["mode"] == noisy) & (study["shots"] == 1e5)]
+    assert (thresholds["shots"].iloc[1:] == 1e4).all()
+    same = study[(study["mode"] == noisy) & (study["shots"] == 1e4)]
     assert thresholds["balanced_accuracy"].iloc[1] == same["balanced_accuracy"].iloc[0]
     on_device = youden_threshold(y_val, result.device_val[noisy])
     assert thresholds["threshold"].iloc[2] == on_device
+
+
+def test_device_scores_add_the_rhythm_anchor_to_the_circuits_logit():
+    """An anchored VQC on a device: the circuit's scale * <O> + bias, plus the anchor's logit
+    computed classically; exact mode equals the model."""
+    data = student_data()
+    model = tiny_rhythm_run().builder()(StudentJob("mitbih", "vqc", 2.0, 0.5, 0, rhythm=True))
+    anchor_rhythm(model, data.splits["train"], data.splits["val"])
+    with torch.no_grad():
+        model.head.scale.fill_(2.0)  # as if trained: the circuit's share is not zero
+    result = device_scores(model, data, shots=(32,), size=8, seed=1)
+    test = data.splits["test"]
+    exact = predict(model, model_inputs(test.subset(result.index), True))
+    np.testing.assert_allclose(result.runs[0][2], exact, atol=1e-5)
+    anchor = fit_rhythm_model(data.splits)[0].decision_function(test.rhythm[result.index])
+    assert np.all(np.abs(result.runs[1][2] - anchor) <= 2.0 + 1e-5)  # |scale <O> + bias| <= 2
 
 
 def test_device_scores_keep_their_sampled_runs_and_reuse_them(tmp_path, monkeypatch):

@@ -27,6 +27,7 @@ from ecgkd.students.grid import (
 )
 from ecgkd.students.models import CNN1D, ResidualBlock, ResNet1D, build_student
 from ecgkd.students.stage import (
+    QUICK_WIDTH,
     chosen_filters,
     classical_jobs,
     filter_summary,
@@ -119,7 +120,9 @@ def test_window_only_ablation_takes_no_kd_and_the_rhythm_grids_best_cell():
         (j.student, j.alpha, None if math.isnan(j.temperature) else j.temperature) for j in ablation
     }
     assert cells == {(s, a, t) for s in ("cnn1d", "resnet1d") for a, t in ((0.0, None), (0.5, 4.0))}
-    assert {j.width for j in ablation if j.student == "resnet1d"} == {0.5}
+    assert {j.width for j in ablation if j.student == "resnet1d"} == {
+        QUICK_WIDTH["resnet1d"]
+    }  # the grid's width
     assert window_only_jobs(pd.DataFrame(columns=["key"])) == []
 
 

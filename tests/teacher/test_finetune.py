@@ -238,7 +238,7 @@ def test_linear_probe_changes_only_the_head(cfg, released_1lead, rhythm):
     head = "dense.linear.weight" if rhythm else "dense.weight"
     assert trained[head].shape == (1, 1024)  # the window's layer; rhythm goes through the anchor
     if rhythm:
-        assert trained["dense.anchor_coef"].shape == (N_RHYTHM,) and trained["dense.anchored"]
+        assert trained["dense.anchor.coef"].shape == (N_RHYTHM,) and run.model.dense.anchor.is_set
     # the probe's head is the model's head: its logits on validation are the probe's
     assert np.isclose(run.fit.best_score, roc_auc(val.y, run.logits(val)), atol=1e-6)
 
