@@ -185,6 +185,9 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> Config:
         weights=weights,
         cluster=parse_cluster("ECGKD_CLUSTER", env.get("ECGKD_CLUSTER", "")),
     )
+    for name in ("data_root", "cache_root", "weights"):  # a folder given as text works too
+        if overrides.get(name) is not None:
+            overrides[name] = Path(str(overrides[name])).expanduser().resolve()
     return cfg.with_(**overrides) if overrides else cfg
 
 

@@ -81,6 +81,13 @@ def test_data_and_cache_from_environment(tmp_path: Path):
     assert cfg.with_(seed=3).seed == 3
 
 
+def test_folder_overrides_given_as_text_become_paths(tmp_path: Path):
+    cfg = load(env={}, cache_root=str(tmp_path / "c"), data_root=str(tmp_path))
+    assert cfg.cache_root == (tmp_path / "c").resolve() and isinstance(cfg.cache_root, Path)
+    assert cfg.data_root == tmp_path.resolve() and not cfg.quick  # a data folder named: full mode
+    assert load(env={}, cache_root=tmp_path).cache_root / "results" == tmp_path / "results"
+
+
 def test_cuda_request_without_gpu_is_an_error():
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")

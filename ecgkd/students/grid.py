@@ -28,7 +28,6 @@ from ..config import Config, seed_everything
 from ..data import rhythm as rhythm_mod
 from ..data.rhythm import N_RHYTHM, RHYTHM_SUFFIX, model_inputs
 from ..evaluation import baselines
-from ..evaluation.baselines import anchor_rhythm
 from ..evaluation.metrics import binary_metrics, unit_scores, youden_threshold
 from ..modelinfo import describe, model_fingerprint
 from ..progress import progress_bar
@@ -153,7 +152,7 @@ def train_student(
         model = build(job)
         tr, va, te = (data.splits[s] for s in ("train", "val", "test"))
         if job.rhythm:
-            anchor_rhythm(model, tr, va)  # a rhythm head starts at the rhythm-only baseline
+            baselines.anchor_rhythm(model, tr, va)  # a rhythm model starts at the baseline
         initial = model_fingerprint(model)
         x_tr, x_va = (model_inputs(s, job.rhythm) for s in (tr, va))
         loss = kd_loss(
