@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from .. import cache
-from ..data.rhythm import N_RHYTHM, RHYTHM_FEATURES, RhythmAnchor
+from ..data.rhythm import N_RHYTHM, RHYTHM_FEATURES, RhythmAnchor, split_rhythm
 from ..modelinfo import count_parameters
 from . import autoencoder as autoencoder_mod
 from . import circuit as circuit_mod
@@ -187,7 +187,7 @@ class LatentStudent(nn.Module):
     def angles(self, x: torch.Tensor) -> torch.Tensor:
         if self.rhythm_scaler is None:
             return self.scaler(self.encoder(x))
-        window, rhythm = x[..., :-N_RHYTHM], x[:, 0, -N_RHYTHM:]
+        window, rhythm = split_rhythm(x)
         latent = self.scaler(self.encoder(window))
         return torch.cat([latent, self.rhythm_scaler(rhythm[:, RHYTHM_COLUMNS])], dim=1)
 
@@ -195,7 +195,7 @@ class LatentStudent(nn.Module):
         """The rhythm anchor's share of the logit (b,): zeros for a student without rhythm."""
         if self.anchor is None:
             return torch.zeros(len(x), dtype=x.dtype)
-        return self.anchor(x[:, 0, -N_RHYTHM:])
+        return self.anchor(split_rhythm(x)[1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits = self.head(self.angles(x))
