@@ -209,7 +209,7 @@ titled(choices, "Our choices, where the study is silent").hide(axis="index").set
 # - **Quick**: the repository's real sample (the first 5 minutes of each MIT-BIH record, PTB-XL records
 #   1-500), a quarter-width stand-in teacher, short training, small grids and one seed: minutes per notebook on 2 CPU cores
 #   ({doc}`/book/status` has this build's times); CI runs this mode.
-# - **Full**: whole records, the full-size Net1D, 3 seeds over a 4 x 5 T x alpha grid: the experiment.
+# - **Full**: whole records, the full-size Net1D, 3 seeds over the 2 x 3 T x alpha grid: the experiment.
 #   Hours on 2 CPU cores, minutes on a GPU (`ECGKD_DEVICE=auto` uses one when present). Every stage caches
 #   its results under `ECGKD_CACHE`, so a rerun resumes where it stopped.
 #

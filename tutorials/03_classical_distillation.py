@@ -33,8 +33,10 @@
 # - where distillation helps here, and where it does not.
 #
 # **Runtime**: a few minutes in quick mode on 2 CPU cores (a 2 x 3 grid, one seed, short epochs, a
-# quarter-width ResNet-1D, 8/16/16 channels). Full mode runs a 4 x 5 grid with 3 seeds for 2 students on 2 datasets (204 runs), and
-# on MIT-BIH the window-only students at two cells (12 runs more): about an hour on 2 CPU cores, minutes on a GPU ({doc}`/book/status` has the measured times). Finished runs are
+# quarter-width ResNet-1D, 8/16/16 channels). Full mode runs the same 2 x 3 grid with 3 seeds for
+# 2 students on 2 datasets (60 runs) with a half-width ResNet-1D (16/32/32 channels; our 2-core
+# budget, `benchmarks/students.py` prints its speed), and on MIT-BIH the window-only students at
+# two cells (12 runs more): {doc}`/book/status` has the measured times. Finished runs are
 # saved as they complete, so an interrupted study resumes where it stopped.
 
 # %% [markdown]
