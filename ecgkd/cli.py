@@ -170,6 +170,7 @@ def stage_evaluate(
     from .teacher.stage import window_only_teacher
 
     reports, resamples = {}, comparison.bootstrap_resamples(cfg)
+    tables: dict[str, pd.DataFrame] = {}
     for name in datasets:
         stage = prepare_teacher(cfg, name, progress=progress)
         data = StudentData.from_stage(stage)
@@ -193,22 +194,16 @@ def stage_evaluate(
             device = comparison.vqc_on_device(
                 cfg, data, encoders.main, quantum, resamples=resamples
             )
-            _write_table(comparison.report_table(device), out / "vqc_on_device.csv")
+            tables["vqc_on_device"] = comparison.report_table(device)
             _write_figure(
                 plots.plot_score_distributions(device, title="VQC logits on the DS2 subset"),
                 out / "vqc_on_device.png",
             )
     every = [r for rs in reports.values() for r in rs]
-    _write_table(comparison.report_table(every), out / "comparison.csv")
-    _write_table(comparison.retention_table(every, resamples), out / "retention.csv")
-    _write_table(comparison.baseline_table(every, resamples), out / "baselines.csv")
-    _write_table(comparison.kd_gain_table(every, resamples), out / "kd_gains.csv")
-    _write_table(comparison.rhythm_gain_table(every, resamples), out / "rhythm_gains.csv")
+    tables |= comparison.evaluation_tables(every, resamples)
     if "mitbih" in reports:
-        _write_table(
-            comparison.per_class_table(reports["mitbih"]).T.reset_index(names="model"),
-            out / "per_class_mitbih.csv",
-        )
+        tables["per_class_mitbih"] = comparison.per_class_table(reports["mitbih"]).T
+    comparison.save_tables(out, tables)
     fig, axes = plt.subplots(
         len(reports), 1, figsize=(7, 6 * len(reports)), squeeze=False, gridspec_kw={"hspace": 0.6}
     )
@@ -321,11 +316,7 @@ def run(argv: list[str] | None = None) -> int:
         overrides["cluster"] = config.parse_cluster("--cluster", args.cluster)
     cfg = config.load(**overrides)
     config.seed_everything(cfg.seed)
-    out = (
-        (args.out or config.project_root() / "_build" / f"results-{cfg.mode}")
-        .expanduser()
-        .resolve()
-    )
+    out = (args.out or cfg.results_root).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     datasets = tuple(d for d in DATASETS if d in args.datasets)
     print(

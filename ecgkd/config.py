@@ -66,6 +66,11 @@ class Config:
     def mode(self) -> str:
         return "quick" if self.quick else "full"
 
+    @property
+    def results_root(self) -> Path:
+        """Where tables and figures go by default: ``_build/results-<mode>/`` in the checkout."""
+        return project_root() / "_build" / f"results-{self.mode}"
+
     def with_(self, **changes: object) -> Config:
         """A copy with some fields changed (e.g. ``cfg.with_(seed=1)``)."""
         return replace(self, **changes)

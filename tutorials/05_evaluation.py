@@ -41,6 +41,7 @@ import pandas as pd
 
 import ecgkd
 from ecgkd import plots, students
+from ecgkd.config import project_root
 from ecgkd.evaluation import stage as comparison
 from ecgkd.quantum.stage import hardware_windows, prepare_encoders
 from ecgkd.report import titled, versions_table
@@ -306,6 +307,25 @@ fig = plots.plot_score_distributions(device_reports[:4], title="VQC logits on th
 # Readout mitigation widens the distribution again, but only by the share of the shrinking that happens at
 # readout; the rows with the threshold chosen on the device's validation outputs show what re-choosing it
 # restores (compare their balanced accuracy with the exact row's).
+
+# %% [markdown]
+# This notebook's tables, as CSV files for your own analysis. `python -m ecgkd` writes the same
+# files, and `tests/test_reproduce.py` checks that its numbers equal these:
+
+# %%
+saved = comparison.save_tables(
+    cfg.results_root / "05_evaluation",
+    {
+        "comparison": table,
+        "retention": retention,
+        "baselines": against_baseline,
+        "kd_gains": gains,
+        "rhythm_gains": rhythm_gains,
+        "per_class_mitbih": per_class,
+        "vqc_on_device": on_device,
+    },
+)
+print(", ".join(p.name for p in saved), "in", saved[0].parent.relative_to(project_root()))
 
 # %% [markdown]
 # ## 5.10 Conclusion, and its limits

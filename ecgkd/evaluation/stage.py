@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from ..cache import atomic_write
 from ..config import Config
 from ..data.rhythm import RHYTHM_SUFFIX, model_inputs
 from ..modelinfo import describe
@@ -348,7 +350,7 @@ def per_class_table(reports: list[ModelReport]) -> pd.DataFrame:
         for r in reports
         if r.classes is not None
     }
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns).rename_axis(columns="model")
 
 
 def retention_table(
@@ -499,3 +501,34 @@ def rhythm_gain_table(
             }
         )
     return pd.DataFrame(rows)
+
+
+def evaluation_tables(
+    reports: list[ModelReport], resamples: int = 1000, seed: int = 0
+) -> dict[str, pd.DataFrame]:
+    """Notebook 05's tables of ``reports``, by the file name :func:`save_tables` gives them."""
+    return {
+        "comparison": report_table(reports),
+        "retention": retention_table(reports, resamples, seed),
+        "baselines": baseline_table(reports, resamples, seed),
+        "kd_gains": kd_gain_table(reports, resamples, seed),
+        "rhythm_gains": rhythm_gain_table(reports, resamples, seed),
+    }
+
+
+def save_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> list[Path]:
+    """Write each table to ``folder/<name>.csv``, atomically (a table whose index is named, such
+    as the per-class table, keeps it as its first column). Notebook 05 and the CLI both write
+    theirs with it, so that their files can be compared."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, table in tables.items():
+        frame = table.reset_index() if table.index.name is not None else table
+        path = folder / f"{name}.csv"
+        paths.append(atomic_write(path, partial(_to_csv, frame)))
+    return paths
+
+
+def _to_csv(table: pd.DataFrame, path: Path) -> None:
+    table.to_csv(path, index=False)

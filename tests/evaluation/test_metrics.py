@@ -177,3 +177,20 @@ def test_weighted_metrics_equal_scikit_learn_on_the_resampled_rows():
         expected = binary_metrics(y[index], score[index], 0.4)
         for name, values in got.items():
             assert np.isclose(values[r], expected[name], rtol=1e-12, equal_nan=True), (r, name)
+
+
+def test_save_tables_writes_each_table_and_keeps_a_named_index(tmp_path):
+    import pandas as pd
+
+    from ecgkd.evaluation.stage import save_tables
+
+    plain = pd.DataFrame({"model": ["a", "b"], "auroc": [0.9, 0.8]})
+    per_class = pd.DataFrame({"a": [0.1, 0.7], "b": [0.2, 0.6]}, index=["N", "S"])
+    per_class = per_class.rename_axis(columns="model").T  # models as rows, as notebook 05 shows
+    paths = save_tables(tmp_path / "out", {"comparison": plain, "per_class": per_class})
+    assert [p.name for p in paths] == ["comparison.csv", "per_class.csv"]
+    assert pd.read_csv(paths[0]).equals(plain)
+    again = pd.read_csv(paths[1])
+    assert list(again.columns) == ["model", "N", "S"]
+    assert list(again["model"]) == ["a", "b"] and list(again["S"]) == [0.7, 0.6]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [p.name for p in paths]
