@@ -7,6 +7,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 QUICK ?=
+# pytest-xdist workers for `make test` (the longest test file starts first: tests/conftest.py)
+TEST_WORKERS ?= 2
 # Executed notebooks are stored in the book: no progress-bar frames in them.
 EXECUTE_ENV := ECGKD_PROGRESS=0 $(if $(QUICK),ECGKD_QUICK=$(QUICK),)
 NOTEBOOKS := $(sort $(wildcard tutorials/[0-9][0-9]_*.ipynb))
@@ -36,7 +38,7 @@ book: setup
 # (tests/test_notebooks.py) and reuse its caches (trained teachers, grid runs and their weights).
 test: setup
 	$(MAKE) book QUICK=1
-	ECGKD_QUICK=1 ECGKD_PROGRESS=0 $(BIN)/python -m pytest
+	ECGKD_QUICK=1 ECGKD_PROGRESS=0 $(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 clean:
 	rm -rf _build cache

@@ -18,6 +18,13 @@ from ecgkd.students.inputs import StudentData
 
 REPO_DATA = project_root() / "data"
 SHARED_DATA = project_root().parent / "shared" / "data"
+# Started first, so that with pytest-xdist's workers (make test) the longest test does not run
+# alone at the end: the CLI end to end, about a minute and a half.
+FIRST = ("test_reproduce.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in FIRST)  # stable: the rest keep their order
 
 
 def synthetic_ecg(n: int, fs: float, beats: np.ndarray, seed: int = 0) -> np.ndarray:
