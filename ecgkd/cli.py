@@ -107,16 +107,16 @@ def stage_students(
 def stage_quantum(cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool) -> None:
     """Autoencoders, the VQC and control grids, and the shots / noise study on MIT-BIH."""
     from . import plots, students
+    from .evaluation.stage import save_tables
     from .quantum.stage import (
         best_vqc,
         device_scores,
         hardware_cache,
         hardware_shots,
-        hardware_study,
+        hardware_tables,
         hardware_windows,
         prepare_encoders,
         run_latent_grids,
-        threshold_study,
     )
     from .teacher import prepare_teacher
 
@@ -142,14 +142,10 @@ def stage_quantum(cfg: config.Config, out: Path, datasets: tuple[str, ...], prog
             seed=cfg.seed,
             cache_dir=hardware_cache(cfg),
         )
-        table, compiled = hardware_study(scores, data["mitbih"]), scores.compiled
-        table = table.assign(
-            device=compiled.device, depth=compiled.depth, two_qubit_gates=compiled.two_qubit_gates
-        )
-        _write_table(table, out / "hardware.csv")
-        _write_table(threshold_study(scores, data["mitbih"]), out / "hardware_thresholds.csv")
+        tables = hardware_tables(scores, data["mitbih"])
+        save_tables(out, tables)
         _write_figure(
-            plots.plot_shots(table, "auroc", title="VQC on MIT-BIH test windows"),
+            plots.plot_shots(tables["hardware"], "auroc", title="VQC on MIT-BIH test windows"),
             out / "hardware.png",
         )
 

@@ -1,10 +1,11 @@
 """End to end in quick mode, on the repository's real sample: ``python -m ecgkd`` runs every stage,
-and its tables equal those notebook 05 saved when the book build executed it (``make test`` builds
-the book first).
+and its tables equal those notebooks 04 and 05 saved when the book build executed them (``make
+test`` builds the book first).
 
-The CLI reloads the compared models the grids saved, then bootstraps and simulates shots and noise
-again in its own process, so equal tables also show that a CPU rerun with the same seed reproduces
-notebook 05 exactly. (The grids both read come from the cache the book's notebooks filled.)
+The CLI reloads the compared models the grids saved, then bootstraps again in its own process, so
+equal tables also show that a CPU rerun with the same seed reproduces notebooks 04 and 05 exactly.
+(The grids and the Aer runs of the hardware study both read come from the cache the book's
+notebooks filled.)
 """
 
 from pathlib import Path
@@ -15,15 +16,19 @@ import pytest
 from ecgkd import cli, config
 
 TIMINGS = ["latency_ms"]  # not results: they vary with the load
-TABLES = (
-    "comparison",
-    "retention",
-    "baselines",
-    "kd_gains",
-    "rhythm_gains",
-    "per_class_mitbih",
-    "vqc_on_device",
-)
+# the tables each notebook saves under results_root, by the CLI's file name
+TABLES = {
+    "04_quantum_student": ("hardware", "hardware_thresholds"),
+    "05_evaluation": (
+        "comparison",
+        "retention",
+        "baselines",
+        "kd_gains",
+        "rhythm_gains",
+        "per_class_mitbih",
+        "vqc_on_device",
+    ),
+}
 
 
 def same_table(ours: pd.DataFrame, cli_csv: Path) -> None:
@@ -48,25 +53,26 @@ def same_table(ours: pd.DataFrame, cli_csv: Path) -> None:
             assert list(a.astype(str)) == list(b.astype(str)), f"{cli_csv.name}[{column}]"
 
 
-def notebook_tables() -> Path:
-    """The folder of tables notebook 05 saved in this checkout's quick-mode book build."""
-    folder = config.load(quick=True).results_root / "05_evaluation"
-    missing = [name for name in TABLES if not (folder / f"{name}.csv").is_file()]
+def notebook_tables(notebook: str) -> Path:
+    """The folder of tables ``notebook`` saved in this checkout's quick-mode book build."""
+    folder = config.load(quick=True).results_root / notebook
+    missing = [name for name in TABLES[notebook] if not (folder / f"{name}.csv").is_file()]
     assert not missing, (
         f"{folder} lacks {missing}: build the book first (make book QUICK=1), which executes "
-        "notebook 05"
+        f"notebook {notebook}"
     )
     return folder
 
 
 def test_cli_reproduces_notebook_05(tmp_path, monkeypatch):
     monkeypatch.setenv("ECGKD_QUICK", "1")
-    saved = notebook_tables()
+    saved = {notebook: notebook_tables(notebook) for notebook in TABLES}
     assert cli.main(["--quick", "--out", str(tmp_path), "--no-progress"]) == 0
     times = pd.read_csv(tmp_path / "stage_times.csv")
     assert list(times["stage"]) == list(cli.STAGES)
-    for name in TABLES:
-        same_table(pd.read_csv(saved / f"{name}.csv"), tmp_path / f"{name}.csv")
+    for notebook, names in TABLES.items():
+        for name in names:
+            same_table(pd.read_csv(saved[notebook] / f"{name}.csv"), tmp_path / f"{name}.csv")
 
     table = pd.read_csv(tmp_path / "comparison.csv")
     teacher_rows = table.groupby("dataset").head(1)

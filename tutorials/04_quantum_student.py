@@ -51,6 +51,8 @@ from qiskit.quantum_info import Statevector
 
 import ecgkd
 from ecgkd import plots, students
+from ecgkd.config import project_root
+from ecgkd.evaluation.stage import save_tables
 from ecgkd.quantum import TorchVQC, VQCSpec, bind, hardware
 from ecgkd.quantum.model import RHYTHM_ANGLES, VQCHead, latent_angles
 from ecgkd.quantum.stage import (
@@ -68,12 +70,11 @@ from ecgkd.quantum.stage import (
     device_scores,
     hardware_cache,
     hardware_shots,
-    hardware_study,
+    hardware_tables,
     hardware_windows,
     prepare_encoders,
     quantum_settings,
     run_latent_grids,
-    threshold_study,
     train_one,
     window_angles,
 )
@@ -406,7 +407,8 @@ scores = device_scores(
     seed=cfg.seed,
     cache_dir=hardware_cache(cfg),  # notebook 05 reuses these runs
 )
-shots_table, compiled = hardware_study(scores, data["mitbih"]), scores.compiled
+hardware_results = hardware_tables(scores, data["mitbih"])
+shots_table, compiled = hardware_results["hardware"], scores.compiled
 print(
     f"on {compiled.device}: depth {compiled.depth}, {compiled.two_qubit_gates} two-qubit gates, "
     f"operations {compiled.operations}"
@@ -428,7 +430,7 @@ fig = plots.plot_shots(
 # abnormal windows for the same device time). At the largest number of shots:
 
 # %%
-thresholds = threshold_study(scores, data["mitbih"])
+thresholds = hardware_results["hardware_thresholds"]
 columns = ["mode", "threshold from", "threshold", "auroc", "balanced_accuracy"]
 titled(
     thresholds[columns + ["sensitivity", "specificity"]],
@@ -446,6 +448,14 @@ print(
     f"{compiled.device}'s noise, the simulator's threshold: {before:.3f} ({before - exact_ba:+.3f})"
 )
 print(f"mitigated, the device's own threshold: {after:.3f} ({after - exact_ba:+.3f})")
+
+# %% [markdown]
+# Both tables of this section, as CSV files: `python -m ecgkd` writes the same ones, and
+# `tests/test_reproduce.py` checks that its numbers equal these.
+
+# %%
+saved = save_tables(cfg.results_root / "04_quantum_student", hardware_results)
+print(", ".join(p.name for p in saved), "in", saved[0].parent.relative_to(project_root()))
 
 # %% [markdown]
 # ## 4.10 On a real IBM device

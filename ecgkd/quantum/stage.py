@@ -671,6 +671,17 @@ def threshold_study(result: DeviceScores, data: StudentData) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def hardware_tables(result: DeviceScores, data: StudentData) -> dict[str, pd.DataFrame]:
+    """The hardware study's two tables, by the file name the CLI and notebook 04 save them under:
+    ``hardware`` (:func:`hardware_study`, with the compiled circuit's device, depth and two-qubit
+    gates) and ``hardware_thresholds`` (:func:`threshold_study`)."""
+    compiled = result.compiled
+    shots = hardware_study(result, data).assign(
+        device=compiled.device, depth=compiled.depth, two_qubit_gates=compiled.two_qubit_gates
+    )
+    return {"hardware": shots, "hardware_thresholds": threshold_study(result, data)}
+
+
 def best_vqc(
     cfg: Config, data: StudentData, run: AutoencoderRun, results: pd.DataFrame
 ) -> tuple[StudentJob, dict, LatentStudent]:

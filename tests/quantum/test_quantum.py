@@ -41,6 +41,7 @@ from ecgkd.quantum.stage import (
     LatentEncoders,
     device_scores,
     hardware_study,
+    hardware_tables,
     hardware_subset,
     run_latent_grids,
     threshold_study,
@@ -491,6 +492,12 @@ def test_device_scores_feed_the_common_evaluation_in_every_mode():
     assert thresholds["balanced_accuracy"].iloc[1] == same["balanced_accuracy"].iloc[0]
     on_device = youden_threshold(y_val, result.device_val[noisy])
     assert thresholds["threshold"].iloc[2] == on_device
+    # the CLI's and notebook 04's files: the same two tables, the first with the compiled circuit
+    files = hardware_tables(result, data)
+    assert list(files) == ["hardware", "hardware_thresholds"]
+    pd.testing.assert_frame_equal(files["hardware"][study.columns], study)
+    assert (files["hardware"]["two_qubit_gates"] == result.compiled.two_qubit_gates).all()
+    pd.testing.assert_frame_equal(files["hardware_thresholds"], thresholds)
 
 
 def test_device_scores_add_the_rhythm_anchor_to_the_circuits_logit():
