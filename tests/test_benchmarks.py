@@ -4,6 +4,8 @@ is)."""
 import importlib.util
 from pathlib import Path
 
+from ecgkd.students.stage import FULL_WIDTH, QUICK_WIDTH
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -44,13 +46,19 @@ def test_every_benchmark_is_run_in_smoke_mode_here():
 
 def test_students_benchmark_smoke(capsys):
     table = load("students").main(["--smoke"])
-    assert list(table["model"])[1:3] == ["ResNet-1D", "CNN-1D"] and table["model"].iloc[
-        3
-    ].startswith("Wang")
+    assert list(table["model"])[1:5] == [
+        "ResNet-1D",
+        "CNN-1D",
+        f"ResNet-1D x{FULL_WIDTH['resnet1d']} (full mode)",
+        f"ResNet-1D x{QUICK_WIDTH['resnet1d']} (quick mode)",
+    ]
+    assert table["model"].iloc[5].startswith("Wang")
+    assert (table["parameters"].iloc[3:5] < table["parameters"].iloc[1]).all()  # narrower
     assert table["x teacher speed"].iloc[0] == 1.0 and (table["windows/s"] > 0).all()
     assert table["x teacher training speed"].iloc[0] == 1.0 and (table["train windows/s"] > 0).all()
     out = capsys.readouterr().out
     assert "goal" in out and "Wang's full-size ResNet" in out
+    assert "full mode's ResNet-1D / full width, training" in out
 
 
 def test_vqc_benchmark_smoke_gives_equal_results(capsys):

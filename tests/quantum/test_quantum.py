@@ -41,8 +41,8 @@ from ecgkd.quantum.stage import (
     LatentEncoders,
     device_scores,
     hardware_study,
-    hardware_tables,
     hardware_subset,
+    hardware_tables,
     run_latent_grids,
     threshold_study,
 )

@@ -211,7 +211,7 @@ def test_ptbxl_is_scored_per_record():
 def test_grid_runs_alpha_zero_once_per_seed():
     cfg = ecgkd.config.load(env={"ECGKD_QUICK": "0"})
     jobs = [j for j in classical_jobs(cfg, "mitbih") if j.student == "cnn1d"]
-    assert len(jobs) == 3 * (1 + 4 * 4)  # 3 seeds x (no KD + 4 T x 4 alpha)
+    assert len(jobs) == 3 * (1 + 2 * 2)  # 3 seeds x (no KD + 2 T x 2 alpha > 0)
     assert sum(j.alpha == 0 for j in jobs) == 3 and all(
         math.isnan(j.temperature) for j in jobs if j.alpha == 0
     )
