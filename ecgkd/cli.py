@@ -30,13 +30,10 @@ matplotlib.use("Agg")  # the CLI writes figures to files; it never opens a windo
 import pandas as pd  # noqa: E402
 
 from . import cache, config  # noqa: E402
+from .report import save_tables  # noqa: E402
 
 STAGES = ("data", "teacher", "students", "quantum", "evaluate")
 DATASETS = ("mitbih", "ptbxl")
-
-
-def _write_table(table: pd.DataFrame, path: Path) -> None:
-    cache.atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
 
 
 def _write_figure(fig, path: Path) -> None:
@@ -55,7 +52,7 @@ def stage_data(cfg: config.Config, out: Path, datasets: tuple[str, ...], progres
     tables = [
         load(cfg, name, progress=progress).summary().assign(dataset=name) for name in datasets
     ]
-    _write_table(pd.concat(tables).reset_index(), out / "data.csv")
+    save_tables(out, {"data": pd.concat(tables).reset_index()})
 
 
 def stage_teacher(cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool) -> None:
@@ -68,13 +65,8 @@ def stage_teacher(cfg: config.Config, out: Path, datasets: tuple[str, ...], prog
 
     stages = {name: prepare_teacher(cfg, name, progress=progress) for name in datasets}
     ablations = [window_only_teacher(cfg, name, progress=progress) for name in datasets]
-    _write_table(
-        pd.concat(
-            [s.metrics_table() for s in [*stages.values(), *ablations] if s is not None],
-            ignore_index=True,
-        ),
-        out / "teacher.csv",
-    )
+    metrics = [s.metrics_table() for s in [*stages.values(), *ablations] if s is not None]
+    save_tables(out, {"teacher": pd.concat(metrics, ignore_index=True)})
     fig, axes = plt.subplots(
         1, len(stages), figsize=(4.8 * len(stages), 4.4), squeeze=False, layout="constrained"
     )
@@ -96,8 +88,7 @@ def stage_students(
         data = students.StudentData.from_stage(prepare_teacher(cfg, name, progress=progress))
         tables.append(students.run_classical_grid(cfg, data, progress=progress))
     results = pd.concat(tables, ignore_index=True)
-    _write_table(results, out / "students.csv")
-    _write_table(students.summary_table(results), out / "students_summary.csv")
+    save_tables(out, {"students": results, "students_summary": students.summary_table(results)})
     _write_figure(
         plots.plot_kd_auroc(results, "Classical students"),
         out / "students_auroc.png",
@@ -107,7 +98,6 @@ def stage_students(
 def stage_quantum(cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool) -> None:
     """Autoencoders, the VQC and control grids, and the shots / noise study on MIT-BIH."""
     from . import plots, students
-    from .evaluation.stage import save_tables
     from .quantum.stage import (
         best_vqc,
         device_scores,
@@ -126,8 +116,7 @@ def stage_quantum(cfg: config.Config, out: Path, datasets: tuple[str, ...], prog
         runs[name] = prepare_encoders(cfg, data[name], progress=progress)
         tables.append(run_latent_grids(cfg, data[name], runs[name], progress=progress))
     results = pd.concat(tables, ignore_index=True)
-    _write_table(results, out / "quantum.csv")
-    _write_table(students.summary_table(results), out / "quantum_summary.csv")
+    save_tables(out, {"quantum": results, "quantum_summary": students.summary_table(results)})
     _write_figure(
         plots.plot_kd_auroc(results, "Latent students"),
         out / "quantum_auroc.png",
@@ -199,7 +188,7 @@ def stage_evaluate(
     tables |= comparison.evaluation_tables(every, resamples)
     if "mitbih" in reports:
         tables["per_class_mitbih"] = comparison.per_class_table(reports["mitbih"]).T
-    comparison.save_tables(out, tables)
+    save_tables(out, tables)
     fig, axes = plt.subplots(
         len(reports), 1, figsize=(7, 6 * len(reports)), squeeze=False, gridspec_kw={"hspace": 0.6}
     )
@@ -329,7 +318,7 @@ def run(argv: list[str] | None = None) -> int:
             [{"stage": stage, "mode": cfg.mode, "datasets": " ".join(datasets), "seconds": seconds}]
         )
         times = pd.concat([times, row], ignore_index=True)
-        _write_table(times, times_path)
+        save_tables(times_path.parent, {times_path.stem: times})
         print(f"ecgkd: stage {stage} done in {seconds} s", file=sys.stderr)
     return 0
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import inspect
 import platform
+from functools import partial
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from . import config
+from .cache import atomic_write
 
 PACKAGES = (
     "ecgkd",
@@ -121,3 +124,21 @@ def settings_table(settings: dict[str, Any], caption: str):
     rows = {name: s.as_dict() if hasattr(s, "as_dict") else dict(s) for name, s in settings.items()}
     frame = pd.DataFrame.from_dict(rows, orient="index")
     return frame.style.set_caption(caption).format(_setting)
+
+
+def save_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> list[Path]:
+    """Write each table to ``folder/<name>.csv``, atomically (a table whose index is named, such
+    as the per-class table, keeps it as its first column). The notebooks and the CLI write every
+    table with it, so that their files can be compared."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, table in tables.items():
+        frame = table.reset_index() if table.index.name is not None else table
+        path = folder / f"{name}.csv"
+        paths.append(atomic_write(path, partial(_to_csv, frame)))
+    return paths
+
+
+def _to_csv(table: pd.DataFrame, path: Path) -> None:
+    table.to_csv(path, index=False)

@@ -84,3 +84,11 @@ def test_grid_parallel_benchmark_smoke(capsys):
     assert list(table["student"]) == ["cnn1d"]
     assert (table[["1 process x 2 threads", "2 processes x 1 thread", "ratio"]] > 0).all(axis=None)
     assert "SMOKE" in capsys.readouterr().out
+
+
+def test_bootstrap_benchmark_smoke(capsys):
+    table = load("bootstrap").main(["--smoke"])
+    assert list(table["method"]) == ["row weights", "record pair matrix"]
+    assert (table["seconds per difference"] > 0).all()
+    out = capsys.readouterr().out
+    assert "SMOKE" in out and "same differences: True" in out

@@ -36,7 +36,7 @@
 # quarter-width ResNet-1D, 8/16/16 channels). Full mode runs the same 2 x 3 grid with 3 seeds for
 # 2 students on 2 datasets (60 runs) with a half-width ResNet-1D (16/32/32 channels; our 2-core
 # budget, `benchmarks/students.py` prints its speed), and on MIT-BIH the window-only students at
-# two cells (12 runs more): {doc}`/book/status` has the measured times. Finished runs are
+# two cells and the first seed (4 runs more): {doc}`/book/status` has the measured times. Finished runs are
 # saved as they complete, so an interrupted study resumes where it stopped.
 
 # %% [markdown]
@@ -191,8 +191,9 @@ for name, stage in stages.items():
 # that its numbers do not depend on how many run at once; on a cluster, wrap this cell in
 # `joblib.parallel_config(backend="dask")`), and each finished run is appended to a CSV under
 # `cache/results/`, so a rerun skips what is done. On MIT-BIH the grid's students read the rhythm;
-# after the grid, the window-only students run at no KD and at the grid's best KD cell by validation
-# (the ablation rows).
+# after the grid, the window-only students run at no KD and at the grid's best KD cell by validation,
+# on the grid's first seed (the ablation rows; one seed is our budget, and notebook 05 gives each
+# difference an interval over DS2's records).
 
 # %%
 everything = pd.concat(
@@ -336,7 +337,7 @@ titled(spread, "KD gain over no KD, test AUROC, per dataset and student (all KD 
 # - The training windows' soft targets are cross-fitted: they come from teachers that never saw the
 #   patient; section 3.6 compares them with in-sample targets.
 # - On MIT-BIH the students read the beat's rhythm beside its window, joined in the classifier; the
-#   window-only students of the paper are the ablation rows, paired by seed.
+#   window-only students of the paper are the ablation rows, paired on the first seed.
 #
 # Next: {doc}`04_quantum_student`.
 #

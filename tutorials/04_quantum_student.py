@@ -52,7 +52,6 @@ from qiskit.quantum_info import Statevector
 import ecgkd
 from ecgkd import plots, students
 from ecgkd.config import project_root
-from ecgkd.evaluation.stage import save_tables
 from ecgkd.quantum import TorchVQC, VQCSpec, bind, hardware
 from ecgkd.quantum.model import RHYTHM_ANGLES, VQCHead, latent_angles
 from ecgkd.quantum.stage import (
@@ -78,7 +77,7 @@ from ecgkd.quantum.stage import (
     train_one,
     window_angles,
 )
-from ecgkd.report import settings_table, show_source, titled, versions_table
+from ecgkd.report import save_tables, settings_table, show_source, titled, versions_table
 from ecgkd.students import kd_loss
 from ecgkd.teacher import prepare_teacher, stand_in_note
 from ecgkd.train import TrainData, TrainSettings, fit
@@ -319,7 +318,8 @@ print(
 # layer), so a run starts from the baseline and the circuit learns what the window and the two angles
 # add to it. The anchor's 25 numbers are classical and computed beside the circuit, on a device too;
 # they are not counted among the 38 trainable parameters. The window-only VQC and control, without an
-# anchor, follow at no KD and at the grid's best KD cell by validation (the ablation rows). Training the encoder and
+# anchor, follow at no KD and at the grid's best KD cell by validation, on the first seed (the ablation
+# rows). Training the encoder and
 # the circuit together ("end-to-end") is an option: `encoders[name].main.builder(end_to_end=True)`.
 
 # %%

@@ -44,7 +44,7 @@ from ecgkd import plots, students
 from ecgkd.config import project_root
 from ecgkd.evaluation import stage as comparison
 from ecgkd.quantum.stage import hardware_windows, prepare_encoders
-from ecgkd.report import titled, versions_table
+from ecgkd.report import save_tables, titled, versions_table
 from ecgkd.teacher import prepare_teacher, stand_in_note
 from ecgkd.teacher.stage import window_only_teacher
 
@@ -313,7 +313,7 @@ fig = plots.plot_score_distributions(device_reports[:4], title="VQC logits on th
 # files, and `tests/test_reproduce.py` checks that its numbers equal these:
 
 # %%
-saved = comparison.save_tables(
+saved = save_tables(
     cfg.results_root / "05_evaluation",
     {
         "comparison": table,

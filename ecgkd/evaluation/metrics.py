@@ -209,10 +209,10 @@ def weighted_average_precision(y: np.ndarray, score: np.ndarray, weights: np.nda
 
 
 def weighted_binary_metrics(
-    y: np.ndarray, score: np.ndarray, threshold: float, weights: np.ndarray
+    y: np.ndarray, score: np.ndarray, threshold: float, weights: np.ndarray, auroc: bool = True
 ) -> dict[str, np.ndarray]:
     """:func:`binary_metrics` for each row of ``weights`` (k, n) at once (each value an array of
-    k): the same definitions, counts weighted."""
+    k): the same definitions, counts weighted (``auroc=False``: all but the AUROC)."""
     positive, called = y == 1, score >= threshold
     tp = weights @ (positive & called)
     fn = weights @ (positive & ~called)
@@ -224,7 +224,7 @@ def weighted_binary_metrics(
         specificity = np.where(tn + fp > 0, tn / (tn + fp), np.nan)
         f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
     return {
-        "auroc": weighted_auroc(y, score, weights),
+        **({"auroc": weighted_auroc(y, score, weights)} if auroc else {}),
         "auprc": weighted_average_precision(y, score, weights),
         "accuracy": (tp + tn) / weights.sum(axis=1),
         "balanced_accuracy": np.where(both, (sensitivity + specificity) / 2, np.nan),
@@ -232,6 +232,48 @@ def weighted_binary_metrics(
         "specificity": specificity,
         "f1": f1,
     }
+
+
+GROUP_PAIRS_LIMIT = 4096  # up to this many groups, bootstrap AUROCs come from a group pair matrix
+
+
+def group_pair_counts(
+    y: np.ndarray, score: np.ndarray, rows: np.ndarray, count: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The AUROC's ingredients by group (``rows``: the group of each row, 0..count-1): ``wins[g,
+    h]``, how often a positive of group g outranks a negative of group h (ties count one half), and
+    the positives and negatives of each group. A resample that draws group g c_g times has AUROC
+    c'Wc / (c'P)(c'N): the same number :func:`weighted_auroc` gives with each row weighted by its
+    group's count, at a cost that does not grow with the rows."""
+    positive = y == 1
+    wins = np.zeros((count, count))
+    pos_rows, pos_scores = rows[positive], score[positive]
+    for h in range(count):
+        negatives = np.sort(score[~positive & (rows == h)])
+        if len(negatives) and len(pos_scores):
+            below = np.searchsorted(negatives, pos_scores, "left")
+            ties = np.searchsorted(negatives, pos_scores, "right") - below
+            wins[:, h] = np.bincount(pos_rows, weights=below + 0.5 * ties, minlength=count)
+    positives = np.bincount(rows, weights=positive, minlength=count).astype(np.float64)
+    negatives_per_group = np.bincount(rows, weights=~positive, minlength=count).astype(np.float64)
+    return wins, positives, negatives_per_group
+
+
+def resampled_auroc(
+    y: np.ndarray, score: np.ndarray, counts: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    """AUROC of each bootstrap resample in ``counts`` (resamples, groups), as :func:`weighted_auroc`
+    of the rows weighted by ``counts[:, rows]``: exactly, through :func:`group_pair_counts` when
+    there are few groups (records, patients), else a few resamples at a time."""
+    count = counts.shape[1]
+    if count > GROUP_PAIRS_LIMIT:
+        parts = [weighted_auroc(y, score, w) for w in _chunks(counts, rows)]
+        return np.concatenate(parts) if parts else np.zeros(0)
+    wins, positives, negatives = group_pair_counts(y, score, rows, count)
+    total = (counts @ positives) * (counts @ negatives)
+    won = np.einsum("kg,gh,kh->k", counts, wins, counts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, won / total, np.nan)
 
 
 def _chunks(counts: np.ndarray, rows: np.ndarray, size: int = 64):
@@ -255,10 +297,7 @@ def paired_auroc_difference(
     y, score = _check(y, score)
     _, reference = _check(y, reference)
     counts, rows, _ = resample_weights(groups, len(y), resamples, seed)
-    differences = [
-        weighted_auroc(y, score, w) - weighted_auroc(y, reference, w) for w in _chunks(counts, rows)
-    ]
-    draws = np.concatenate(differences) if differences else np.zeros(0)
+    draws = resampled_auroc(y, score, counts, rows) - resampled_auroc(y, reference, counts, rows)
     draws = draws[np.isfinite(draws)]  # resamples holding one class only have no AUROC
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(draws, [tail, 100 - tail]) if len(draws) else (np.nan, np.nan)
@@ -292,7 +331,13 @@ def bootstrap_intervals(
 
     y, score = _check(y, score)
     counts, rows, units = resample_weights(groups, len(y), resamples, seed)
-    columns = [weighted_binary_metrics(y, score, threshold, w) for w in _chunks(counts, rows)]
+    columns = [
+        weighted_binary_metrics(y, score, threshold, w, auroc=False) for w in _chunks(counts, rows)
+    ]
+    if columns and "auroc" in metrics:  # exact and cheap by group (resampled_auroc)
+        columns[0]["auroc"] = resampled_auroc(y, score, counts, rows)
+        for column in columns[1:]:
+            column["auroc"] = np.zeros(0)
     draws = (
         np.stack([np.concatenate([c[m] for c in columns]) for m in metrics], axis=1)
         if columns

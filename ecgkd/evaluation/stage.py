@@ -11,13 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from ..cache import atomic_write
 from ..config import Config
 from ..data.rhythm import RHYTHM_SUFFIX, model_inputs
 from ..modelinfo import describe
@@ -83,12 +81,17 @@ def student_report(
 ) -> ModelReport:
     """A trained student on its dataset's test split (PTB-XL scored per record and bootstrapped by
     patient, MIT-BIH scored per beat and bootstrapped by record); ``rhythm``: the model reads the
-    rhythm features with the window."""
+    rhythm features with the window. A model from :func:`ecgkd.students.grid.trained_model` brings
+    the scores its run computed (``split_scores``): they are not computed twice."""
     val, test = data.splits["val"], data.splits["test"]
     x_val, x_test = model_inputs(val, rhythm), model_inputs(test, rhythm)
-    with torch_threads(1):  # as in the grid run, so the logits are its logits, bit for bit
-        y_val, s_val = unit_scores(val, predict(model, x_val))
-        y_test, s_test = unit_scores(test, predict(model, x_test))
+    scored = getattr(model, "split_scores", {})
+    if {"val", "test"} <= scored.keys():
+        (y_val, s_val), (y_test, s_test) = scored["val"], scored["test"]
+    else:
+        with torch_threads(1):  # as in the grid run, so the logits are its logits, bit for bit
+            y_val, s_val = unit_scores(val, predict(model, x_val))
+            y_test, s_test = unit_scores(test, predict(model, x_test))
     mitbih = data.dataset == "mitbih"
     report = evaluate_scores(
         name,
@@ -506,7 +509,8 @@ def rhythm_gain_table(
 def evaluation_tables(
     reports: list[ModelReport], resamples: int = 1000, seed: int = 0
 ) -> dict[str, pd.DataFrame]:
-    """Notebook 05's tables of ``reports``, by the file name :func:`save_tables` gives them."""
+    """Notebook 05's tables of ``reports``, by the file name :func:`ecgkd.report.save_tables`
+    gives them."""
     return {
         "comparison": report_table(reports),
         "retention": retention_table(reports, resamples, seed),
@@ -514,21 +518,3 @@ def evaluation_tables(
         "kd_gains": kd_gain_table(reports, resamples, seed),
         "rhythm_gains": rhythm_gain_table(reports, resamples, seed),
     }
-
-
-def save_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> list[Path]:
-    """Write each table to ``folder/<name>.csv``, atomically (a table whose index is named, such
-    as the per-class table, keeps it as its first column). Notebook 05 and the CLI both write
-    theirs with it, so that their files can be compared."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, table in tables.items():
-        frame = table.reset_index() if table.index.name is not None else table
-        path = folder / f"{name}.csv"
-        paths.append(atomic_write(path, partial(_to_csv, frame)))
-    return paths
-
-
-def _to_csv(table: pd.DataFrame, path: Path) -> None:
-    table.to_csv(path, index=False)

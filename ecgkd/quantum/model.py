@@ -201,6 +201,40 @@ class LatentStudent(nn.Module):
         logits = self.head(self.angles(x))
         return logits if self.anchor is None else logits + self.anchor_logits(x)
 
+    def frozen_inputs(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """What the head reads, computed once for windows ``x`` (n, 1, length) while the encoder is
+        frozen: each window's angles and its rhythm anchor's logit, (n, angles + 1). Training
+        :meth:`trainable` on these gives the student's logits without running the frozen encoder
+        at every step of every epoch."""
+        if self.end_to_end:
+            raise ValueError("frozen_inputs: this student trains its encoder (end to end)")
+        self.eval()
+        parts = []
+        with torch.inference_mode():
+            for start in range(0, max(len(x), 1), batch_size):  # an empty x: one empty batch
+                batch = np.ascontiguousarray(x[start : start + batch_size], np.float32)
+                xb = torch.from_numpy(batch)
+                parts.append(torch.cat([self.angles(xb), self.anchor_logits(xb)[:, None]], 1))
+        return torch.cat(parts).numpy()
+
+    def trainable(self) -> HeadOnFrozenInputs | None:
+        """The part of the student that trains, reading :meth:`frozen_inputs` (its head, shared);
+        None when the encoder trains too (end to end)."""
+        return None if self.end_to_end else HeadOnFrozenInputs(self.head)
+
+
+class HeadOnFrozenInputs(nn.Module):
+    """A latent student's head on :meth:`LatentStudent.frozen_inputs` (angles, anchor logit): the
+    student's logit, with the head's parameters (the same tensors as the student's) and nothing
+    else inside, so that training it trains the student."""
+
+    def __init__(self, head: nn.Module):
+        super().__init__()
+        self.head = head
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.head(inputs[:, :-1]) + inputs[:, -1]
+
 
 @torch.no_grad()
 def start_at_zero(head: nn.Module) -> nn.Module:

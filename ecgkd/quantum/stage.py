@@ -79,7 +79,7 @@ ABLATION_SEEDS = (0, 1, 2)
 def hardware_windows(cfg: Config) -> int:
     """How many MIT-BIH test windows the Aer runs score (a noisy simulation costs milliseconds
     each)."""
-    return 150 if cfg.quick else 2000
+    return 100 if cfg.quick else 2000
 
 
 def hardware_cache(cfg: Config) -> Path:
@@ -586,7 +586,11 @@ def device_scores(
 
         def sample() -> tuple[dict[str, np.ndarray], dict]:
             angles = window_angles(student, data.splits[split], index)
-            noise = hardware.noise_model(backend) if noisy is not None else None  # built once
+            noise = (  # the noise of the qubits the circuit runs on, built once
+                hardware.noise_model(backend, hardware.active_qubits(noisy.circuit))
+                if noisy is not None
+                else None
+            )
             bits = hardware.sampled_bits(
                 head.vqc, angles, weights, n, seed=seed, noisy=noisy, noise=noise
             )

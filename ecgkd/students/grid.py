@@ -158,10 +158,17 @@ def train_student(
         loss = kd_loss(
             job.temperature if job.kd else 1.0, job.alpha, pos_weight=balancing_weight(tr.y)
         )
+        trained, fit_tr, fit_va = model, x_tr, x_va
+        head = model.trainable() if hasattr(model, "trainable") else None
+        if head is not None:  # a frozen front (a latent student's encoder) runs once per window
+            trained = head
+            if not (weights is not None and train.finished_checkpoint(weights, key, settings)):
+                fit_tr, fit_va = model.frozen_inputs(x_tr), model.frozen_inputs(x_va)
+            # (a finished run is only reloaded: fit reads none of its inputs)
         result = fit(
-            model,
-            TrainData(x_tr, tr.y, data.teacher_logits["train"] if job.kd else None),
-            TrainData(x_va, va.y),
+            trained,
+            TrainData(fit_tr, tr.y, data.teacher_logits["train"] if job.kd else None),
+            TrainData(fit_va, va.y),
             loss,
             settings,
             seed=job.seed,
@@ -196,6 +203,8 @@ def train_student(
         }
         if return_model:
             model.fit_history = result.history  # the training curves, for plots
+            scored = {"val": (y_val, s_val)} | ({"test": (y_test, s_test)} if score_test else {})
+            model.split_scores = scored  # (labels, logits) as the record scored them
             return record, model
         return record
 

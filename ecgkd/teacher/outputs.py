@@ -116,8 +116,9 @@ def teacher_outputs(
     *,
     features: bool = False,
     progress: bool = True,
+    splits: tuple[str, ...] | None = None,
 ) -> dict[str, TeacherOutputs]:
-    """The teacher's outputs for every student split, computed once and cached.
+    """The teacher's outputs for every student split (or only ``splits``), computed once and cached.
 
     ``teacher_data``: the teacher's own splits when they differ from the students' (PTB-XL records);
     by default the students' splits. Features are only available when the teacher reads the same
@@ -132,6 +133,8 @@ def teacher_outputs(
     model_fp = run.fingerprint
     outputs = {}
     for name, split in students.splits.items():
+        if splits is not None and name not in splits:
+            continue
         source = teacher_data[name]
         fp = split.fingerprint()
         path = (

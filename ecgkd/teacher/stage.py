@@ -119,9 +119,12 @@ def prepare_teacher(
     progress: bool = True,
     rhythm: bool | None = None,
     folds: int = FOLDS,
+    splits: tuple[str, ...] | None = None,
 ) -> TeacherStage:
     """Load both views of ``dataset``, train or reload the teacher, compute or reload its outputs,
     and the cross-fitted training targets of ``folds`` fold teachers (:mod:`.crossfit`; 0: none).
+    ``splits``: the splits whose outputs are computed (default: all; a baseline needs no training
+    targets).
 
     ``weights``: a released checkpoint; by default the one in ``cfg.weights`` (``ECGKD_WEIGHTS``),
     else none, and the stand-in teacher is trained. ``rhythm``: the teacher's head reads the beats'
@@ -147,7 +150,7 @@ def prepare_teacher(
         rhythm=rhythm,
     )
     outputs = teacher_outputs(
-        cfg, run, student_data, teacher_view, features=features, progress=progress
+        cfg, run, student_data, teacher_view, features=features, progress=progress, splits=splits
     )
     stage = TeacherStage(run, student_data, teacher_view, outputs)
     if folds:
@@ -160,10 +163,13 @@ def window_only_teacher(
 ) -> TeacherStage | None:
     """The ablation of the teacher's rhythm: the same teacher reading the window alone, where the
     main one reads rhythm too (MIT-BIH); None elsewhere. A baseline, not a teacher of students: no
-    fold teachers. ``kwargs`` go to :func:`prepare_teacher`."""
+    fold teachers, and no outputs on the training split (no student learns from it). ``kwargs`` go
+    to :func:`prepare_teacher`."""
     if not has_rhythm(dataset):
         return None
-    return prepare_teacher(cfg, dataset, progress=progress, rhythm=False, folds=0, **kwargs)
+    return prepare_teacher(
+        cfg, dataset, progress=progress, rhythm=False, folds=0, splits=("val", "test"), **kwargs
+    )
 
 
 def rhythm_ablation(

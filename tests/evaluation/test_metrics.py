@@ -179,10 +179,32 @@ def test_weighted_metrics_equal_scikit_learn_on_the_resampled_rows():
             assert np.isclose(values[r], expected[name], rtol=1e-12, equal_nan=True), (r, name)
 
 
+def test_resampled_auroc_by_group_pairs_equals_the_weighted_rows_exactly(monkeypatch):
+    """The group pair matrix gives each resample's AUROC bit for bit as the row-weighted one (ties,
+    a group with one class, a resample with one class), and the row path above the group limit
+    agrees too."""
+    from ecgkd.evaluation import metrics
+    from ecgkd.evaluation.metrics import resample_weights, resampled_auroc, weighted_auroc
+
+    rng = np.random.default_rng(3)
+    y = (rng.random(400) < 0.3).astype(int)
+    score = np.round(rng.normal(size=400) + y, 1)  # many ties, across groups too
+    groups = rng.integers(0, 9, 400)
+    y[groups == 4] = 0  # a group of negatives only
+    counts, rows, _ = resample_weights(groups.astype(str), 400, 50, seed=2)
+    counts[0] = 0
+    counts[0, rows[groups == 4][0]] = 9  # a resample holding that group alone: no AUROC
+    exact = resampled_auroc(y, score, counts, rows)
+    expected = weighted_auroc(y, score, counts[:, rows])
+    assert np.isnan(exact[0]) and np.array_equal(exact, expected, equal_nan=True)
+    monkeypatch.setattr(metrics, "GROUP_PAIRS_LIMIT", 5)  # 9 groups: the row path
+    assert np.array_equal(resampled_auroc(y, score, counts, rows), expected, equal_nan=True)
+
+
 def test_save_tables_writes_each_table_and_keeps_a_named_index(tmp_path):
     import pandas as pd
 
-    from ecgkd.evaluation.stage import save_tables
+    from ecgkd.report import save_tables
 
     plain = pd.DataFrame({"model": ["a", "b"], "auroc": [0.9, 0.8]})
     per_class = pd.DataFrame({"a": [0.1, 0.7], "b": [0.2, 0.6]}, index=["N", "S"])

@@ -141,3 +141,34 @@ def test_compact_simulates_the_used_qubits_with_their_noise_and_gives_the_same_b
     whole = SamplerV2(seed=3, options=options).run([(compiled.circuit, values, 256)]).result()
     ours = hardware.sampled_bits(vqc, angles, weights, 256, seed=3, noisy=compiled, noise=noise)
     np.testing.assert_array_equal(ours, np.asarray(whole[0].data.meas.array))
+
+
+def test_noise_of_the_circuits_qubits_equals_the_whole_devices_there():
+    """The noise model built for the compiled circuit's qubits holds the very errors the whole
+    device's model holds on them (FakeTorino, the default device), and gives the same bits."""
+    import json
+
+    vqc = build_vqc()
+    backend = hardware.fake_backend()
+    compiled = hardware.transpile_for(vqc, backend, seed=0)
+    qubits = hardware.active_qubits(compiled.circuit)
+    part = hardware.noise_model(backend, qubits)
+    assert hardware.noise_model(backend, qubits) is part  # built once per process
+    assert set(part.noise_qubits) == set(qubits)  # nothing on the other 127 qubits
+
+    def errors(noise) -> list[str]:
+        _, small = hardware.compact(compiled.circuit, noise)
+        return sorted(
+            json.dumps({k: v for k, v in e.items() if k != "id"}, sort_keys=True, default=str)
+            for e in small.to_dict()["errors"]
+        )
+
+    whole = hardware.noise_model(backend)
+    assert errors(part) == errors(whole) and len(errors(part)) > len(qubits)
+    rng = np.random.default_rng(1)
+    angles, weights = rng.uniform(0, np.pi, (6, 6)), rng.uniform(-np.pi, np.pi, vqc.num_weights)
+    bits = [
+        hardware.sampled_bits(vqc, angles, weights, 512, seed=2, noisy=compiled, noise=noise)
+        for noise in (part, whole)
+    ]
+    np.testing.assert_array_equal(*bits)

@@ -1,6 +1,7 @@
 """The quantum student: circuit, fast simulator vs Qiskit, the qiskit-machine-learning path, shots,
 noise."""
 
+import copy
 import math
 from dataclasses import replace
 
@@ -29,6 +30,7 @@ from ecgkd.quantum.autoencoder import (
 from ecgkd.quantum.circuit import VQCCircuit
 from ecgkd.quantum.model import (
     RHYTHM_COLUMNS,
+    LatentStudent,
     MatchedMLP,
     VQCHead,
     head_parameters,
@@ -36,6 +38,7 @@ from ecgkd.quantum.model import (
     qiskit_qnn,
 )
 from ecgkd.quantum.stage import (
+    LATENT_STUDENTS,
     MITIGATED,
     AutoencoderRun,
     LatentEncoders,
@@ -363,6 +366,69 @@ def test_latent_grids_run_the_rhythm_grid_then_the_window_only_ablation(tmp_path
     )
     with pytest.raises(ValueError, match="no rhythm encoder"):
         LatentEncoders(tiny_run()).for_job(StudentJob("mitbih", "vqc", 1.0, 0.5, 0, rhythm=True))
+
+
+def test_frozen_inputs_give_the_students_logits_and_train_its_head_alone():
+    """A frozen encoder runs once per window: the head on (angles, anchor logit) gives the student's
+    logit, with and without rhythm; training it moves the student's head and nothing else, like
+    training the whole student on the windows; an encoder that trains has no frozen inputs."""
+    data = student_data()
+    train, val = data.splits["train"], data.splits["val"]
+    settings = TrainSettings(epochs=1, batch_size=16, lr=3e-2, weight_decay=0.0, patience=1)
+    for run, rhythm in ((tiny_run(), False), (tiny_rhythm_run(), True)):
+        for student in LATENT_STUDENTS:
+            models = [run.builder()(StudentJob("mitbih", student, 2.0, 0.5, 0, rhythm=rhythm))]
+            models.append(copy.deepcopy(models[0]))
+            if rhythm:
+                for model in models:
+                    anchor_rhythm(model, train, val)
+            x_tr, x_val = model_inputs(train, rhythm), model_inputs(val, rhythm)
+            z_val = models[0].frozen_inputs(x_val)
+            assert z_val.shape == (len(val), 7)  # 6 angles and the anchor's logit
+            np.testing.assert_allclose(
+                predict(models[0].trainable(), z_val), predict(models[0], x_val), atol=1e-5
+            )
+            encoder = model_fingerprint(models[0].encoder)
+            for x_fit, v_fit, trained in (
+                (models[0].frozen_inputs(x_tr), z_val, models[0].trainable()),
+                (x_tr, x_val, models[1]),
+            ):
+                fit(
+                    trained,
+                    TrainData(x_fit, train.y),
+                    TrainData(v_fit, val.y),
+                    kd_loss(1.0, 0.0),
+                    settings,
+                    seed=0,
+                    progress=False,
+                )
+            assert model_fingerprint(models[0].encoder) == encoder  # only the head trained
+            np.testing.assert_allclose(
+                predict(models[0], x_val), predict(models[1], x_val), atol=1e-4
+            )  # the same training as on the windows
+    end_to_end = tiny_run().builder(end_to_end=True)(StudentJob("mitbih", "vqc", 2.0, 0.5, 0))
+    assert end_to_end.trainable() is None
+    with pytest.raises(ValueError, match="end to end"):
+        end_to_end.frozen_inputs(train.x)
+
+
+def test_a_finished_latent_run_is_reloaded_without_running_its_encoder(tmp_path, monkeypatch):
+    """Reloading a finished run of a latent student reads its weights: no frozen inputs are
+    computed, nothing trains, and the record is the run's."""
+    data, builder = student_data(), tiny_run().builder()
+    job = StudentJob("mitbih", "vqc", 2.0, 0.5, 0)
+    settings = TrainSettings(epochs=1, batch_size=16, lr=3e-2, weight_decay=0.0, patience=1)
+    weights = tmp_path / "run.pt"
+    common = {"build": builder, "label": "VQC", "weights": weights, "key": "k"}
+    first = train_student(job, data, settings, **common)
+    monkeypatch.setattr(
+        LatentStudent, "frozen_inputs", lambda *a, **k: pytest.fail("the encoder ran")
+    )
+    again, model = train_student(job, data, settings, return_model=True, **common)
+    assert {k: v for k, v in again.items() if k != "seconds"} == {
+        k: v for k, v in first.items() if k != "seconds"
+    }
+    assert roc_auc(*model.split_scores["test"]) == first["test_auroc"]
 
 
 def test_quantum_student_trains_with_kd_in_the_common_sweep_and_keeps_its_encoder():

@@ -15,6 +15,7 @@ from torch import nn
 import ecgkd.config
 from conftest import student_data
 from ecgkd.data.rhythm import N_RHYTHM
+from ecgkd.evaluation.metrics import unit_scores
 from ecgkd.modelinfo import describe, model_fingerprint, size_on_disk
 from ecgkd.students.grid import (
     StudentJob,
@@ -34,7 +35,7 @@ from ecgkd.students.stage import (
     window_only_jobs,
 )
 from ecgkd.students.tables import gain_table
-from ecgkd.train import TrainSettings
+from ecgkd.train import TrainSettings, predict, torch_threads
 
 SETTINGS = TrainSettings(epochs=2, batch_size=16, lr=3e-3, patience=2)
 
@@ -124,6 +125,9 @@ def test_window_only_ablation_takes_no_kd_and_the_rhythm_grids_best_cell():
         QUICK_WIDTH["resnet1d"]
     }  # the grid's width
     assert window_only_jobs(pd.DataFrame(columns=["key"])) == []
+    seeds = pd.concat([grid.assign(seed=s) for s in (2, 0, 1)], ignore_index=True)
+    seeds.loc[(seeds.seed == 0) & (seeds.alpha == 0.5), "val_auroc"] = 0.7  # not on seed 0 alone
+    assert window_only_jobs(seeds) == ablation  # the first seed, the best cell by the seeds' mean
 
 
 def test_resnet_pools_between_blocks_and_keeps_wangs_network():
@@ -268,6 +272,12 @@ def test_grid_keeps_each_runs_weights_and_reloading_gives_its_row(tmp_path, monk
         record, model = trained_model(job, data, SETTINGS, csv)
         assert {c: record[c] for c in scores} == {c: row[c] for c in scores}
         assert len(model.fit_history) == row["epochs_run"]
+        for name, (y, logits) in model.split_scores.items():  # what the comparison reuses
+            split = data.splits[name]
+            with torch_threads(1):
+                expected = unit_scores(split, predict(model, split.x))
+            np.testing.assert_array_equal(y, expected[0])
+            np.testing.assert_array_equal(logits, expected[1])
     assert capsys.readouterr().err == ""
     monkeypatch.setattr(torch.optim.AdamW, "step", real_step)
     weights_path(csv, table["key"].iloc[1]).unlink()  # lost: trained again from its seed, and said
