@@ -135,9 +135,9 @@ titled(table[operating + size], "Every model at its validation threshold, per da
 # AUROC); the share of the teacher's margin above chance does not. An interval that holds 0 means
 # the student cannot be told apart from the teacher on this test set. (A resample's AUROC depends
 # only on how often it draws each record or patient, so `ecgkd.evaluation.metrics.resampled_auroc`
-# counts once how often the abnormal units of each one outrank the normal units of each other one,
-# and reads every resample's AUROC off that table, exactly; `benchmarks/bootstrap.py` times it
-# against weighting every unit of every resample.)
+# counts once how often the abnormal units of each one outrank the normal units of every one, itself
+# included, and reads every resample's AUROC off that table, exactly; `benchmarks/bootstrap.py` times
+# it against weighting every unit of every resample.)
 
 # %%
 retention = comparison.retention_table([r for rs in reports.values() for r in rs], RESAMPLES)
