@@ -334,15 +334,13 @@ def bootstrap_intervals(
     columns = [
         weighted_binary_metrics(y, score, threshold, w, auroc=False) for w in _chunks(counts, rows)
     ]
-    if columns and "auroc" in metrics:  # exact and cheap by group (resampled_auroc)
-        columns[0]["auroc"] = resampled_auroc(y, score, counts, rows)
-        for column in columns[1:]:
-            column["auroc"] = np.zeros(0)
-    draws = (
-        np.stack([np.concatenate([c[m] for c in columns]) for m in metrics], axis=1)
-        if columns
-        else np.zeros((0, len(metrics)))
-    )
+    by_metric = {  # each metric's draws, one per resample; the AUROC exact by group
+        m: resampled_auroc(y, score, counts, rows)
+        if m == "auroc"
+        else np.concatenate([c[m] for c in columns] or [np.zeros(0)])
+        for m in metrics
+    }
+    draws = np.stack([by_metric[m] for m in metrics], axis=1)
     estimate = binary_metrics(y, score, threshold)
     tail = (1 - level) / 2 * 100
     low, high = np.nanpercentile(draws, [tail, 100 - tail], axis=0)
