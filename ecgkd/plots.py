@@ -548,7 +548,11 @@ def plot_auroc_vs_parameters(table, title: str = "") -> plt.Figure:
     """Test AUROC (with its 95% interval) against parameters at inference, log scale, one panel per
     dataset."""
     datasets = list(dict.fromkeys(table["dataset"]))
-    fig, axes = panel_grid(len(datasets), 1, 3.6, width=PAGE_WIDTH - 2.5)  # room for the legend
+    # each panel as tall as its legend, which sits right of the axes (kept by bbox_inches="tight",
+    # as notebooks show figures; tight_layout cannot make room for it and only warns)
+    entries = table["dataset"].value_counts().max()
+    fig, axes = panel_grid(len(datasets), 1, max(3.6, 0.2 * entries), width=PAGE_WIDTH - 2.5)
+    fig.subplots_adjust(hspace=0.45)
     for ax, dataset in zip(axes, datasets):
         rows = table[table["dataset"] == dataset]
         for i, (_, row) in enumerate(rows.iterrows()):
@@ -570,7 +574,6 @@ def plot_auroc_vs_parameters(table, title: str = "") -> plt.Figure:
         )
         ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, frameon=False)
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 

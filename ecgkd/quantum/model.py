@@ -212,8 +212,7 @@ class LatentStudent(nn.Module):
         parts = []
         with torch.inference_mode():
             for start in range(0, max(len(x), 1), batch_size):  # an empty x: one empty batch
-                batch = np.ascontiguousarray(x[start : start + batch_size], np.float32)
-                xb = torch.from_numpy(batch)
+                xb = torch.from_numpy(np.array(x[start : start + batch_size], np.float32))
                 parts.append(torch.cat([self.angles(xb), self.anchor_logits(xb)[:, None]], 1))
         return torch.cat(parts).numpy()
 
