@@ -97,7 +97,8 @@ def test_the_book_lists_every_tutorial_and_executes_them_strictly():
 @pytest.mark.parametrize("source", TUTORIALS, ids=lambda p: p.name)
 def test_the_books_execution_ran_every_cell_of_this_text_without_error(source: Path):
     """``make test`` builds the book first; its executed copy must be of this very text, every code
-    cell run once and in order, no error, and no model trained again for want of saved weights."""
+    cell run once and in order, no error, no warning shown to the reader, and no model trained
+    again for want of saved weights."""
     import nbformat
 
     executed = EXECUTED / f"{source.stem}.ipynb"
@@ -115,3 +116,7 @@ def test_the_books_execution_ran_every_cell_of_this_text_without_error(source: P
     assert not [o for o in outputs if o.output_type == "error"], f"{source.name} raised"
     streams = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "no saved weights" not in streams, f"{source.name} trained a grid run again"
+    errors = "".join(
+        o.get("text", "") for o in outputs if o.output_type == "stream" and o.name == "stderr"
+    )
+    assert "Warning" not in errors, f"{source.name} shows a warning to its readers:\n{errors}"
