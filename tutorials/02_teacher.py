@@ -32,7 +32,7 @@
 #   reading the window alone;
 # - how its outputs are saved so that a stale file can never feed a student.
 #
-# **Runtime**: a few minutes in quick mode on 2 CPU cores (seven quarter-width stand-in teachers: the
+# **Runtime**: under two minutes in quick mode on 2 CPU cores (seven quarter-width stand-in teachers: the
 # teacher, its two cross-fitting fold teachers and the window-only ablation on MIT-BIH, three on PTB-XL);
 # in full mode tens of minutes on 2 CPU cores, mostly for the full Net1D on MIT-BIH ({doc}`/book/status`
 # has the measured times). Trained teachers and their outputs are cached: a rerun takes seconds.

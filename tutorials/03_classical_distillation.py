@@ -32,7 +32,7 @@
 #   (cross-fitting), and what changes when they do not;
 # - where distillation helps here, and where it does not.
 #
-# **Runtime**: a few minutes in quick mode on 2 CPU cores (a 2 x 3 grid, one seed, short epochs, a
+# **Runtime**: under two minutes in quick mode on 2 CPU cores (a 2 x 3 grid, one seed, short epochs, a
 # quarter-width ResNet-1D, 8/16/16 channels). Full mode runs the same 2 x 3 grid with 3 seeds for
 # 2 students on 2 datasets (60 runs) with a half-width ResNet-1D (16/32/32 channels; our 2-core
 # budget, `benchmarks/students.py` prints its speed), and on MIT-BIH the window-only students at

@@ -30,7 +30,7 @@
 # - what two angles of rhythm (how early a beat came, the pause after it) add on MIT-BIH;
 # - what happens with 128 to 8192 shots, and under the noise model of an IBM Heron device.
 #
-# **Runtime**: a few minutes in quick mode on 2 CPU cores. Full mode trains on all of MIT-BIH DS1 and runs the
+# **Runtime**: under two minutes in quick mode on 2 CPU cores. Full mode trains on all of MIT-BIH DS1 and runs the
 # 2 x 3 grid with 3 seeds for the VQC and its control on both datasets, plus Aer's noisy simulation: tens of
 # minutes on 2 CPU cores ({doc}`/book/status` has the measured times). Every finished run is cached; a
 # rerun takes seconds.
