@@ -19,7 +19,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from ecgkd.evaluation import metrics
+from ecgkd.scoring import bootstrap as metrics
 
 
 def by_rows(y: np.ndarray, score: np.ndarray, reference: np.ndarray, counts, rows) -> np.ndarray:

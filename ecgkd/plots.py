@@ -512,7 +512,7 @@ def plot_confusions(reports, title: str = "") -> plt.Figure:
 def plot_reliability(reports, bins: int = 10, title: str = "") -> plt.Figure:
     """Observed abnormal rate against sigmoid(logit), in equal-width bins: on the diagonal is
     calibrated."""
-    from .evaluation.metrics import sigmoid
+    from .scoring.metrics import sigmoid
 
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
     ax.plot([0, 1], [0, 1], color="grey", ls=":", label="calibrated")

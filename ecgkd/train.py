@@ -31,8 +31,8 @@ import torch
 from torch import nn
 
 from .cache import atomic_write
-from .evaluation.metrics import roc_auc
 from .progress import progress_bar
+from .scoring.metrics import roc_auc
 
 LossFn = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
 Transform = Callable[[np.ndarray], np.ndarray]

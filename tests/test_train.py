@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from ecgkd.evaluation.metrics import binary_metrics, roc_auc, sigmoid, youden_threshold
+from ecgkd.scoring.metrics import binary_metrics, roc_auc, sigmoid, youden_threshold
 from ecgkd.train import (
     TrainData,
     TrainSettings,

@@ -51,9 +51,9 @@ import pandas as pd
 import ecgkd
 from ecgkd import plots
 from ecgkd.data import load
-from ecgkd.evaluation.metrics import per_class_detection
 from ecgkd.modelinfo import count_parameters
 from ecgkd.report import settings_table, show_source, titled, versions_table
+from ecgkd.scoring.metrics import per_class_detection
 from ecgkd.teacher import (
     CheckpointError,
     Net1D,
@@ -371,7 +371,7 @@ except StaleOutputsError as err:
 # so the teacher cannot see a lead's gain: a useful property across devices with other amplifiers.
 #
 # **Exercise 2.2.** Choose the MIT-BIH threshold on the *test* split instead (`youden_threshold` from
-# `ecgkd.evaluation.metrics`, on `test.y` and the test logits) and compare the test balanced accuracy at
+# `ecgkd.scoring`, on `test.y` and the test logits) and compare the test balanced accuracy at
 # both thresholds with `binary_metrics`.
 #
 # *Self-check*: the test-chosen threshold scores at least as well, always, because Youden's J is twice the

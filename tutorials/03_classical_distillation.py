@@ -51,11 +51,11 @@ import torch
 
 import ecgkd
 from ecgkd import plots, students
-from ecgkd.data.rhythm import N_RHYTHM, RHYTHM_SUFFIX, RhythmClassifier, has_rhythm
-from ecgkd.evaluation.baselines import anchor_rhythm
-from ecgkd.evaluation.metrics import latency_ms
+from ecgkd.data.rhythm import N_RHYTHM, RHYTHM_SUFFIX, has_rhythm
 from ecgkd.modelinfo import count_parameters, describe
 from ecgkd.report import settings_table, show_source, titled, versions_table
+from ecgkd.rhythm_head import RhythmClassifier, anchor_rhythm
+from ecgkd.scoring.metrics import latency_ms
 from ecgkd.students import STUDENT_LABELS, build_student, kd_loss
 from ecgkd.teacher import prepare_teacher, stand_in_note
 from ecgkd.teacher.crossfit import targets_quality

@@ -134,7 +134,7 @@ titled(table[operating + size], "Every model at its validation threshold, per da
 # AUROC / teacher flatters every model (a random one "keeps" more than half of a good teacher's
 # AUROC); the share of the teacher's margin above chance does not. An interval that holds 0 means
 # the student cannot be told apart from the teacher on this test set. (A resample's AUROC depends
-# only on how often it draws each record or patient, so `ecgkd.evaluation.metrics.resampled_auroc`
+# only on how often it draws each record or patient, so `ecgkd.scoring.bootstrap.resampled_auroc`
 # counts once how often the abnormal units of each one outrank the normal units of every one, itself
 # included, and reads every resample's AUROC off that table, exactly; `benchmarks/bootstrap.py` times
 # it against weighting every unit of every resample.)
@@ -383,7 +383,7 @@ for verdict, rows in rhythm_gains.groupby("distinguishable from zero"):
 
 # %% [markdown]
 # ## Summary
-# - `ecgkd.evaluation.metrics.evaluate_scores` judges every model the same way: validation threshold,
+# - `ecgkd.scoring.evaluate_scores` judges every model the same way: validation threshold,
 #   scikit-learn metrics, calibration, confusion matrix, bootstrap intervals by record.
 # - `ecgkd.evaluation.stage` picks each student's no-KD and best-KD (by validation) configurations and
 #   reloads the weights their grid runs saved; nothing is chosen on the test split.
@@ -395,7 +395,7 @@ for verdict, rows in rhythm_gains.groupby("distinguishable from zero"):
 #
 # ## Exercises
 # **Exercise 5.1.** Recompute the teacher's MIT-BIH AUROC interval resampling beats instead of records:
-# `bootstrap_intervals(r.y, r.scores, r.threshold, groups=None)` from `ecgkd.evaluation.metrics`, with
+# `bootstrap_intervals(r.y, r.scores, r.threshold, groups=None)` from `ecgkd.scoring`, with
 # `r = reports["mitbih"][0]`, and compare it with the record-level interval of the main table.
 #
 # *Self-check*: the beat-level interval is much narrower. Beats of one patient resemble each other, so

@@ -20,8 +20,6 @@ computed alone.
 from __future__ import annotations
 
 import numpy as np
-import torch
-from torch import nn
 
 RHYTHM_FEATURES = (
     "pre_rr",
@@ -107,89 +105,3 @@ def split_rhythm(x, k: int = N_RHYTHM):
     if x.shape[-1] <= k:
         raise ValueError(f"split_rhythm: a batch of {x.shape[-1]} samples cannot hold {k} features")
     return x[..., :-k], x[:, 0, -k:]
-
-
-class RhythmAnchor(nn.Module):
-    """The rhythm-only baseline's logit (b,) as a fixed module: a logistic regression on the ``k``
-    rhythm features (:func:`ecgkd.evaluation.baselines.fit_rhythm_model`), fitted on the model's
-    training split and set by :meth:`set` (:func:`ecgkd.evaluation.baselines.anchor_rhythm`).
-
-    Its ``3 k + 1`` numbers (the scaler's means and scales, the weights, the bias) are parameters
-    that never train: they count in a model's size, not among its trainable parameters. Every model
-    that reads rhythm adds what it learns to this logit (our choice, see
-    :class:`RhythmClassifier`), so training starts from the baseline.
-    """
-
-    def __init__(self, k: int):
-        super().__init__()
-        if k < 1:
-            raise ValueError(f"RhythmAnchor: k={k!r} must be one or more rhythm features")
-        self.k = k
-        for name, size in (("mean", k), ("scale", k), ("coef", k), ("bias", 1)):
-            self.register_parameter(name, nn.Parameter(torch.zeros(size), requires_grad=False))
-
-    @property
-    def is_set(self) -> bool:
-        """Whether :meth:`set` has run (fitted scales are positive; unset, they are 0)."""
-        return bool((self.scale > 0).all())
-
-    @torch.no_grad()
-    def set(self, pipeline) -> None:
-        """Fix the anchor to a fitted scikit-learn ``StandardScaler`` + ``LogisticRegression``
-        pipeline on the ``k`` rhythm features (the rhythm-only baseline)."""
-        scaler, logistic = pipeline[0], pipeline[-1]
-        if logistic.coef_.shape != (1, self.k):
-            raise ValueError(
-                f"set_anchor: a logistic regression on {logistic.coef_.shape[1]} features cannot "
-                f"anchor a head that reads {self.k} rhythm features"
-            )
-        for name, value in (
-            ("mean", scaler.mean_),
-            ("scale", scaler.scale_),
-            ("coef", logistic.coef_[0]),
-            ("bias", logistic.intercept_),
-        ):
-            getattr(self, name).copy_(torch.as_tensor(value, dtype=torch.float32))
-
-    def forward(self, rhythm: torch.Tensor) -> torch.Tensor:
-        if not self.is_set:
-            raise RuntimeError(
-                "this rhythm head has no anchor: call ecgkd.evaluation.baselines.anchor_rhythm("
-                "model, train, val) after building the model (training does it)"
-            )
-        return (rhythm - self.mean) / self.scale @ self.coef + self.bias
-
-
-class RhythmClassifier(nn.Module):
-    """The classifier of every classical model that may read rhythm (students and teacher): one
-    linear layer on the pooled window features, plus, when ``rhythm`` > 0, a rhythm anchor
-    (:class:`RhythmAnchor`).
-
-    The anchor is the rhythm-only baseline itself, fitted on the model's training split and fixed;
-    the window's linear layer starts at zero, so training starts from the baseline and learns only
-    what the window adds to it (our choice: in a head that learnt both at once, the window's
-    features, which fit the training patients best, crowded out the rhythm weights).
-    """
-
-    def __init__(self, features: int, rhythm: int = 0, outputs: int = 1):
-        super().__init__()
-        self.rhythm = rhythm
-        self.linear = nn.Linear(features, outputs)
-        if rhythm:
-            nn.init.zeros_(self.linear.weight)
-            nn.init.zeros_(self.linear.bias)
-            self.anchor = RhythmAnchor(rhythm)
-
-    def split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(windows, rhythm features or None) of a batch: the rhythm tail comes off when there is
-        one."""
-        return split_rhythm(x, self.rhythm) if self.rhythm else (x, None)
-
-    def set_anchor(self, pipeline) -> None:
-        """Fix the anchor to the fitted rhythm-only baseline (:meth:`RhythmAnchor.set`)."""
-        self.anchor.set(pipeline)
-
-    def forward(self, pooled: torch.Tensor, rhythm: torch.Tensor | None = None) -> torch.Tensor:
-        if not self.rhythm:
-            return self.linear(pooled)
-        return self.linear(pooled) + self.anchor(rhythm)[:, None]

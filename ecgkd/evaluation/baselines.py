@@ -4,26 +4,22 @@
   what a model is worth that has learnt nothing but the class balance (AUROC 0.5).
 - **Rhythm only** (MIT-BIH): a logistic regression on the beat's RR features
   (:mod:`ecgkd.data.rhythm`), standardised on the training split, classes weighted by their
-  frequency, its regularisation C chosen on validation AUROC. Since de Chazal et al. (2004) this is
-  the baseline of inter-patient beat classification; a model that reads one beat's window and
-  cannot beat it has not learnt more than the rhythm says.
+  frequency, its regularisation C chosen on validation AUROC
+  (:func:`ecgkd.rhythm_head.fit_rhythm_model`, the anchor of every rhythm model too). Since de
+  Chazal et al. (2004) this is the baseline of inter-patient beat classification; a model that
+  reads one beat's window and cannot beat it has not learnt more than the rhythm says.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import torch.nn as nn
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
-from ..data.rhythm import RHYTHM_FEATURES, RhythmAnchor
+from ..data.rhythm import RHYTHM_FEATURES
 from ..data.split import Split
-from .metrics import ModelReport, evaluate_scores, roc_auc, unit_groups, unit_scores
+from ..rhythm_head import RHYTHM, fit_rhythm_model
+from ..scoring import ModelReport, evaluate_scores, unit_groups, unit_scores
 
-RHYTHM_C = (0.001, 0.01, 0.1, 1.0, 10.0)  # candidates for C, chosen on validation
 PREVALENCE = "prevalence (constant score)"
-RHYTHM = f"rhythm only (logistic regression, {len(RHYTHM_FEATURES)} RR features)"
 
 
 def prevalence_report(
@@ -51,40 +47,6 @@ def prevalence_report(
     )
     report.role = "baseline"
     return report
-
-
-def fit_rhythm_model(splits: dict[str, Split], c_values: tuple[float, ...] = RHYTHM_C):
-    """The rhythm-only logistic regression with the C of best validation AUROC; returns (model, C,
-    {C: validation AUROC})."""
-    train, val = splits["train"], splits["val"]
-    if train.rhythm is None or val.rhythm is None:
-        raise ValueError(
-            f"{train.dataset}: the splits carry no rhythm features (only MIT-BIH beats have them)"
-        )
-    scores = {}
-    fitted = {}
-    for c in c_values:
-        model = make_pipeline(
-            StandardScaler(),
-            LogisticRegression(C=c, class_weight="balanced", max_iter=2000),
-        )
-        model.fit(train.rhythm, train.y)
-        fitted[c] = model
-        scores[c] = roc_auc(val.y, model.decision_function(val.rhythm))
-    best = max(scores, key=lambda c: (scores[c], -c))  # ties: the stronger regularisation
-    return fitted[best], best, scores
-
-
-def anchor_rhythm(model: nn.Module, train: Split, val: Split) -> int:
-    """Fix every rhythm anchor in ``model`` (:class:`ecgkd.data.rhythm.RhythmAnchor`: the heads of
-    the teacher, the classical and the latent students) to the rhythm-only baseline fitted on
-    ``train`` (C chosen on ``val``); returns how many were set."""
-    anchors = [m for m in model.modules() if isinstance(m, RhythmAnchor)]
-    if anchors:
-        pipeline, _, _ = fit_rhythm_model({"train": train, "val": val})
-        for anchor in anchors:
-            anchor.set(pipeline)
-    return len(anchors)
 
 
 def rhythm_report(splits: dict[str, Split], resamples: int = 1000, seed: int = 0) -> ModelReport:

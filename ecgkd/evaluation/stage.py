@@ -3,7 +3,7 @@
 For each student the comparison takes two configurations from its finished T x alpha grid: no KD,
 and the KD setting with the best mean validation AUROC; both for seed ``cfg.seed``. The grid kept
 each run's trained weights, so the comparison reloads them (nothing is trained) and scores the test
-split with :func:`ecgkd.evaluation.metrics.evaluate_scores`. Nothing is chosen on the test split.
+split with :func:`ecgkd.scoring.evaluate_scores`. Nothing is chosen on the test split.
 """
 
 from __future__ import annotations
@@ -20,20 +20,16 @@ from ..config import Config
 from ..data.rhythm import RHYTHM_SUFFIX, model_inputs
 from ..modelinfo import describe
 from ..progress import progress_bar
+from ..rhythm_head import RHYTHM
+from ..scoring.bootstrap import paired_auroc_difference
+from ..scoring.metrics import latency_ms, unit_groups, unit_scores
+from ..scoring.reports import ModelReport, evaluate_scores
 from ..students.grid import StudentJob, describe_job, results_path, trained_model
 from ..students.inputs import StudentData
 from ..students.stage import finished_classical_grid, student_settings
 from ..students.tables import summary_table
 from ..train import predict, torch_threads
-from .baselines import RHYTHM, baseline_reports
-from .metrics import (
-    ModelReport,
-    evaluate_scores,
-    latency_ms,
-    paired_auroc_difference,
-    unit_groups,
-    unit_scores,
-)
+from .baselines import baseline_reports
 
 if TYPE_CHECKING:
     from ..quantum.hardware import Transpiled
@@ -346,7 +342,7 @@ def report_table(reports: list[ModelReport]) -> pd.DataFrame:
 
 def per_class_table(reports: list[ModelReport]) -> pd.DataFrame:
     """Share of each AAMI class called abnormal, one column per model (MIT-BIH reports only)."""
-    from .metrics import per_class_detection
+    from ..scoring.metrics import per_class_detection
 
     columns = {
         r.model: per_class_detection(r.classes, r.scores, r.threshold)["called abnormal"]

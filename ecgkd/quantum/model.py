@@ -29,8 +29,9 @@ import torch
 from torch import nn
 
 from .. import cache
-from ..data.rhythm import N_RHYTHM, RHYTHM_FEATURES, RhythmAnchor, split_rhythm
+from ..data.rhythm import N_RHYTHM, RHYTHM_FEATURES, split_rhythm
 from ..modelinfo import count_parameters
+from ..rhythm_head import RhythmAnchor
 from . import autoencoder as autoencoder_mod
 from . import circuit as circuit_mod
 from . import statevector as statevector_mod

@@ -24,9 +24,9 @@ from .. import cache
 from ..config import Config, seed_everything
 from ..data.rhythm import N_RHYTHM, has_rhythm, model_inputs
 from ..data.split import Split
-from ..evaluation.metrics import binary_metrics, unit_scores, youden_threshold
 from ..modelinfo import model_fingerprint
 from ..progress import progress_bar
+from ..scoring.metrics import binary_metrics, unit_scores, youden_threshold
 from ..students.grid import (
     GridPlan,
     StudentJob,

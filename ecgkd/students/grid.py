@@ -23,14 +23,13 @@ from pathlib import Path
 import pandas as pd
 from torch import nn
 
-from .. import cache, modelinfo, train
+from .. import cache, modelinfo, rhythm_head, train
 from ..config import Config, seed_everything
 from ..data import rhythm as rhythm_mod
 from ..data.rhythm import N_RHYTHM, RHYTHM_SUFFIX, model_inputs
-from ..evaluation import baselines
-from ..evaluation.metrics import binary_metrics, unit_scores, youden_threshold
 from ..modelinfo import describe, model_fingerprint
 from ..progress import progress_bar
+from ..scoring.metrics import binary_metrics, unit_scores, youden_threshold
 from ..train import TrainData, TrainSettings, balancing_weight, fit, predict
 from . import kd, models
 from .inputs import StudentData
@@ -152,7 +151,7 @@ def train_student(
         model = build(job)
         tr, va, te = (data.splits[s] for s in ("train", "val", "test"))
         if job.rhythm:
-            baselines.anchor_rhythm(model, tr, va)  # a rhythm model starts at the baseline
+            rhythm_head.anchor_rhythm(model, tr, va)  # a rhythm model starts at the baseline
         initial = model_fingerprint(model)
         x_tr, x_va = (model_inputs(s, job.rhythm) for s in (tr, va))
         loss = kd_loss(
@@ -230,7 +229,7 @@ def job_key(
             },
             "data": data.fingerprint(teacher=job.kd),
             "settings": settings.as_dict(),
-            "code": cache.code_version(models, kd, train, modelinfo, rhythm_mod, baselines)
+            "code": cache.code_version(models, kd, train, modelinfo, rhythm_mod, rhythm_head)
             + _RUNNER_CODE,
             **({"model": model_code} if model_code else {}),
         }

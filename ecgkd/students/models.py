@@ -29,7 +29,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from ..data.rhythm import RhythmClassifier
+from ..rhythm_head import RhythmClassifier
 
 StudentName = Literal["resnet1d", "cnn1d"]
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .. import cache
 from ..config import Config
-from ..evaluation.metrics import calibration, roc_auc, sigmoid, unit_scores
+from ..scoring.metrics import calibration, roc_auc, sigmoid, unit_scores
 from ..train import TrainSettings
 from .finetune import TeacherRun, finite_logits, train_teacher
 from .outputs import expand_to_windows

@@ -34,21 +34,15 @@ import torch
 from torch import nn
 
 from .. import cache
+from .. import rhythm_head as rhythm_head_mod
 from .. import train as train_mod
 from ..config import Config, seed_everything
 from ..data import rhythm as rhythm_mod
-from ..data.rhythm import (
-    N_RHYTHM,
-    RHYTHM_DATASETS,
-    RHYTHM_SUFFIX,
-    RhythmClassifier,
-    has_rhythm,
-    model_inputs,
-)
+from ..data.rhythm import N_RHYTHM, RHYTHM_DATASETS, RHYTHM_SUFFIX, has_rhythm, model_inputs
 from ..data.split import Split
-from ..evaluation import baselines as baselines_mod
-from ..evaluation.metrics import youden_threshold
 from ..modelinfo import count_parameters, model_fingerprint
+from ..rhythm_head import RhythmClassifier
+from ..scoring.metrics import youden_threshold
 from ..train import FitResult, TrainData, TrainSettings, balancing_weight, bce_loss, fit, predict
 from . import inputs as inputs_mod
 from . import net1d as net1d_mod
@@ -280,7 +274,7 @@ def run_key(spec: TeacherSpec, train: Split, val: Split, seed: int) -> str:
             "val": val.fingerprint(),
             "seed": seed,
             "code": cache.code_version(
-                net1d_mod, inputs_mod, train_mod, rhythm_mod, baselines_mod, sys.modules[__name__]
+                net1d_mod, inputs_mod, train_mod, rhythm_mod, rhythm_head_mod, sys.modules[__name__]
             ),
         }
     )
@@ -326,7 +320,7 @@ def _linear_probe(
         return model_inputs(replace(split, x=feats[:, None, :]), spec.rhythm)
 
     head = ProbeHead(dense_head(model.config.feature_dim, 1, spec.rhythm_features))
-    baselines_mod.anchor_rhythm(head, train, val)
+    rhythm_head_mod.anchor_rhythm(head, train, val)
     result = fit(
         head,
         TrainData(probe_inputs(train), train.y),
@@ -394,7 +388,7 @@ def train_teacher(
             for s in (val, test)
             if s is not None
         }
-    baselines_mod.anchor_rhythm(model, train, val)  # the rhythm head starts at the baseline
+    rhythm_head_mod.anchor_rhythm(model, train, val)  # the rhythm head starts at the baseline
     if method == "linear":
         for p in model.parameters():
             p.requires_grad_(False)

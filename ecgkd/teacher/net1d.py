@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data.rhythm import RhythmClassifier
 from ..modelinfo import count_parameters
+from ..rhythm_head import RhythmClassifier
 
 if TYPE_CHECKING:
     import pandas as pd

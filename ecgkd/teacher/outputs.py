@@ -17,7 +17,7 @@ import numpy as np
 from .. import cache
 from ..config import Config
 from ..data.split import PreparedData, Split
-from ..evaluation.metrics import sigmoid
+from ..scoring.metrics import sigmoid
 from .finetune import TeacherRun, finite_logits
 
 

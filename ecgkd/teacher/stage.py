@@ -12,14 +12,9 @@ from .. import data as data_mod
 from ..config import Config
 from ..data.rhythm import has_rhythm
 from ..data.split import PreparedData, Split
-from ..evaluation.baselines import RHYTHM, fit_rhythm_model
-from ..evaluation.metrics import (
-    binary_metrics,
-    paired_auroc_difference,
-    roc_auc,
-    unit_groups,
-    unit_scores,
-)
+from ..rhythm_head import RHYTHM, fit_rhythm_model
+from ..scoring.bootstrap import paired_auroc_difference
+from ..scoring.metrics import binary_metrics, roc_auc, unit_groups, unit_scores
 from .checkpoint import released_weights
 from .crossfit import FOLDS, CrossFit, cross_fit
 from .finetune import LEADS, Method, TeacherRun, train_teacher

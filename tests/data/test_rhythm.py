@@ -9,13 +9,13 @@ from ecgkd.data.rhythm import (
     LOCAL_BEATS,
     N_RHYTHM,
     RHYTHM_FEATURES,
-    RhythmClassifier,
     has_rhythm,
     join_rhythm,
     model_inputs,
     rr_features,
     split_rhythm,
 )
+from ecgkd.rhythm_head import RhythmClassifier
 
 FS = 360.0
 

@@ -8,17 +8,11 @@ import torch
 from torch import nn
 
 from conftest import windows
-from ecgkd.data.rhythm import N_RHYTHM, RHYTHM_FEATURES, RhythmClassifier, model_inputs
-from ecgkd.evaluation.baselines import (
-    PREVALENCE,
-    RHYTHM,
-    anchor_rhythm,
-    baseline_reports,
-    fit_rhythm_model,
-    prevalence_report,
-)
-from ecgkd.evaluation.metrics import evaluate_scores
+from ecgkd.data.rhythm import N_RHYTHM, RHYTHM_FEATURES, model_inputs
+from ecgkd.evaluation.baselines import PREVALENCE, baseline_reports, prevalence_report
 from ecgkd.evaluation.stage import baseline_table
+from ecgkd.rhythm_head import RHYTHM, RhythmClassifier, anchor_rhythm, fit_rhythm_model
+from ecgkd.scoring.reports import evaluate_scores
 from ecgkd.students.models import build_student
 
 

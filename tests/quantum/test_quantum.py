@@ -15,8 +15,6 @@ from qiskit.quantum_info import SparsePauliOp, Statevector
 import ecgkd.config
 from conftest import student_data
 from ecgkd.data.rhythm import N_RHYTHM, model_inputs
-from ecgkd.evaluation.baselines import anchor_rhythm, fit_rhythm_model
-from ecgkd.evaluation.metrics import binary_metrics, roc_auc, youden_threshold
 from ecgkd.evaluation.stage import device_reports, report_table
 from ecgkd.modelinfo import count_parameters, model_fingerprint
 from ecgkd.quantum import TorchVQC, VQCSpec, bind, build_vqc, hardware
@@ -49,6 +47,8 @@ from ecgkd.quantum.stage import (
     run_latent_grids,
     threshold_study,
 )
+from ecgkd.rhythm_head import anchor_rhythm, fit_rhythm_model
+from ecgkd.scoring.metrics import binary_metrics, roc_auc, youden_threshold
 from ecgkd.students.grid import GridPlan, StudentJob, train_student
 from ecgkd.students.kd import kd_loss
 from ecgkd.students.stage import main_and_ablation

@@ -15,8 +15,8 @@ from torch import nn
 import ecgkd.config
 from conftest import student_data
 from ecgkd.data.rhythm import N_RHYTHM
-from ecgkd.evaluation.metrics import unit_scores
 from ecgkd.modelinfo import describe, model_fingerprint, size_on_disk
+from ecgkd.scoring.metrics import unit_scores
 from ecgkd.students.grid import (
     StudentJob,
     finished_runs,

@@ -10,8 +10,8 @@ from test_finetune import TINY, beat_split
 import ecgkd.config
 from ecgkd.data.rhythm import model_inputs
 from ecgkd.data.split import PreparedData
-from ecgkd.evaluation.baselines import RHYTHM, anchor_rhythm, fit_rhythm_model
-from ecgkd.evaluation.metrics import roc_auc
+from ecgkd.rhythm_head import RHYTHM, anchor_rhythm, fit_rhythm_model
+from ecgkd.scoring.metrics import roc_auc
 from ecgkd.students.grid import GridPlan, results_path, run_grid
 from ecgkd.students.inputs import StudentData
 from ecgkd.students.stage import targets_study, targets_table

@@ -13,8 +13,8 @@ from conftest import synthetic_rhythm
 from ecgkd.config import ConfigError
 from ecgkd.data.rhythm import N_RHYTHM, model_inputs
 from ecgkd.data.split import PreparedData, Split
-from ecgkd.evaluation.metrics import roc_auc
 from ecgkd.modelinfo import count_parameters
+from ecgkd.scoring.metrics import roc_auc
 from ecgkd.teacher import (
     ECGFOUNDER,
     STAND_IN,

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from ecgkd.evaluation.metrics import binary_metrics, bootstrap_intervals, calibration
+from ecgkd.scoring.bootstrap import bootstrap_intervals
+from ecgkd.scoring.metrics import binary_metrics, calibration
 
 
 def test_calibration_of_perfect_and_overconfident_probabilities():
@@ -47,7 +48,7 @@ def test_bootstrap_resamples_whole_groups_and_widens_for_correlated_units():
 
 
 def test_evaluate_scores_uses_the_validation_threshold_and_reports_everything():
-    from ecgkd.evaluation.metrics import evaluate_scores, youden_threshold
+    from ecgkd.scoring import evaluate_scores, youden_threshold
 
     rng = np.random.default_rng(4)
     y_val, y_test = np.repeat([0, 1], 60), np.repeat([0, 1, 0], 40)
@@ -111,7 +112,7 @@ def test_ptbxl_intervals_resample_patients_in_the_order_records_are_scored():
     """Records are scored in sorted order; each gets its patient, so a patient's records move
     together in the bootstrap (two records of patient p1 here)."""
     from ecgkd.data.split import Split
-    from ecgkd.evaluation.metrics import unit_groups, unit_scores
+    from ecgkd.scoring import unit_groups, unit_scores
 
     records = np.repeat(["r3", "r1", "r2"], 4)
     patients = np.repeat(["p2", "p1", "p1"], 4)
@@ -128,8 +129,8 @@ def test_ptbxl_intervals_resample_patients_in_the_order_records_are_scored():
 def test_retention_is_a_paired_difference_and_a_share_above_chance():
     """Student against teacher on the same units: the paired interval is narrower than the two
     models' own intervals would suggest, and a chance-level student keeps none of the margin."""
-    from ecgkd.evaluation.metrics import evaluate_scores, paired_auroc_difference
     from ecgkd.evaluation.stage import retention_table
+    from ecgkd.scoring import evaluate_scores, paired_auroc_difference
 
     rng = np.random.default_rng(0)
     y = np.tile([0, 0, 0, 1], 100)
@@ -161,7 +162,7 @@ def test_retention_is_a_paired_difference_and_a_share_above_chance():
 def test_weighted_metrics_equal_scikit_learn_on_the_resampled_rows():
     """The vectorised bootstrap: weights that count each row's copies give exactly the metrics of
     the rows put together (ties in the scores, one-class resamples included)."""
-    from ecgkd.evaluation.metrics import resample_weights, weighted_binary_metrics
+    from ecgkd.scoring.bootstrap import resample_weights, weighted_binary_metrics
 
     rng = np.random.default_rng(0)
     y = (rng.random(120) < 0.2).astype(int)
@@ -183,8 +184,8 @@ def test_resampled_auroc_by_group_pairs_equals_the_weighted_rows_exactly(monkeyp
     """The group pair matrix gives each resample's AUROC bit for bit as the row-weighted one (ties,
     a group with one class, a resample with one class), and the row path above the group limit
     agrees too."""
-    from ecgkd.evaluation import metrics
-    from ecgkd.evaluation.metrics import resample_weights, resampled_auroc, weighted_auroc
+    from ecgkd.scoring import bootstrap as metrics
+    from ecgkd.scoring.bootstrap import resample_weights, resampled_auroc, weighted_auroc
 
     rng = np.random.default_rng(3)
     y = (rng.random(400) < 0.3).astype(int)
