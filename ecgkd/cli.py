@@ -32,7 +32,7 @@ import pandas as pd  # noqa: E402
 from . import cache, config  # noqa: E402
 from .report import save_tables  # noqa: E402
 
-STAGES = ("data", "teacher", "students", "quantum", "evaluate")
+STAGES = ("data", "teacher", "students", "quantum", "device", "evaluate")
 DATASETS = ("mitbih", "ptbxl")
 
 
@@ -45,7 +45,7 @@ def _write_figure(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def stage_data(cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool) -> None:
+def write_data(cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool) -> None:
     """Windows, records and patients per split: ``data.csv``."""
     from .data import load
 
@@ -55,154 +55,107 @@ def stage_data(cfg: config.Config, out: Path, datasets: tuple[str, ...], progres
     save_tables(out, {"data": pd.concat(tables).reset_index()})
 
 
-def stage_teacher(cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool) -> None:
-    """The teacher's validation and test metrics (``teacher.csv``) and test ROC curves."""
+def write_teacher(cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool) -> None:
+    """The teachers' validation and test metrics (``teacher.csv``) and test ROC curves."""
     import matplotlib.pyplot as plt
 
     from . import plots
-    from .teacher import prepare_teacher
-    from .teacher.stage import window_only_teacher
+    from .teacher.stage import run_teacher
 
-    stages = {name: prepare_teacher(cfg, name, progress=progress) for name in datasets}
-    ablations = [window_only_teacher(cfg, name, progress=progress) for name in datasets]
-    metrics = [s.metrics_table() for s in [*stages.values(), *ablations] if s is not None]
+    studies = {name: run_teacher(cfg, name, progress) for name in datasets}
+    metrics = [study.metrics_table() for study in studies.values()]
     save_tables(out, {"teacher": pd.concat(metrics, ignore_index=True)})
     fig, axes = plt.subplots(
-        1, len(stages), figsize=(4.8 * len(stages), 4.4), squeeze=False, layout="constrained"
+        1, len(studies), figsize=(4.8 * len(studies), 4.4), squeeze=False, layout="constrained"
     )
-    for ax, (name, stage) in zip(axes[0], stages.items()):
-        rows, logits = stage.split_logits("test")
-        plots.plot_roc({name: (rows.y, logits)}, title=stage.label, ax=ax)
+    for ax, (name, study) in zip(axes[0], studies.items()):
+        rows, logits = study.teacher.split_logits("test")
+        plots.plot_roc({name: (rows.y, logits)}, title=study.teacher.label, ax=ax)
     _write_figure(fig, out / "teacher_roc.png")
 
 
-def stage_students(
+def write_students(
     cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool
 ) -> None:
     """The classical T x alpha grids: every run (``students.csv``), the summary and the heatmaps."""
-    from . import plots, students
-    from .teacher import prepare_teacher
+    from . import plots
+    from .students.stage import run_students
+    from .students.tables import summary_table
 
-    tables = []
-    for name in datasets:
-        data = students.StudentData.from_stage(prepare_teacher(cfg, name, progress=progress))
-        tables.append(students.run_classical_grid(cfg, data, progress=progress))
-    results = pd.concat(tables, ignore_index=True)
-    save_tables(out, {"students": results, "students_summary": students.summary_table(results)})
+    results = pd.concat([run_students(cfg, n, progress=progress) for n in datasets])
+    results = results.reset_index(drop=True)
+    save_tables(out, {"students": results, "students_summary": summary_table(results)})
+    _write_figure(plots.plot_kd_auroc(results, "Classical students"), out / "students_auroc.png")
+
+
+def write_quantum(cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool) -> None:
+    """Autoencoders, the VQC and control grids: ``quantum.csv``, its summary and heatmaps."""
+    from . import plots
+    from .quantum.stage import run_quantum
+    from .students.tables import summary_table
+
+    results = pd.concat([run_quantum(cfg, n, progress=progress).runs for n in datasets])
+    results = results.reset_index(drop=True)
+    save_tables(out, {"quantum": results, "quantum_summary": summary_table(results)})
+    _write_figure(plots.plot_kd_auroc(results, "Latent students"), out / "quantum_auroc.png")
+
+
+def write_device(cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool) -> None:
+    """The shots / noise study of the best-KD VQC on MIT-BIH (notebook 05): ``hardware.csv``,
+    ``hardware_thresholds.csv`` and the shots figure."""
+    from . import plots
+    from .quantum.device import run_device_study
+    from .quantum.stage import run_quantum
+
+    if "mitbih" not in datasets:
+        return
+    study = run_device_study(cfg, run_quantum(cfg, "mitbih", train=False, progress=progress))
+    save_tables(out, study.tables)
     _write_figure(
-        plots.plot_kd_auroc(results, "Classical students"),
-        out / "students_auroc.png",
+        plots.plot_shots(study.tables["hardware"], "auroc", title="VQC on MIT-BIH test windows"),
+        out / "hardware.png",
     )
 
 
-def stage_quantum(cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool) -> None:
-    """Autoencoders, the VQC and control grids, and the shots / noise study on MIT-BIH."""
-    from . import plots, students
-    from .quantum.stage import (
-        best_vqc,
-        device_scores,
-        hardware_cache,
-        hardware_shots,
-        hardware_tables,
-        hardware_windows,
-        prepare_encoders,
-        run_latent_grids,
-    )
-    from .teacher import prepare_teacher
-
-    tables, runs, data = [], {}, {}
-    for name in datasets:
-        data[name] = students.StudentData.from_stage(prepare_teacher(cfg, name, progress=progress))
-        runs[name] = prepare_encoders(cfg, data[name], progress=progress)
-        tables.append(run_latent_grids(cfg, data[name], runs[name], progress=progress))
-    results = pd.concat(tables, ignore_index=True)
-    save_tables(out, {"quantum": results, "quantum_summary": students.summary_table(results)})
-    _write_figure(
-        plots.plot_kd_auroc(results, "Latent students"),
-        out / "quantum_auroc.png",
-    )
-    if "mitbih" in datasets:
-        _, _, model = best_vqc(cfg, data["mitbih"], runs["mitbih"].main, results)
-        scores = device_scores(
-            model,
-            data["mitbih"],
-            shots=hardware_shots(cfg),
-            size=hardware_windows(cfg),
-            seed=cfg.seed,
-            cache_dir=hardware_cache(cfg),
-        )
-        tables = hardware_tables(scores, data["mitbih"])
-        save_tables(out, tables)
-        _write_figure(
-            plots.plot_shots(tables["hardware"], "auroc", title="VQC on MIT-BIH test windows"),
-            out / "hardware.png",
-        )
-
-
-def stage_evaluate(
+def write_evaluation(
     cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool
 ) -> None:
-    """Notebook 05's comparison from the finished grids: ``comparison.csv``, ``retention.csv``,
-    ``baselines.csv``, ``kd_gains.csv``, ``rhythm_gains.csv``, the per-class table, the ROC
-    curves."""
+    """Notebook 06's comparison from the finished stages: ``comparison.csv``, ``retention.csv``,
+    ``baselines.csv``, ``kd_gains.csv``, ``rhythm_gains.csv``, the per-class table, the VQC on a
+    device, the ROC curves."""
     import matplotlib.pyplot as plt
 
     from . import plots
-    from .evaluation import stage as comparison
-    from .quantum.stage import prepare_encoders
-    from .students import StudentData
-    from .teacher import prepare_teacher
-    from .teacher.stage import window_only_teacher
+    from .evaluation.stage import evaluate, evaluation_tables, per_class_table, report_table
 
-    reports, resamples = {}, comparison.bootstrap_resamples(cfg)
-    tables: dict[str, pd.DataFrame] = {}
-    for name in datasets:
-        stage = prepare_teacher(cfg, name, progress=progress)
-        data = StudentData.from_stage(stage)
-        encoders = prepare_encoders(cfg, data, progress=progress)
-        classical, quantum = comparison.finished_grids(cfg, data, encoders)
-        reports[name] = comparison.compare(
-            cfg,
-            stage,
-            classical,
-            quantum,
-            encoders,
-            resamples,
-            progress=progress,
-            window_teacher=window_only_teacher(cfg, name, progress=progress),
-        )
-        if (
-            name == "mitbih"
-            and not quantum.empty
-            and ((quantum["student"] == "vqc") & (quantum["alpha"] > 0)).any()
-        ):
-            device = comparison.vqc_on_device(
-                cfg, data, encoders.main, quantum, resamples=resamples
-            )
-            tables["vqc_on_device"] = comparison.report_table(device)
+    studies = {name: evaluate(cfg, name, progress=progress) for name in datasets}
+    every = [r for study in studies.values() for r in study.reports]
+    tables = evaluation_tables(every, studies[datasets[0]].resamples)
+    if "mitbih" in studies:
+        tables["per_class_mitbih"] = per_class_table(studies["mitbih"].reports).T
+        if studies["mitbih"].device:
+            device = studies["mitbih"].device
+            tables["vqc_on_device"] = report_table(device)
             _write_figure(
                 plots.plot_score_distributions(device, title="VQC logits on the DS2 subset"),
                 out / "vqc_on_device.png",
             )
-    every = [r for rs in reports.values() for r in rs]
-    tables |= comparison.evaluation_tables(every, resamples)
-    if "mitbih" in reports:
-        tables["per_class_mitbih"] = comparison.per_class_table(reports["mitbih"]).T
     save_tables(out, tables)
     fig, axes = plt.subplots(
-        len(reports), 1, figsize=(7, 6 * len(reports)), squeeze=False, gridspec_kw={"hspace": 0.6}
+        len(studies), 1, figsize=(7, 6 * len(studies)), squeeze=False, gridspec_kw={"hspace": 0.6}
     )
-    for ax, (name, rs) in zip(axes[:, 0], reports.items()):
-        plots.plot_roc({r.model: (r.y, r.scores) for r in rs}, title=name, ax=ax)
+    for ax, (name, study) in zip(axes[:, 0], studies.items()):
+        plots.plot_roc({r.model: (r.y, r.scores) for r in study.reports}, title=name, ax=ax)
     _write_figure(fig, out / "comparison_roc.png")
 
 
-RUNNERS = {
-    "data": stage_data,
-    "teacher": stage_teacher,
-    "students": stage_students,
-    "quantum": stage_quantum,
-    "evaluate": stage_evaluate,
+WRITERS = {
+    "data": write_data,
+    "teacher": write_teacher,
+    "students": write_students,
+    "quantum": write_quantum,
+    "device": write_device,
+    "evaluate": write_evaluation,
 }
 
 
@@ -312,7 +265,7 @@ def run(argv: list[str] | None = None) -> int:
     times = pd.read_csv(times_path) if times_path.is_file() else pd.DataFrame()
     for stage in (s for s in STAGES if s in args.stages):
         started = time.perf_counter()
-        RUNNERS[stage](cfg, out, datasets, not args.no_progress)
+        WRITERS[stage](cfg, out, datasets, not args.no_progress)
         seconds = round(time.perf_counter() - started, 1)
         row = pd.DataFrame(
             [{"stage": stage, "mode": cfg.mode, "datasets": " ".join(datasets), "seconds": seconds}]

@@ -176,7 +176,7 @@ titled(sizes, f"The classical students in {cfg.mode} mode, window only and with 
 
 # %%
 stages = {name: prepare_teacher(cfg, name, progress=False) for name in ("mitbih", "ptbxl")}
-data = {name: students.StudentData.from_stage(stage) for name, stage in stages.items()}
+data = {name: students.StudentData.from_teacher(stage) for name, stage in stages.items()}
 for name, stage in stages.items():
     print(f"{name}: {stand_in_note(stage.label)}")
 

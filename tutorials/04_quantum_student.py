@@ -110,7 +110,7 @@ settings_table(owners, f"Training settings of the quantum stage, {cfg.mode} mode
 
 # %%
 stages = {name: prepare_teacher(cfg, name, progress=False) for name in ("mitbih", "ptbxl")}
-data = {name: students.StudentData.from_stage(stage) for name, stage in stages.items()}
+data = {name: students.StudentData.from_teacher(stage) for name, stage in stages.items()}
 for name, stage in stages.items():
     print(f"{name}: {stand_in_note(stage.label)}")
 

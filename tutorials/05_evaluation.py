@@ -75,7 +75,7 @@ print(f"{RESAMPLES} resamples; {DEVICE_SHOTS} shots on {DEVICE_WINDOWS} windows"
 
 # %%
 stages = {name: prepare_teacher(cfg, name, progress=False) for name in ("mitbih", "ptbxl")}
-data = {name: students.StudentData.from_stage(stage) for name, stage in stages.items()}
+data = {name: students.StudentData.from_teacher(stage) for name, stage in stages.items()}
 encoders = {name: prepare_encoders(cfg, data[name], progress=False) for name in data}
 window_teachers = {name: window_only_teacher(cfg, name, progress=False) for name in data}
 classical, quantum = {}, {}

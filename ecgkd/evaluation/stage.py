@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,36 +20,36 @@ from ..config import Config
 from ..data.rhythm import RHYTHM_SUFFIX, model_inputs
 from ..modelinfo import describe
 from ..progress import progress_bar
+from ..quantum import hardware
+from ..quantum.device import DeviceScores, device_scores, hardware_cache, hardware_windows
+from ..quantum.encoders import AutoencoderRun, LatentEncoders, prepare_encoders
+from ..quantum.hardware import Transpiled
+from ..quantum.model import LatentStudent
+from ..quantum.stage import best_vqc, latent_grids, trained_latent
 from ..rhythm_head import RHYTHM
-from ..scoring.bootstrap import paired_auroc_difference
-from ..scoring.metrics import latency_ms, unit_groups, unit_scores
-from ..scoring.reports import ModelReport, evaluate_scores
-from ..students.grid import StudentJob, describe_job, results_path, trained_model
+from ..scoring.metrics import latency_ms, per_class_detection, unit_groups, unit_scores
+from ..scoring.reports import ModelReport, evaluate_scores, paired_reports
+from ..students.grid import StudentJob, TrainedRun, describe_job, selected_jobs
 from ..students.inputs import StudentData
-from ..students.stage import finished_classical_grid, student_settings
-from ..students.tables import summary_table
+from ..students.stage import classical_grid, finished_classical_grid
+from ..teacher.stage import PreparedTeacher, prepare_teacher, window_only_teacher
 from ..train import predict, torch_threads
 from .baselines import baseline_reports
 
-if TYPE_CHECKING:
-    from ..quantum.hardware import Transpiled
-    from ..quantum.model import LatentStudent
-    from ..quantum.stage import AutoencoderRun, DeviceScores, LatentEncoders
 
-
-def teacher_report(stage, resamples: int = 1000, seed: int = 0) -> ModelReport:
+def teacher_report(teacher: PreparedTeacher, resamples: int = 1000, seed: int = 0) -> ModelReport:
     """The teacher, judged where the students are: MIT-BIH beats (bootstrap by record), PTB-XL
     records (bootstrap by patient)."""
-    (val, s_val), (test, s_test) = stage.split_logits("val"), stage.split_logits("test")
+    (val, s_val), (test, s_test) = teacher.split_logits("val"), teacher.split_logits("test")
     beats = test.dataset == "mitbih"
     if not beats:  # the teacher's record rows, put in the order the students' records are scored
         order = np.argsort(np.asarray(test.record).astype(str), kind="stable")
         test, s_test = test.subset(order), np.asarray(s_test)[order]
     # one row per beat (MIT-BIH, grouped by record) or per record (PTB-XL, grouped by patient)
     groups, classes = (test.record, test.aami) if beats else (test.patient, None)
-    efficiency = describe(stage.run.model)
+    efficiency = describe(teacher.run.model)
     report = evaluate_scores(
-        f"teacher ({stage.label})",
+        f"teacher ({teacher.label})",
         test.dataset,
         val.y,
         s_val,
@@ -61,33 +61,30 @@ def teacher_report(stage, resamples: int = 1000, seed: int = 0) -> ModelReport:
         resamples=resamples,
         seed=seed,
     )
-    report.latency_ms = latency_ms(stage.run.model, stage.input_shape())
+    report.latency_ms = latency_ms(teacher.run.model, teacher.input_shape())
     report.role = "teacher"
     return report
 
 
 def student_report(
     name: str,
-    model,
+    run: TrainedRun,
     data: StudentData,
     efficiency: dict | None = None,
     resamples: int = 1000,
     seed: int = 0,
-    rhythm: bool = False,
 ) -> ModelReport:
     """A trained student on its dataset's test split (PTB-XL scored per record and bootstrapped by
-    patient, MIT-BIH scored per beat and bootstrapped by record); ``rhythm``: the model reads the
-    rhythm features with the window. A model from :func:`ecgkd.students.grid.trained_model` brings
-    the scores its run computed (``split_scores``): they are not computed twice."""
+    patient, MIT-BIH scored per beat and bootstrapped by record), from the scores its run computed
+    (:attr:`~ecgkd.students.grid.TrainedRun.scores`: nothing is predicted twice)."""
     val, test = data.splits["val"], data.splits["test"]
-    x_val, x_test = model_inputs(val, rhythm), model_inputs(test, rhythm)
-    scored = getattr(model, "split_scores", {})
-    if {"val", "test"} <= scored.keys():
-        (y_val, s_val), (y_test, s_test) = scored["val"], scored["test"]
-    else:
+    if {"val", "test"} <= run.scores.keys():
+        (y_val, s_val), (y_test, s_test) = run.scores["val"], run.scores["test"]
+    else:  # a run that left the test split unread
+        rhythm = bool(run.record.get("rhythm", False))
         with torch_threads(1):  # as in the grid run, so the logits are its logits, bit for bit
-            y_val, s_val = unit_scores(val, predict(model, x_val))
-            y_test, s_test = unit_scores(test, predict(model, x_test))
+            y_val, s_val = unit_scores(val, predict(run.model, model_inputs(val, rhythm)))
+            y_test, s_test = unit_scores(test, predict(run.model, model_inputs(test, rhythm)))
     mitbih = data.dataset == "mitbih"
     report = evaluate_scores(
         name,
@@ -98,25 +95,13 @@ def student_report(
         s_test,
         groups=unit_groups(test),
         classes=test.aami if mitbih else None,
-        efficiency={**describe(model), **(efficiency or {})},
+        efficiency={**describe(run.model), **(efficiency or {})},
         resamples=resamples,
         seed=seed,
     )
-    report.latency_ms = latency_ms(model, (1, *x_test.shape[1:]))
+    x_one = model_inputs(test.subset(np.arange(1)), bool(run.record.get("rhythm", False)))
+    report.latency_ms = latency_ms(run.model, x_one.shape)
     return report
-
-
-def finished_grids(
-    cfg: Config, data: StudentData, encoders: LatentEncoders | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The finished rows of the classical grid and (with the dataset's latent ``encoders``) of the
-    VQC and control grids, for this mode and data; nothing is trained."""
-    from ..quantum.stage import finished_latent_grids
-
-    classical = finished_classical_grid(cfg, data)
-    if encoders is None:
-        return classical, pd.DataFrame(columns=["key"])
-    return classical, finished_latent_grids(cfg, data, encoders)
 
 
 def bootstrap_resamples(cfg: Config) -> int:
@@ -124,55 +109,36 @@ def bootstrap_resamples(cfg: Config) -> int:
     return 200 if cfg.quick else 1000
 
 
-def selected_jobs(results: pd.DataFrame, model: str, seed: int) -> list[tuple[str, StudentJob]]:
-    """(description, job) of the grid's ``model`` (a student, with or without rhythm) for no KD and
-    for the best KD setting by validation, when the grid has them."""
-    rows = results[results["model"] == model]
-    if rows.empty:
-        return []
-    first = rows.iloc[0]
-    dataset, student, width = first["dataset"], first["student"], float(first["width"])
-    rhythm = bool(first.get("rhythm", False))
-
-    def job(t: float, a: float) -> StudentJob:
-        return StudentJob(dataset, student, t, a, seed, width, rhythm)
-
-    jobs = [job(math.nan, 0.0)] if (rows["alpha"] == 0).any() else []
-    if (rows["alpha"] > 0).any():
-        best = summary_table(rows).iloc[0]
-        jobs.append(job(float(best["best KD T (by val)"]), float(best["best KD alpha (by val)"])))
-    return [(describe_job(job), job) for job in jobs]
-
-
 def compare(
     cfg: Config,
-    stage,
+    teacher: PreparedTeacher,
     classical: pd.DataFrame,
     quantum: pd.DataFrame | None = None,
     encoders: LatentEncoders | None = None,
     resamples: int = 1000,
     progress: bool = False,
-    window_teacher=None,
+    window_teacher: PreparedTeacher | None = None,
 ) -> list[ModelReport]:
-    """The teacher, the baselines (:mod:`.baselines`), then each student (no KD and best KD) on
-    ``stage``'s dataset.
+    """The teacher, the baselines (:mod:`.baselines`), then each student's selected configurations
+    (:func:`~ecgkd.students.grid.selected_jobs`: no KD and the best KD cell by validation, seed
+    ``cfg.seed``) on ``teacher``'s dataset.
 
-    ``classical`` and ``quantum`` are finished grid rows (``ecgkd.students.grid.finished_runs``);
-    ``encoders`` are the dataset's :class:`ecgkd.quantum.stage.LatentEncoders`, needed for the
-    latent students. ``window_teacher``: the window-only teacher's stage where ``stage``'s teacher
-    reads rhythm, reported as a baseline (the ablation of the teacher's rhythm). Each student is
-    its grid run's saved model (trained again from its seed, bit-equal, only where the weights are
-    missing) and bootstrapped: with ``progress``, a bar per model.
+    ``classical`` and ``quantum`` are finished grid rows; ``encoders`` are the dataset's
+    :class:`~ecgkd.quantum.encoders.LatentEncoders`, needed for the latent students.
+    ``window_teacher``: the window-only teacher where ``teacher`` reads rhythm, reported as a
+    baseline (the ablation of the teacher's rhythm). Each student is its grid run's saved model
+    (trained again from its seed, bit-equal, only where the weights are missing) and bootstrapped:
+    with ``progress``, a bar per model.
     """
-    data = StudentData.from_stage(stage)
+    data = StudentData.from_teacher(teacher)
     if classical.empty:
         raise ValueError(
             f"no finished classical-student runs for {data.dataset} in {cfg.mode} mode under "
             f"{cfg.cache_root}: run the students stage first (notebook 03, or python -m ecgkd "
             "--stages students)"
         )
-    steps: list[tuple[str, Callable[[], ModelReport]]] = [
-        ("teacher", lambda: teacher_report(stage, resamples, cfg.seed)),
+    steps: list[tuple[str, Callable[[], ModelReport | list[ModelReport]]]] = [
+        ("teacher", lambda: teacher_report(teacher, resamples, cfg.seed)),
         ("baselines", lambda: baseline_reports(data.splits, resamples, cfg.seed)),
     ]
 
@@ -185,40 +151,29 @@ def compare(
         steps.append(("window-only teacher", window_teacher_report))
 
     def configuration_report(
-        record: dict, model, job: StudentJob, kind: str, efficiency: dict | None = None
+        run: TrainedRun, job: StudentJob, efficiency: dict | None = None
     ) -> ModelReport:
         """A trained configuration's report, named and marked for pairing (no KD / KD)."""
+        family = run.record["model"]
         report = student_report(
-            f"{record['model']}, {kind}",
-            model.cpu(),
+            f"{family}, {describe_job(job)}",
+            run,
             data,
             efficiency=efficiency,
             resamples=resamples,
             seed=cfg.seed,
-            rhythm=job.rhythm,
         )
-        report.family, report.kd = record["model"], job.kd
+        report.family, report.kd = family, job.kd
         return report
 
-    def classical_report(job: StudentJob, kind: str) -> ModelReport:
-        record, model = trained_model(
-            job,
-            data,
-            student_settings(cfg, data.dataset),
-            results_path(cfg, "students", data.dataset),
-            device=cfg.device,
-        )
-        return configuration_report(record, model, job, kind)
+    grid = classical_grid(cfg, data.dataset)
 
-    for model in classical["model"].unique():
-        steps += [
-            (f"{model}, {kind}", partial(classical_report, job, kind))
-            for kind, job in selected_jobs(classical, model, cfg.seed)
-        ]
+    def classical_report(job: StudentJob) -> ModelReport:
+        return configuration_report(grid.load(grid.select(job, data), data), job)
+
+    jobs = selected_jobs(classical, seeds=(cfg.seed,))
+    steps += [(f"{j.student}, {describe_job(j)}", partial(classical_report, j)) for j in jobs]
     if quantum is not None and encoders is not None and not quantum.empty:
-        from ..quantum import hardware
-        from ..quantum.stage import train_one
-
         builder = encoders.main.builder()
         any_job = StudentJob(data.dataset, "vqc", math.nan, 0.0, 0, rhythm=builder.reads_rhythm)
         compiled = hardware.transpile_for(
@@ -228,17 +183,14 @@ def compare(
         )
         circuit = circuit_costs(builder.spec.qubits, compiled, math.inf)
 
-        def latent_report(job: StudentJob, kind: str) -> ModelReport:
-            record, model = train_one(cfg, data, encoders.for_job(job).builder(), job)
-            return configuration_report(
-                record, model, job, kind, circuit if job.student == "vqc" else None
-            )
+        def latent_report(job: StudentJob) -> ModelReport:
+            run = trained_latent(cfg, data, encoders.for_job(job).builder(), job)
+            return configuration_report(run, job, circuit if job.student == "vqc" else None)
 
-        for model in quantum["model"].unique():
-            steps += [
-                (f"{model}, {kind}", partial(latent_report, job, kind))
-                for kind, job in selected_jobs(quantum, model, cfg.seed)
-            ]
+        steps += [
+            (f"{job.student}, {describe_job(job)}", partial(latent_report, job))
+            for job in selected_jobs(quantum, seeds=(cfg.seed,))
+        ]
     bar = progress_bar(steps, desc=f"evaluate {data.dataset}", enabled=progress)
     reports = []
     for name, make_report in bar:
@@ -270,7 +222,7 @@ def device_reports(
     seed: int = 0,
 ) -> list[ModelReport]:
     """The VQC student evaluated like every other model, once per mode of ``device_scores``
-    (:func:`ecgkd.quantum.stage.device_scores`: exact, finite shots, device noise, noise with
+    (:func:`ecgkd.quantum.device.device_scores`: exact, finite shots, device noise, noise with
     readout mitigation), on its test subset, at the threshold chosen on validation with the exact
     model; then each noisy mode again at the threshold chosen on the device's own validation
     outputs (rows ending "threshold on the device")."""
@@ -316,23 +268,22 @@ def vqc_on_device(
     size: int | None = None,
     resamples: int = 1000,
 ) -> list[ModelReport]:
-    """The best-KD VQC (by validation, seed ``cfg.seed``) on a stratified subset of MIT-BIH test
-    windows: exact, with ``shots`` per window, and with ``shots`` under the default device's noise
-    model, raw and readout-mitigated, at the exact model's threshold and at the device's own
-    (:func:`device_reports`).
-
-    ``size`` defaults to :func:`ecgkd.quantum.stage.hardware_windows` (the noisy simulation's cost).
-    """
-    from ..quantum.stage import best_vqc, device_scores, hardware_cache, hardware_windows
-
-    job, record, model = best_vqc(cfg, data, run, quantum)
-    size = size or hardware_windows(cfg)
+    """The best-KD VQC (by validation, seed ``cfg.seed``) on a stratified subset of ``size``
+    MIT-BIH test windows (default :func:`~ecgkd.quantum.device.hardware_windows`: the noisy
+    simulation's cost): exact, with ``shots`` per window, and with ``shots`` under the default
+    device's noise model, raw and readout-mitigated, at the exact model's threshold and at the
+    device's own (:func:`device_reports`)."""
+    selection, trained = best_vqc(cfg, data, run, quantum)
     scored = device_scores(
-        model, data, shots=(shots,), size=size, seed=cfg.seed, cache_dir=hardware_cache(cfg)
+        trained.model,
+        data,
+        shots=(shots,),
+        size=size or hardware_windows(cfg),
+        seed=cfg.seed,
+        cache_dir=hardware_cache(cfg),
     )
-    return device_reports(
-        f"{record['model']}, {describe_job(job)}", model, data, scored, resamples, cfg.seed
-    )
+    name = f"{trained.record['model']}, {selection.description}"
+    return device_reports(name, trained.model, data, scored, resamples, cfg.seed)
 
 
 def report_table(reports: list[ModelReport]) -> pd.DataFrame:
@@ -342,8 +293,6 @@ def report_table(reports: list[ModelReport]) -> pd.DataFrame:
 
 def per_class_table(reports: list[ModelReport]) -> pd.DataFrame:
     """Share of each AAMI class called abnormal, one column per model (MIT-BIH reports only)."""
-    from ..scoring.metrics import per_class_detection
-
     columns = {
         r.model: per_class_detection(r.classes, r.scores, r.threshold)["called abnormal"]
         for r in reports
@@ -358,9 +307,10 @@ def retention_table(
     """Each student against its dataset's teacher, on the same units.
 
     Columns: both AUROCs; the paired difference student - teacher with a bootstrap interval that
-    resamples the same records (MIT-BIH) or patients (PTB-XL) for both; and the student's share of
-    the teacher's AUROC above chance, (AUROC_s - 0.5) / (AUROC_t - 0.5). Chance is 0.5, so the raw
-    ratio AUROC_s / AUROC_t flatters every model: a random one "keeps" more than half of a good
+    resamples the same records (MIT-BIH) or patients (PTB-XL) for both
+    (:func:`~ecgkd.scoring.reports.paired_reports`); and the student's share of the teacher's AUROC
+    above chance, (AUROC_s - 0.5) / (AUROC_t - 0.5). Chance is 0.5, so the raw ratio
+    AUROC_s / AUROC_t flatters every model: a random one "keeps" more than half of a good
     teacher's AUROC; on the share above chance it keeps 0.
     """
     teachers = {r.dataset: r for r in reports if r.role == "teacher"}
@@ -369,23 +319,14 @@ def retention_table(
         if report.role != "student" or report.dataset not in teachers:
             continue
         teacher = teachers[report.dataset]
-        if not np.array_equal(report.y, teacher.y):
-            raise ValueError(
-                f"{report.model} and the teacher are scored on other {report.dataset} "
-                "units: a paired difference needs the same test units in one order"
-            )
         student_auroc, teacher_auroc = report.metrics["auroc"], teacher.metrics["auroc"]
-        difference, low, high = paired_auroc_difference(
-            report.y, report.scores, teacher.scores, report.groups, resamples, seed
-        )
         rows.append(
             {
                 "dataset": report.dataset,
                 "model": report.model,
                 "auroc": student_auroc,
                 "teacher auroc": teacher_auroc,
-                "difference": difference,
-                "difference 95% CI": f"[{low:.3f}, {high:.3f}]",
+                **paired_reports(report, teacher, resamples, seed),
                 "share of the teacher's AUROC above chance": (student_auroc - 0.5)
                 / (teacher_auroc - 0.5),
                 "auroc / teacher": student_auroc / teacher_auroc,
@@ -394,29 +335,31 @@ def retention_table(
     return pd.DataFrame(rows)
 
 
-def baseline_table(
-    reports: list[ModelReport], resamples: int = 1000, seed: int = 0
-) -> pd.DataFrame:
-    """Every teacher and student against its dataset's strongest simple baseline (rhythm only on
-    MIT-BIH, else the prevalence), on the same units: the paired AUROC difference, its bootstrap
-    interval (same records or patients for both), and whether the model beats the baseline, which
-    it does only when the whole interval lies above zero."""
+def strongest_baselines(reports: list[ModelReport]) -> dict[str, ModelReport]:
+    """Each dataset's strongest simple baseline among ``reports``: rhythm only on MIT-BIH, else the
+    prevalence."""
     baselines: dict[str, ModelReport] = {}
     for report in reports:
         if report.role == "baseline" and (
             report.dataset not in baselines or report.model == RHYTHM
         ):
             baselines[report.dataset] = report
+    return baselines
+
+
+def baseline_table(
+    reports: list[ModelReport], resamples: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """Every teacher and student against its dataset's strongest simple baseline
+    (:func:`strongest_baselines`), on the same units: the paired AUROC difference and its bootstrap
+    interval (same records or patients for both). A model beats the baseline only when the whole
+    interval lies above zero."""
+    baselines = strongest_baselines(reports)
     rows = []
     for report in reports:
         base = baselines.get(report.dataset)
         if report.role == "baseline" or base is None:
             continue
-        if not np.array_equal(report.y, base.y):
-            raise ValueError(f"{report.model} and {base.model} are scored on other units")
-        difference, low, high = paired_auroc_difference(
-            report.y, report.scores, base.scores, report.groups, resamples, seed
-        )
         rows.append(
             {
                 "dataset": report.dataset,
@@ -424,9 +367,7 @@ def baseline_table(
                 "baseline": base.model,
                 "auroc": report.metrics["auroc"],
                 "baseline auroc": base.metrics["auroc"],
-                "difference": difference,
-                "difference 95% CI": f"[{low:.3f}, {high:.3f}]",
-                "beats the baseline": bool(low > 0),
+                **paired_reports(report, base, resamples, seed),
             }
         )
     return pd.DataFrame(rows)
@@ -435,8 +376,7 @@ def baseline_table(
 def kd_gain_table(reports: list[ModelReport], resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Each student's gain from distillation: its best-KD configuration minus its no-KD one (same
     seed, so the same initial weights), as a paired AUROC difference on the same test units, with a
-    bootstrap interval that resamples the same records (MIT-BIH) or patients (PTB-XL) for both. A
-    gain is distinguishable from zero only when its interval excludes zero."""
+    bootstrap interval that resamples the same records (MIT-BIH) or patients (PTB-XL) for both."""
     rows = []
     students = [r for r in reports if r.role == "student" and r.kd is not None]
     for plain in (r for r in students if not r.kd):
@@ -450,29 +390,10 @@ def kd_gain_table(reports: list[ModelReport], resamples: int = 1000, seed: int =
                     "KD configuration": distilled.model.removeprefix(f"{plain.family}, "),
                     "no KD auroc": plain.metrics["auroc"],
                     "KD auroc": distilled.metrics["auroc"],
-                    **paired_gain(distilled, plain, "KD", resamples, seed),
+                    **paired_reports(distilled, plain, resamples, seed),
                 }
             )
     return pd.DataFrame(rows)
-
-
-def paired_gain(
-    report: ModelReport, reference: ModelReport, cause: str, resamples: int, seed: int
-) -> dict:
-    """``report``'s AUROC minus ``reference``'s on the same test units, with a bootstrap interval
-    that resamples the same records or patients for both, and whether the gain is distinguishable
-    from zero ("yes: {cause} helped", "yes: {cause} hurt" or "no": the interval holds zero)."""
-    if not np.array_equal(report.y, reference.y):
-        raise ValueError(f"{report.model} and {reference.model} are scored on other units")
-    gain, low, high = paired_auroc_difference(
-        report.y, report.scores, reference.scores, report.groups, resamples, seed
-    )
-    verdict = f"yes: {cause} helped" if low > 0 else f"yes: {cause} hurt" if high < 0 else "no"
-    return {
-        "gain": gain,
-        "gain 95% CI": f"[{low:.3f}, {high:.3f}]",
-        "distinguishable from zero": verdict,
-    }
 
 
 def rhythm_gain_table(
@@ -496,7 +417,7 @@ def rhythm_gain_table(
                 "model": report.model,
                 "window-only auroc": window.metrics["auroc"],
                 "auroc with rhythm": report.metrics["auroc"],
-                **paired_gain(report, window, "rhythm", resamples, seed),
+                **paired_reports(report, window, resamples, seed),
             }
         )
     return pd.DataFrame(rows)
@@ -514,3 +435,44 @@ def evaluation_tables(
         "kd_gains": kd_gain_table(reports, resamples, seed),
         "rhythm_gains": rhythm_gain_table(reports, resamples, seed),
     }
+
+
+@dataclass
+class Evaluation:
+    """The evaluation stage of one dataset: every model's report on the test split and, on
+    MIT-BIH, the best-KD VQC's reports on a simulated device."""
+
+    dataset: str
+    reports: list[ModelReport]
+    device: list[ModelReport]
+    resamples: int  # bootstrap resamples behind every interval
+
+
+def evaluate(
+    cfg: Config,
+    dataset: str,
+    resamples: int | None = None,
+    device_shots: int = 8192,
+    device_windows: int | None = None,
+    progress: bool = True,
+) -> Evaluation:
+    """The evaluation stage of ``dataset`` in one call, from the finished stages (nothing is
+    trained): the teacher and its window-only ablation, the students' data, the encoders, the
+    finished grids, :func:`compare`, and on MIT-BIH :func:`vqc_on_device` with ``device_shots`` on
+    ``device_windows`` windows. ``resamples``: default :func:`bootstrap_resamples`."""
+    resamples = resamples or bootstrap_resamples(cfg)
+    teacher = prepare_teacher(cfg, dataset, progress=progress)
+    data = StudentData.from_teacher(teacher)
+    encoders = prepare_encoders(cfg, data, progress=progress)
+    classical = finished_classical_grid(cfg, data)
+    quantum = latent_grids(cfg, data, encoders, train=False)
+    window_teacher = window_only_teacher(cfg, dataset, progress=progress)
+    reports = compare(
+        cfg, teacher, classical, quantum, encoders, resamples, progress, window_teacher
+    )
+    device = []
+    if dataset == "mitbih" and ((quantum["student"] == "vqc") & (quantum["alpha"] > 0)).any():
+        device = vqc_on_device(
+            cfg, data, encoders.main, quantum, device_shots, device_windows, resamples
+        )
+    return Evaluation(dataset, reports, device, resamples)

@@ -304,7 +304,7 @@ class QuantumBuilder:
             raise ValueError(
                 f"job rhythm={job.rhythm} but this builder's encoder "
                 f"{'reads' if self.reads_rhythm else 'does not read'} rhythm features: build it "
-                "with the matching autoencoder run (ecgkd.quantum.stage.LatentEncoders.for_job)"
+                "with the matching autoencoder run (ecgkd.quantum.encoders.LatentEncoders.for_job)"
             )
         if job.student == "vqc":
             head = VQCHead(self.spec, seed=job.seed)

@@ -1,15 +1,27 @@
 """The classical students: models, the KD loss, the grid runner, result tables and the stage."""
 
-from .grid import GridPlan, StudentJob, run_grid, train_student
+from .grid import (
+    Grid,
+    GridPlan,
+    Selection,
+    StudentJob,
+    TrainedRun,
+    run_grid,
+    selected_jobs,
+    train_student,
+)
 from .inputs import StudentData
 from .kd import binary_kl, kd_loss
 from .models import CNN1D, STUDENT_LABELS, ResNet1D, build_student
 from .stage import (
+    classical_grid,
     classical_jobs,
     finished_classical_grid,
     grid_plan,
     main_and_ablation,
     run_classical_grid,
+    run_students,
+    student_data,
     student_settings,
     student_widths,
     targets_study,
@@ -18,6 +30,7 @@ from .stage import (
 from .tables import (
     RUN_COLUMNS,
     best_cell_by_seed,
+    best_kd_cell,
     by_temperature,
     gain_table,
     paired_summary,
@@ -27,16 +40,21 @@ from .tables import (
 
 __all__ = [
     "CNN1D",
+    "Grid",
     "GridPlan",
     "RUN_COLUMNS",
     "ResNet1D",
     "STUDENT_LABELS",
     "StudentData",
+    "Selection",
     "StudentJob",
+    "TrainedRun",
     "best_cell_by_seed",
+    "best_kd_cell",
     "binary_kl",
     "build_student",
     "by_temperature",
+    "classical_grid",
     "classical_jobs",
     "finished_classical_grid",
     "gain_table",
@@ -47,6 +65,9 @@ __all__ = [
     "rhythm_table",
     "run_classical_grid",
     "run_grid",
+    "run_students",
+    "selected_jobs",
+    "student_data",
     "student_settings",
     "student_widths",
     "summary_table",

@@ -17,9 +17,10 @@ import math
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from torch import nn
 
@@ -35,6 +36,7 @@ from . import kd, models
 from .inputs import StudentData
 from .kd import kd_loss
 from .models import STUDENT_LABELS, build_student
+from .tables import best_kd_cell
 
 
 @dataclass(frozen=True)
@@ -120,30 +122,40 @@ def job_label(job: StudentJob, label: str | None = None) -> str:
     return (label or STUDENT_LABELS[job.student]) + (RHYTHM_SUFFIX if job.rhythm else "")
 
 
+@dataclass
+class TrainedRun:
+    """One trained configuration: its tidy record, the model at its best validation epoch, its
+    training curves, and the (labels, logits) of each split its record scored (``"val"``, and
+    ``"test"`` unless the run left the test split unread), so that a comparison reuses them."""
+
+    record: dict
+    model: nn.Module
+    history: pd.DataFrame
+    scores: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
 def train_student(
     job: StudentJob,
     data: StudentData,
     settings: TrainSettings,
     device: str = "cpu",
     progress: bool = False,
-    return_model: bool = False,
     build: Builder = classical_student,
     label: str | None = None,
     score_test: bool = True,
     weights: Path | None = None,
     key: str = "",
-) -> dict | tuple[dict, object]:
-    """Train one student and return its tidy record (validation-chosen threshold, test metrics).
+) -> TrainedRun:
+    """Train one student; its record holds the validation-chosen threshold and the test metrics.
 
-    With ``return_model`` the trained model comes back too, its training curves in
-    ``model.fit_history``. ``build(job)`` returns the freshly initialised model (same seed, same
-    weights); the quantum student passes its own builder, which wraps the frozen encoder and the
-    circuit. ``label`` names the model in the record (default: the classical student's label).
-    ``score_test=False`` leaves the test split unread (no ``test_*`` columns): for the studies
-    that make a choice (filters, circuits), which must rest on validation alone.
-    ``weights``: the run's file (:func:`weights_path`), saved after every epoch under ``key`` (its
-    :func:`job_key`); when it holds the finished run, its best weights are reloaded and nothing is
-    trained, so the record is the grid row's.
+    ``build(job)`` returns the freshly initialised model (same seed, same weights); the quantum
+    student passes its own builder, which wraps the frozen encoder and the circuit. ``label`` names
+    the model in the record (default: the classical student's label). ``score_test=False`` leaves
+    the test split unread (no ``test_*`` columns): for the studies that make a choice (filters,
+    circuits), which must rest on validation alone. ``weights``: the run's file
+    (:func:`weights_path`), saved after every epoch under ``key`` (its :func:`job_key`); when it
+    holds the finished run, its best weights are reloaded and nothing is trained, so the record is
+    the grid row's.
     """
     with train.torch_threads(1):  # the same numbers in any worker, whatever ECGKD_JOBS is
         started = time.perf_counter()
@@ -178,15 +190,15 @@ def train_student(
             desc=f"{job.student} {job.dataset} T={job.temperature:g} a={job.alpha:g}",
         )
         model.cpu()
-        y_val, s_val = unit_scores(va, predict(model, x_va, batch_size=settings.eval_batch_size))
-        threshold = youden_threshold(y_val, s_val)
+        scores = {"val": unit_scores(va, predict(model, x_va, batch_size=settings.eval_batch_size))}
+        threshold = youden_threshold(*scores["val"])
         metrics = {}
         if score_test:
             x_te = model_inputs(te, job.rhythm)
-            y_test, s_test = unit_scores(
+            scores["test"] = unit_scores(
                 te, predict(model, x_te, batch_size=settings.eval_batch_size)
             )
-            metrics = binary_metrics(y_test, s_test, threshold)
+            metrics = binary_metrics(*scores["test"], threshold)
         record = {
             **job.as_dict(),
             "kd": job.kd,
@@ -195,17 +207,12 @@ def train_student(
             "initial_weights": initial,
             "best_epoch": result.best_epoch,
             "epochs_run": len(result.history),
-            "val_auroc": binary_metrics(y_val, s_val, threshold)["auroc"],
+            "val_auroc": binary_metrics(*scores["val"], threshold)["auroc"],
             **{f"test_{k}": v for k, v in metrics.items()},
             **describe(model),
             "seconds": round(time.perf_counter() - started, 2),
         }
-        if return_model:
-            model.fit_history = result.history  # the training curves, for plots
-            scored = {"val": (y_val, s_val)} | ({"test": (y_test, s_test)} if score_test else {})
-            model.split_scores = scored  # (labels, logits) as the record scored them
-            return record, model
-        return record
+        return TrainedRun(record, model, result.history, scores)
 
 
 _RUNNER_CODE = cache.fingerprint(inspect.getsource(train_student) + inspect.getsource(unit_scores))
@@ -311,52 +318,14 @@ def grid_row(
 ) -> dict:
     """One grid run as its results row (a worker's task; ``data`` comes first-class so that a
     cluster receives it once, scattered)."""
-    return {**train_student(job, data, settings, weights=weights, key=key, **options), "key": key}
+    run = train_student(job, data, settings, weights=weights, key=key, **options)
+    return {**run.record, "key": key}
 
 
 def weights_path(results: Path, key: str) -> Path:
     """Where a grid run's trained weights (and training curves) live: beside its results CSV,
     ``<results without .csv>/<key>.pt``."""
     return Path(results).with_suffix("") / f"{key}.pt"
-
-
-def trained_model(
-    job: StudentJob,
-    data: StudentData,
-    settings: TrainSettings,
-    results: Path,
-    *,
-    device: str = "cpu",
-    build: Builder = classical_student,
-    label: str | None = None,
-    model_code: str = "",
-    progress: bool = False,
-    expect_saved: bool = True,
-) -> tuple[dict, nn.Module]:
-    """(record, model) of a grid run: its saved weights reloaded, nothing trained. Where they are
-    missing (a grid run before weights were kept, a deleted file), the run is trained again from
-    its seed, which reproduces it, and saved; a line on stderr says so (``expect_saved=False``: a
-    run no grid makes, trained here the first time, silently)."""
-    key = job_key(job, data, settings, model_code)
-    weights = weights_path(results, key)
-    if expect_saved and not train.finished_checkpoint(weights, key, settings):
-        print(
-            f"{job_label(job, label)} ({describe_job(job)}, seed {job.seed}) on {job.dataset}: "
-            f"no saved weights at {weights}; training it again (a few seconds to minutes)",
-            file=sys.stderr,
-        )
-    return train_student(
-        job,
-        data,
-        settings,
-        device=device,
-        progress=progress,
-        return_model=True,
-        build=build,
-        label=label,
-        weights=weights,
-        key=key,
-    )
 
 
 def describe_job(job: StudentJob) -> str:
@@ -385,3 +354,136 @@ def results_path(cfg: Config, kind: str, dataset: str) -> Path:
     """Where a grid's finished runs live: ``<cache>/results/<kind>-<mode>-<dataset>.csv``
     (``kind``: ``students`` for the classical grid, ``quantum`` for the latent students)."""
     return Path(cfg.cache_root) / "results" / f"{kind}-{cfg.mode}-{dataset}.csv"
+
+
+def job_of_row(row: pd.Series, rhythm: bool | None = None) -> StudentJob:
+    """The job a results row ran (``rhythm``: the same job reading, or not reading, the rhythm
+    features; None keeps the row's own)."""
+    reads = bool(row.get("rhythm", False)) if rhythm is None else rhythm
+    temperature = float(row["temperature"]) if row["alpha"] > 0 else math.nan
+    return StudentJob(
+        row["dataset"],
+        row["student"],
+        temperature,
+        float(row["alpha"]),
+        int(row["seed"]),
+        float(row.get("width", 1.0)),
+        reads,
+    )
+
+
+def selected_jobs(
+    runs: pd.DataFrame, seeds: tuple[int, ...] | None = None, rhythm: bool | None = None
+) -> list[StudentJob]:
+    """The configurations every later step uses, for each dataset and model of ``runs`` (finished
+    grid rows), in the order the models first appear: no KD, and the KD cell that
+    :func:`~ecgkd.students.tables.best_kd_cell` picks on validation; for each of ``seeds``
+    (default: the seeds the runs hold). ``rhythm``: as in :func:`job_of_row`."""
+    jobs = []
+    for _, rows in runs.groupby(["dataset", "model"], sort=False):
+        first = job_of_row(rows.iloc[0], rhythm)
+        cells = [(math.nan, 0.0)] if (rows["alpha"] == 0).any() else []
+        cells += [cell] if (cell := best_kd_cell(rows)) is not None else []
+        for seed in seeds if seeds is not None else sorted(rows["seed"].unique()):
+            jobs += [replace(first, temperature=t, alpha=a, seed=int(seed)) for t, a in cells]
+    return jobs
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A trained configuration chosen for a later step: the job (student, T, alpha, seed, width,
+    rhythm), its run key and where its weights are. What stages hand each other instead of table
+    columns."""
+
+    job: StudentJob
+    key: str
+    weights: Path
+
+    @property
+    def description(self) -> str:
+        """'no KD' or 'KD T=2 alpha=0.5' (:func:`describe_job`)."""
+        return describe_job(self.job)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A study's grid under one configuration: its results file (``kind``, :func:`results_path`),
+    the runs' settings and builder, and ``cfg``'s workers, cluster and device. The one way every
+    stage runs, reads back and reloads grid runs.
+
+    ``build``, ``label`` and ``model_code``: the classical students by default; the latent
+    students pass their encoder's builder (:meth:`ecgkd.quantum.model.QuantumBuilder`)."""
+
+    cfg: Config
+    kind: str
+    settings: TrainSettings
+    build: Builder = classical_student
+    label: str | None = None
+    model_code: str = ""
+
+    def path(self, dataset: str) -> Path:
+        """The results CSV of this grid for ``dataset``."""
+        return results_path(self.cfg, self.kind, dataset)
+
+    def run(
+        self,
+        jobs: list[StudentJob],
+        data: StudentData,
+        *,
+        progress: bool = True,
+        epoch_bars: bool = False,
+        score_test: bool = True,
+    ) -> pd.DataFrame:
+        """:func:`run_grid` of ``jobs`` on ``data``: the runs not finished yet are trained."""
+        return run_grid(
+            jobs,
+            data,
+            self.settings,
+            self.path(data.dataset),
+            n_jobs=self.cfg.n_jobs,
+            cluster=self.cfg.cluster,
+            device=self.cfg.device,
+            progress=progress,
+            build=self.build,
+            label=self.label,
+            model_code=self.model_code,
+            epoch_bars=epoch_bars,
+            score_test=score_test,
+        )
+
+    def finished(self, jobs: list[StudentJob], data: StudentData) -> pd.DataFrame:
+        """The finished rows of ``jobs`` (:func:`finished_runs`); nothing is trained."""
+        return finished_runs(jobs, data, self.settings, self.path(data.dataset), self.model_code)
+
+    def select(self, job: StudentJob, data: StudentData) -> Selection:
+        """``job`` as a :class:`Selection`: its key and its weights' file in this grid."""
+        key = job_key(job, data, self.settings, self.model_code)
+        return Selection(job, key, weights_path(self.path(data.dataset), key))
+
+    def load(
+        self, selection: Selection, data: StudentData, *, expect_saved: bool = True
+    ) -> TrainedRun:
+        """The selected run, its saved weights reloaded (nothing trained). Where they are missing
+        (a deleted file), the run is trained again from its seed, which reproduces it, and saved;
+        a line on stderr says so (``expect_saved=False``: a run no grid makes, trained here the
+        first time, silently)."""
+        job = selection.job
+        if expect_saved and not train.finished_checkpoint(
+            selection.weights, selection.key, self.settings
+        ):
+            print(
+                f"{job_label(job, self.label)} ({selection.description}, seed {job.seed}) on "
+                f"{job.dataset}: no saved weights at {selection.weights}; training it again (a "
+                "few seconds to minutes)",
+                file=sys.stderr,
+            )
+        return train_student(
+            job,
+            data,
+            self.settings,
+            device=self.cfg.device,
+            build=self.build,
+            label=self.label,
+            weights=selection.weights,
+            key=selection.key,
+        )

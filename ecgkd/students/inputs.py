@@ -9,12 +9,15 @@ another teacher.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from .. import cache
 from ..data.split import Split
+
+if TYPE_CHECKING:
+    from ..teacher.stage import PreparedTeacher
 
 Targets = Literal["cross-fitted", "in-sample"]
 TARGETS = ("cross-fitted", "in-sample")
@@ -31,29 +34,31 @@ class StudentData:
     targets: str = "in-sample"  # how the training split's soft targets were made
 
     @classmethod
-    def from_stage(cls, stage, targets: Targets = "cross-fitted") -> StudentData:
-        """From a :class:`ecgkd.teacher.TeacherStage` (outputs checked against the splits).
+    def from_teacher(
+        cls, teacher: PreparedTeacher, targets: Targets = "cross-fitted"
+    ) -> StudentData:
+        """From a :class:`ecgkd.teacher.PreparedTeacher` (outputs checked against the splits).
 
         ``targets``: the training split's soft targets, ``"cross-fitted"`` (from fold teachers that
         never saw the window's patient: :mod:`ecgkd.teacher.crossfit`; the default wherever the
-        stage has them) or ``"in-sample"`` (from the teacher trained on every training window).
+        teacher has them) or ``"in-sample"`` (from the teacher trained on every training window).
         Validation and test targets are the full teacher's either way.
         """
         if targets not in TARGETS:
             raise ValueError(f"targets={targets!r}: use one of {TARGETS}")
-        splits = stage.student_data.splits
-        logits = {name: stage.outputs[name].check(split).logits for name, split in splits.items()}
-        fingerprint = stage.outputs["train"].model_fingerprint
-        if targets == "cross-fitted" and stage.cross_fitted is not None:
-            logits["train"] = stage.cross_fitted.logits
-            fingerprint = cache.fingerprint([fingerprint, stage.cross_fitted.fingerprint])
+        splits = teacher.student_data.splits
+        logits = {name: teacher.outputs[name].check(split).logits for name, split in splits.items()}
+        fingerprint = teacher.outputs["train"].model_fingerprint
+        if targets == "cross-fitted" and teacher.cross_fitted is not None:
+            logits["train"] = teacher.cross_fitted.logits
+            fingerprint = cache.fingerprint([fingerprint, teacher.cross_fitted.fingerprint])
         elif targets == "cross-fitted":
             raise ValueError(
-                f"{stage.student_data.dataset}: this teacher stage has no fold teachers "
+                f"{teacher.student_data.dataset}: this prepared teacher has no fold teachers "
                 "(prepare_teacher(..., folds=0)): pass targets='in-sample', or prepare it with "
                 "folds=2"
             )
-        return cls(splits, logits, stage.label, fingerprint, targets)
+        return cls(splits, logits, teacher.label, fingerprint, targets)
 
     @classmethod
     def labels_only(cls, prepared) -> StudentData:

@@ -1,8 +1,8 @@
 """The classical-student stage: the study's settings (our choices) and the grid of notebook 03 in
-one call.
+one call (:func:`run_students`, which the notebook and ``python -m ecgkd`` both call).
 
-What a notebook's parameters cell shows comes from here: :func:`grid_plan` (T, alpha, seeds),
-:func:`student_settings` (epochs, batch, learning rate, early stopping) and :func:`student_widths`.
+The defaults named here: :func:`grid_plan` (T, alpha, seeds), :func:`student_settings` (epochs,
+batch, learning rate, early stopping) and :func:`student_widths`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import pandas as pd
 from .. import data as data_mod
 from ..config import Config
 from ..data.rhythm import has_rhythm
+from ..teacher.stage import PreparedTeacher, prepare_teacher
 from ..train import TrainSettings
-from .grid import GridPlan, StudentJob, finished_runs, results_path, run_grid
+from .grid import Grid, GridPlan, StudentJob, selected_jobs
 from .inputs import StudentData
 from .models import STUDENT_LABELS
-from .tables import gain_table, paired_summary, summary_table
+from .tables import gain_table, paired_summary
 
 # Our choice, for both modes: a 2 x 3 T x alpha grid (alpha 0 is no KD). Full mode runs it with
 # three seeds on whole records; a wider sweep (T 1-8, alpha in quarters) is a GridPlan away, for a
@@ -71,28 +72,9 @@ def classical_jobs(cfg: Config, dataset: str, plan: GridPlan | None = None) -> l
     return plan.jobs(dataset, CLASSICAL, student_widths(cfg), rhythm=has_rhythm(dataset))
 
 
-def cell_jobs(grid: pd.DataFrame, rhythm: bool | None = None) -> list[StudentJob]:
-    """For each dataset, student (with or without rhythm) and seed of ``grid``: the no-KD job and
-    the job at the KD cell that is best by mean validation AUROC for that model
-    (:func:`~ecgkd.students.tables.summary_table`'s choice; validation only). ``rhythm``: build the
-    jobs with (True) or without (False) the rhythm features, whatever the grid's runs read; None
-    keeps each run's own."""
-    if grid.empty:
-        return []
-    jobs = []
-    for (dataset, _), runs in grid.groupby(["dataset", "model"], sort=True):
-        best = summary_table(runs).iloc[0]
-        cells = [(math.nan, 0.0)]
-        if runs["alpha"].gt(0).any():
-            cells.append((float(best["best KD T (by val)"]), float(best["best KD alpha (by val)"])))
-        first = runs.iloc[0]
-        reads = bool(first["rhythm"]) if rhythm is None else rhythm
-        for seed in sorted(runs["seed"].unique()):
-            jobs += [
-                StudentJob(dataset, first["student"], t, a, int(seed), float(first["width"]), reads)
-                for t, a in cells
-            ]
-    return jobs
+def classical_grid(cfg: Config, dataset: str, settings: TrainSettings | None = None) -> Grid:
+    """The classical students' grid of ``dataset`` (settings: default :func:`student_settings`)."""
+    return Grid(cfg, "students", settings or student_settings(cfg, dataset))
 
 
 def window_only_jobs(grid: pd.DataFrame) -> list[StudentJob]:
@@ -100,11 +82,10 @@ def window_only_jobs(grid: pd.DataFrame) -> list[StudentJob]:
     and the KD cell that is best by validation (mean over the grid's seeds) for that student with
     rhythm, at the grid's first seed only (our budget: an ablation row with a paired interval, not
     a seed study, which would triple these runs in full mode)."""
-    if grid.empty:
+    rhythm = grid[grid["rhythm"].astype(bool)] if not grid.empty else grid
+    if rhythm.empty:
         return []
-    jobs = cell_jobs(grid[grid["rhythm"].astype(bool)], rhythm=False)
-    first = min((j.seed for j in jobs), default=0)
-    return [j for j in jobs if j.seed == first]
+    return selected_jobs(rhythm, seeds=(int(rhythm["seed"].min()),), rhythm=False)
 
 
 def run_classical_grid(
@@ -120,74 +101,74 @@ def run_classical_grid(
     On MIT-BIH the students read the rhythm features; the window-only students follow as ablation
     rows (:func:`window_only_jobs`), in the same results file."""
     name = data.dataset
-    settings = settings or student_settings(cfg, name)
-
-    def run(jobs: list[StudentJob]) -> pd.DataFrame:
-        return run_grid(
-            jobs,
-            data,
-            settings,
-            results_path(cfg, "students", name),
-            n_jobs=cfg.n_jobs,
-            cluster=cfg.cluster,
-            device=cfg.device,
-            progress=progress,
-            epoch_bars=not cfg.quick,
-        )
-
-    grid = run(classical_jobs(cfg, name, plan))
+    runner = classical_grid(cfg, name, settings)
+    grid = runner.run(
+        classical_jobs(cfg, name, plan), data, progress=progress, epoch_bars=not cfg.quick
+    )
     if not has_rhythm(name):
         return grid
-    return pd.concat([grid, run(window_only_jobs(grid))], ignore_index=True)
-
-
-def finished_classical_grid(cfg: Config, data: StudentData) -> pd.DataFrame:
-    """The finished rows of :func:`run_classical_grid` for this mode and data (with the
-    window-only ablation rows on MIT-BIH); nothing is trained."""
-    name = data.dataset
-    settings, path = student_settings(cfg, name), results_path(cfg, "students", name)
-    grid = finished_runs(classical_jobs(cfg, name), data, settings, path)
-    if not has_rhythm(name) or grid.empty:
-        return grid
-    ablation = finished_runs(window_only_jobs(grid), data, settings, path)
+    ablation = runner.run(window_only_jobs(grid), data, progress=progress, epoch_bars=not cfg.quick)
     return pd.concat([grid, ablation], ignore_index=True)
 
 
-def filter_seeds(cfg: Config) -> tuple[int, ...]:
-    """Seeds of the filter study: two in quick mode, the study's three in full mode."""
-    return tuple(cfg.seed + s for s in (QUICK_FILTER_SEEDS if cfg.quick else SEEDS))
+def finished_classical_grid(
+    cfg: Config, data: StudentData, plan: GridPlan | None = None
+) -> pd.DataFrame:
+    """The finished rows of :func:`run_classical_grid` for this mode and data (with the
+    window-only ablation rows on MIT-BIH); nothing is trained."""
+    name = data.dataset
+    runner = classical_grid(cfg, name)
+    grid = runner.finished(classical_jobs(cfg, name, plan), data)
+    if not has_rhythm(name) or grid.empty:
+        return grid
+    return pd.concat([grid, runner.finished(window_only_jobs(grid), data)], ignore_index=True)
+
+
+def student_data(cfg: Config, dataset: str, progress: bool = True) -> StudentData:
+    """The students' splits of ``dataset`` and the teacher's targets for them
+    (:func:`ecgkd.teacher.stage.prepare_teacher`, reloaded from its cache once trained)."""
+    return StudentData.from_teacher(prepare_teacher(cfg, dataset, progress=progress))
+
+
+def run_students(
+    cfg: Config, dataset: str, plan: GridPlan | None = None, progress: bool = True
+) -> pd.DataFrame:
+    """The classical-student stage of ``dataset``: the teacher's targets, then the T x alpha grid
+    (:func:`run_classical_grid`); its finished rows."""
+    return run_classical_grid(cfg, student_data(cfg, dataset, progress), plan, progress=progress)
+
+
+def filter_seeds(cfg: Config, count: int | None = None) -> tuple[int, ...]:
+    """Seeds of the filter study: ``count`` of them from the base seed (default: two in quick
+    mode, the study's three in full mode)."""
+    count = count or len(QUICK_FILTER_SEEDS if cfg.quick else SEEDS)
+    return tuple(cfg.seed + s for s in range(count))
 
 
 def filter_study(
     cfg: Config,
     dataset: str,
     filters: tuple[data_mod.Filters, ...] = data_mod.FILTERS,
+    seeds: int | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Validation AUROC of the CNN-1D trained on labels alone on ``dataset`` cleaned with each of
-    ``filters``, one row per (filters, seed); runs are cached like the grid's.
+    ``filters``, one row per (filters, seed), for ``seeds`` seeds (:func:`filter_seeds`); runs
+    are cached like the grid's.
 
     No teacher takes part (its own filters depend on the result), and only validation is read: this
     is how :data:`ecgkd.data.STUDENT_FILTERS` was chosen.
     """
-    settings = student_settings(cfg, dataset)
+    runner = Grid(cfg, "filters", student_settings(cfg, dataset))
     width = student_widths(cfg)[FILTER_STUDENT]
-    seeds = filter_seeds(cfg)
-    jobs = [StudentJob(dataset, FILTER_STUDENT, math.nan, 0.0, seed, width) for seed in seeds]
+    jobs = [
+        StudentJob(dataset, FILTER_STUDENT, math.nan, 0.0, seed, width)
+        for seed in filter_seeds(cfg, seeds)
+    ]
     tables = []
     for name in filters:
         prepared = data_mod.load(cfg, dataset, filters=name, progress=progress)
-        runs = run_grid(
-            jobs,
-            StudentData.labels_only(prepared),
-            settings,
-            results_path(cfg, "filters", dataset),
-            n_jobs=cfg.n_jobs,
-            cluster=cfg.cluster,
-            device=cfg.device,
-            progress=False,
-            score_test=False,
-        )
+        runs = runner.run(jobs, StudentData.labels_only(prepared), progress=False, score_test=False)
         tables.append(runs.assign(filters=name))
     columns = ["dataset", "filters", "model", "seed", "val_auroc"]
     return pd.concat(tables, ignore_index=True)[columns].sort_values(["filters", "seed"])
@@ -221,31 +202,21 @@ def main_and_ablation(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
 
 def targets_study(
     cfg: Config,
-    stage,
+    teacher: PreparedTeacher,
     grid: pd.DataFrame,
     settings: TrainSettings | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
     """The in-sample targets against the cross-fitted ones the grid trained on: the grid's
-    configurations of :func:`cell_jobs` (no KD and the best KD cell, every seed), retrained on the
-    in-sample targets of ``stage``'s teacher; returns their rows and the grid's own, with a
+    :func:`~ecgkd.students.grid.selected_jobs` (no KD and the best KD cell, every seed), retrained
+    on the in-sample targets of ``teacher``; returns their rows and the grid's own, with a
     ``targets`` column. Only the training split's targets differ."""
-    name = stage.student_data.dataset
-    jobs = cell_jobs(grid)
-    settings = settings or student_settings(cfg, name)
-    in_sample = run_grid(
-        jobs,
-        StudentData.from_stage(stage, targets="in-sample"),
-        settings,
-        results_path(cfg, "students", name),
-        n_jobs=cfg.n_jobs,
-        cluster=cfg.cluster,
-        device=cfg.device,
-        progress=progress,
+    runner = classical_grid(cfg, teacher.student_data.dataset, settings)
+    jobs = selected_jobs(grid)
+    in_sample = runner.run(
+        jobs, StudentData.from_teacher(teacher, targets="in-sample"), progress=progress
     )
-    crossed = finished_runs(
-        jobs, StudentData.from_stage(stage), settings, results_path(cfg, "students", name)
-    )
+    crossed = runner.finished(jobs, StudentData.from_teacher(teacher))
     both = [crossed.assign(targets="cross-fitted"), in_sample.assign(targets="in-sample")]
     return pd.concat(both, ignore_index=True)
 

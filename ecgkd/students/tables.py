@@ -38,15 +38,27 @@ def by_temperature(table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([table[table["alpha"] > 0], *copies], ignore_index=True)
 
 
+def best_kd_cell(runs: pd.DataFrame) -> tuple[float, float] | None:
+    """The one rule that picks a KD configuration, everywhere: the (T, alpha) cell of ``runs`` (one
+    model's grid rows) with the best mean validation AUROC over seeds (ties: the first cell in
+    (T, alpha) order); None when no run distils. The test split plays no part."""
+    kd = runs[runs["alpha"] > 0]
+    if kd.empty:
+        return None
+    temperature, alpha = kd.groupby(["temperature", "alpha"])["val_auroc"].mean().idxmax()
+    return float(temperature), float(alpha)
+
+
 def summary_table(table: pd.DataFrame, metric: str = "test_auroc") -> pd.DataFrame:
-    """Per dataset and student: no-KD mean, best KD (T, alpha) by validation AUROC, and its test
-    gain."""
+    """Per dataset and student: no-KD mean, best KD (T, alpha) by validation AUROC
+    (:func:`best_kd_cell`), and its test gain. A table to read; selections travel as
+    :class:`ecgkd.students.grid.Selection` objects, not as these columns."""
     rows = []
     for (dataset, model), group in table.groupby(["dataset", "model"], sort=True):
         plain = group[group["alpha"] == 0]
         kd = group[group["alpha"] > 0]
         means = kd.groupby(["temperature", "alpha"])[["val_auroc", metric]].mean()
-        best = means["val_auroc"].idxmax() if len(means) else (math.nan, math.nan)
+        best = best_kd_cell(group) or (math.nan, math.nan)
         rows.append(
             {
                 "dataset": dataset,
@@ -93,8 +105,7 @@ def best_cell_by_seed(table: pd.DataFrame) -> pd.DataFrame:
     kd = table[table["alpha"] > 0]
     rows = []
     for (dataset, model), group in kd.groupby(["dataset", "model"], sort=True):
-        means = group.groupby(["temperature", "alpha"])["val_auroc"].mean()
-        chosen = means.idxmax()
+        chosen = best_kd_cell(group)
         for seed, runs in group.groupby("seed", sort=True):
             best = runs.loc[runs["val_auroc"].idxmax()]
             cell = (best["temperature"], best["alpha"])
@@ -106,7 +117,7 @@ def best_cell_by_seed(table: pd.DataFrame) -> pd.DataFrame:
                     "best T": cell[0],
                     "best alpha": cell[1],
                     "val_auroc": best["val_auroc"],
-                    "same as the mean's choice": bool(cell == tuple(chosen)),
+                    "same as the mean's choice": bool(cell == chosen),
                 }
             )
     return pd.DataFrame(rows)

@@ -16,7 +16,7 @@ from .finetune import (
 from .inputs import teacher_inputs, teacher_length, teacher_transform
 from .net1d import Net1D, Net1DConfig, ecgfounder_config, scaled_config, used_parameters
 from .outputs import StaleOutputsError, TeacherOutputs, load_outputs, teacher_outputs
-from .stage import TeacherStage, prepare_teacher
+from .stage import PreparedTeacher, prepare_teacher
 
 __all__ = [
     "CheckpointError",
@@ -29,7 +29,7 @@ __all__ = [
     "TeacherOutputs",
     "TeacherRun",
     "TeacherSpec",
-    "TeacherStage",
+    "PreparedTeacher",
     "ZeroShot",
     "build_teacher",
     "ecgfounder_config",

@@ -18,6 +18,7 @@ data each, with epochs shrunk to match (:func:`fold_settings`); for K = 2, about
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,9 @@ from ..scoring.metrics import calibration, roc_auc, sigmoid, unit_scores
 from ..train import TrainSettings
 from .finetune import TeacherRun, finite_logits, train_teacher
 from .outputs import expand_to_windows
+
+if TYPE_CHECKING:
+    from .stage import PreparedTeacher
 
 FOLDS = 2  # our choice: two half-data teachers cost about one full one
 
@@ -79,15 +83,15 @@ def fold_settings(settings: TrainSettings, share: float) -> TrainSettings:
     return replace(settings, samples_per_epoch=spe)
 
 
-def cross_fit(cfg: Config, stage, k: int = FOLDS, progress: bool = True) -> CrossFit:
-    """Train (or reload) the ``k`` fold teachers of ``stage``'s teacher and return the out-of-fold
-    logits of the students' training windows (cached under ``<cache>/teacher_outputs/``).
-
-    ``stage``: a :class:`ecgkd.teacher.stage.TeacherStage`. On PTB-XL the teachers read records and
-    each student window inherits its record's out-of-fold logit.
+def cross_fit(
+    cfg: Config, teacher: PreparedTeacher, k: int = FOLDS, progress: bool = True
+) -> CrossFit:
+    """Train (or reload) the ``k`` fold teachers of ``teacher`` and return the out-of-fold logits
+    of the students' training windows (cached under ``<cache>/teacher_outputs/``). On PTB-XL the
+    teachers read records and each student window inherits its record's out-of-fold logit.
     """
-    spec, views = stage.run.spec, stage.teacher_data
-    train, students = views.train, stage.student_data.train
+    spec, views = teacher.run.spec, teacher.teacher_data
+    train, students = views.train, teacher.student_data.train
     folds = patient_folds(train.patient, k, cfg.seed)
     runs = [
         train_teacher(
@@ -122,14 +126,14 @@ def cross_fit(cfg: Config, stage, k: int = FOLDS, progress: bool = True) -> Cros
     return CrossFit(logits, folds, runs, key)
 
 
-def targets_quality(stage, fitted: CrossFit) -> pd.DataFrame:
+def targets_quality(teacher: PreparedTeacher, fitted: CrossFit) -> pd.DataFrame:
     """How the training split's soft targets read against its labels, in-sample and cross-fitted:
     AUROC, Brier score and ECE of sigmoid(logit), at the unit the dataset is judged on (MIT-BIH
     beats, PTB-XL records). In-sample targets near AUROC 1 are nearly the labels themselves."""
-    train = stage.student_data.train
+    train = teacher.student_data.train
     rows = []
     for targets, logits in (
-        ("in-sample", stage.outputs["train"].logits),
+        ("in-sample", teacher.outputs["train"].logits),
         ("cross-fitted", fitted.logits),
     ):
         y, scores = unit_scores(train, logits)

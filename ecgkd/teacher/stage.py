@@ -1,4 +1,6 @@
-"""The teacher stage in one call: data in both views, the trained teacher, its cached outputs."""
+"""The teacher stage: data in both views, the trained teacher, its cached outputs and its rhythm
+ablation. :func:`run_teacher` is the stage in one call (notebook 02 and ``python -m ecgkd`` call
+it); :func:`prepare_teacher` is what later stages call to reload the teacher and its targets."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from ..config import Config
 from ..data.rhythm import has_rhythm
 from ..data.split import PreparedData, Split
 from ..rhythm_head import RHYTHM, fit_rhythm_model
-from ..scoring.bootstrap import paired_auroc_difference
+from ..scoring.bootstrap import paired_difference
 from ..scoring.metrics import binary_metrics, roc_auc, unit_groups, unit_scores
 from .checkpoint import released_weights
 from .crossfit import FOLDS, CrossFit, cross_fit
@@ -23,9 +25,9 @@ from .outputs import TeacherOutputs, teacher_outputs
 
 
 @dataclass
-class TeacherStage:
-    """What the students need: their splits, the teacher's outputs aligned with them, and the
-    teacher."""
+class PreparedTeacher:
+    """What :func:`prepare_teacher` hands the students: their splits, the teacher's outputs aligned
+    with them, the trained teacher, and the cross-fitted targets of its fold teachers."""
 
     run: TeacherRun
     student_data: PreparedData  # the students' windows
@@ -115,7 +117,7 @@ def prepare_teacher(
     rhythm: bool | None = None,
     folds: int = FOLDS,
     splits: tuple[str, ...] | None = None,
-) -> TeacherStage:
+) -> PreparedTeacher:
     """Load both views of ``dataset``, train or reload the teacher, compute or reload its outputs,
     and the cross-fitted training targets of ``folds`` fold teachers (:mod:`.crossfit`; 0: none).
     ``splits``: the splits whose outputs are computed (default: all; a baseline needs no training
@@ -147,15 +149,15 @@ def prepare_teacher(
     outputs = teacher_outputs(
         cfg, run, student_data, teacher_view, features=features, progress=progress, splits=splits
     )
-    stage = TeacherStage(run, student_data, teacher_view, outputs)
+    teacher = PreparedTeacher(run, student_data, teacher_view, outputs)
     if folds:
-        stage.cross_fitted = cross_fit(cfg, stage, folds, progress=progress)
-    return stage
+        teacher.cross_fitted = cross_fit(cfg, teacher, folds, progress=progress)
+    return teacher
 
 
 def window_only_teacher(
     cfg: Config, dataset: str, *, progress: bool = True, **kwargs
-) -> TeacherStage | None:
+) -> PreparedTeacher | None:
     """The ablation of the teacher's rhythm: the same teacher reading the window alone, where the
     main one reads rhythm too (MIT-BIH); None elsewhere. A baseline, not a teacher of students: no
     fold teachers, and no outputs on the training split (no student learns from it). ``kwargs`` go
@@ -168,7 +170,7 @@ def window_only_teacher(
 
 
 def rhythm_ablation(
-    with_rhythm: TeacherStage, window_only: TeacherStage, resamples: int = 1000, seed: int = 0
+    with_rhythm: PreparedTeacher, window_only: PreparedTeacher, resamples: int = 1000, seed: int = 0
 ) -> pd.DataFrame:
     """The teacher with rhythm against what it is made of, on the same units: its window-only
     ablation and its rhythm anchor alone (the rhythm-only baseline, fitted on the same training
@@ -185,8 +187,8 @@ def rhythm_ablation(
         for name in ("val", "test")
     }
     rows = [
-        (stage.label, stage.test_metrics("val")["auroc"], stage.test_metrics("test")["auroc"], s)
-        for stage, s in ((with_rhythm, s_with), (window_only, s_without))
+        (t.label, t.test_metrics("val")["auroc"], t.test_metrics("test")["auroc"], s)
+        for t, s in ((with_rhythm, s_with), (window_only, s_without))
     ]
     rows.append(
         (
@@ -200,15 +202,32 @@ def rhythm_ablation(
     for label, val_auroc, test_auroc, scores in rows:
         row = {"model": label, "val auroc": val_auroc, "test auroc": test_auroc}
         if scores is not s_with:
-            difference, low, high = paired_auroc_difference(
-                test.y, s_with, scores, unit_groups(test), resamples, seed
-            )
-            row["teacher with rhythm - this row"] = difference
-            row["95% CI"] = f"[{low:.3f}, {high:.3f}]"
-            row["distinguishable from zero"] = "yes" if low > 0 or high < 0 else "no"
+            paired = paired_difference(test.y, s_with, scores, unit_groups(test), resamples, seed)
+            row["teacher with rhythm - this row"] = paired.pop("difference")
+            row |= paired
         table.append(row)
-    return (
-        pd.DataFrame(table)
-        .set_index("model")
-        .fillna({"95% CI": "", "distinguishable from zero": ""})
+    return pd.DataFrame(table).set_index("model")
+
+
+@dataclass
+class TeacherStudy:
+    """The teacher stage of one dataset: the teacher the students learn from, and (MIT-BIH) its
+    window-only ablation."""
+
+    teacher: PreparedTeacher
+    window_only: PreparedTeacher | None
+
+    def metrics_table(self) -> pd.DataFrame:
+        """Validation and test metrics of both teachers, one row per (teacher, split)."""
+        teachers = [t for t in (self.teacher, self.window_only) if t is not None]
+        return pd.concat([t.metrics_table() for t in teachers], ignore_index=True)
+
+
+def run_teacher(cfg: Config, dataset: str, progress: bool = True) -> TeacherStudy:
+    """The teacher stage of ``dataset`` in one call: the teacher with its fold teachers and cached
+    outputs (:func:`prepare_teacher`), and its window-only ablation
+    (:func:`window_only_teacher`)."""
+    return TeacherStudy(
+        prepare_teacher(cfg, dataset, progress=progress),
+        window_only_teacher(cfg, dataset, progress=progress),
     )

@@ -12,6 +12,7 @@ from ecgkd.data.rhythm import N_RHYTHM, RHYTHM_FEATURES, model_inputs
 from ecgkd.evaluation.baselines import PREVALENCE, baseline_reports, prevalence_report
 from ecgkd.evaluation.stage import baseline_table
 from ecgkd.rhythm_head import RHYTHM, RhythmClassifier, anchor_rhythm, fit_rhythm_model
+from ecgkd.scoring.bootstrap import ABOVE, HOLDS_ZERO
 from ecgkd.scoring.reports import evaluate_scores
 from ecgkd.students.models import build_student
 
@@ -94,8 +95,8 @@ def test_baseline_table_says_who_beats_rhythm_with_a_paired_interval():
     )
     table = baseline_table(base + [perfect, chance], resamples=200).set_index("model")
     assert list(table.index) == ["perfect", "chance"] and (table["baseline"] == RHYTHM).all()
-    assert table.loc["perfect", "beats the baseline"]
-    assert not table.loc["chance", "beats the baseline"]
+    assert table.loc["perfect", "distinguishable from zero"] == ABOVE
+    assert table.loc["chance", "distinguishable from zero"] != ABOVE
     assert table.loc["chance", "difference"] < 0
 
 
@@ -130,9 +131,9 @@ def test_kd_gain_pairs_each_student_with_its_own_no_kd_twin():
     ]
     table = kd_gain_table(reports, resamples=300).set_index("student")
     assert list(table.index) == ["A", "B"]
-    assert table.loc["A", "distinguishable from zero"] == "yes: KD helped"
-    assert table.loc["B", "distinguishable from zero"] == "no"
-    assert table.loc["A", "gain"] == pytest.approx(
+    assert table.loc["A", "distinguishable from zero"] == ABOVE
+    assert table.loc["B", "distinguishable from zero"] == HOLDS_ZERO
+    assert table.loc["A", "difference"] == pytest.approx(
         table.loc["A", "KD auroc"] - table.loc["A", "no KD auroc"]
     )
     assert table.loc["A", "KD configuration"] == "KD"
@@ -159,7 +160,7 @@ def test_rhythm_gain_pairs_each_model_with_its_window_only_twin():
     ]
     table = rhythm_gain_table(reports, resamples=300).set_index("model")
     assert list(table.index) == ["teacher (T + rhythm)", "CNN-1D + rhythm, KD T=2 alpha=0.5"]
-    assert table.loc["teacher (T + rhythm)", "distinguishable from zero"] == "yes: rhythm helped"
-    assert table.loc["CNN-1D + rhythm, KD T=2 alpha=0.5", "distinguishable from zero"] == "no"
+    assert table.loc["teacher (T + rhythm)", "distinguishable from zero"] == ABOVE
+    assert table.loc["CNN-1D + rhythm, KD T=2 alpha=0.5", "distinguishable from zero"] == HOLDS_ZERO
     row = table.loc["teacher (T + rhythm)"]
-    assert row["gain"] == pytest.approx(row["auroc with rhythm"] - row["window-only auroc"])
+    assert row["difference"] == pytest.approx(row["auroc with rhythm"] - row["window-only auroc"])

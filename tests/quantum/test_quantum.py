@@ -26,6 +26,15 @@ from ecgkd.quantum.autoencoder import (
     train_autoencoder,
 )
 from ecgkd.quantum.circuit import VQCCircuit
+from ecgkd.quantum.device import (
+    MITIGATED,
+    device_scores,
+    hardware_study,
+    hardware_subset,
+    hardware_tables,
+    threshold_study,
+)
+from ecgkd.quantum.encoders import AutoencoderRun, LatentEncoders
 from ecgkd.quantum.model import (
     RHYTHM_COLUMNS,
     LatentStudent,
@@ -35,18 +44,7 @@ from ecgkd.quantum.model import (
     latent_angles,
     qiskit_qnn,
 )
-from ecgkd.quantum.stage import (
-    LATENT_STUDENTS,
-    MITIGATED,
-    AutoencoderRun,
-    LatentEncoders,
-    device_scores,
-    hardware_study,
-    hardware_subset,
-    hardware_tables,
-    run_latent_grids,
-    threshold_study,
-)
+from ecgkd.quantum.stage import LATENT_STUDENTS, latent_grids
 from ecgkd.rhythm_head import anchor_rhythm, fit_rhythm_model
 from ecgkd.scoring.metrics import binary_metrics, roc_auc, youden_threshold
 from ecgkd.students.grid import GridPlan, StudentJob, train_student
@@ -356,7 +354,8 @@ def test_latent_grids_run_the_rhythm_grid_then_the_window_only_ablation(tmp_path
     encoders = LatentEncoders(tiny_run(), tiny_rhythm_run())
     plan = GridPlan((2.0,), (0.0, 0.5), (0,))
     settings = TrainSettings(epochs=1, batch_size=16, lr=3e-2, weight_decay=0.0, patience=1)
-    rows = run_latent_grids(cfg, data, encoders, plan, settings, progress=False)
+    rows = latent_grids(cfg, data, encoders, plan, settings, progress=False)
+    assert latent_grids(cfg, data, encoders, plan, settings, train=False).equals(rows)
     grid, ablation = main_and_ablation(rows)
     assert len(grid) == 2 * 2 and grid["rhythm"].all()  # vqc and mlp x (no KD, one KD cell)
     assert len(ablation) == 2 * 2 and not ablation["rhythm"].any()
@@ -420,15 +419,15 @@ def test_a_finished_latent_run_is_reloaded_without_running_its_encoder(tmp_path,
     settings = TrainSettings(epochs=1, batch_size=16, lr=3e-2, weight_decay=0.0, patience=1)
     weights = tmp_path / "run.pt"
     common = {"build": builder, "label": "VQC", "weights": weights, "key": "k"}
-    first = train_student(job, data, settings, **common)
+    first = train_student(job, data, settings, **common).record
     monkeypatch.setattr(
         LatentStudent, "frozen_inputs", lambda *a, **k: pytest.fail("the encoder ran")
     )
-    again, model = train_student(job, data, settings, return_model=True, **common)
-    assert {k: v for k, v in again.items() if k != "seconds"} == {
+    again = train_student(job, data, settings, **common)
+    assert {k: v for k, v in again.record.items() if k != "seconds"} == {
         k: v for k, v in first.items() if k != "seconds"
     }
-    assert roc_auc(*model.split_scores["test"]) == first["test_auroc"]
+    assert roc_auc(*again.scores["test"]) == first["test_auroc"]
 
 
 def test_quantum_student_trains_with_kd_in_the_common_sweep_and_keeps_its_encoder():
@@ -436,14 +435,10 @@ def test_quantum_student_trains_with_kd_in_the_common_sweep_and_keeps_its_encode
     data = student_data()
     encoder_before = model_fingerprint(run.model.encoder)
     settings = TrainSettings(epochs=2, batch_size=16, lr=3e-2, weight_decay=0.0, patience=2)
-    record, model = train_student(
-        StudentJob("mitbih", "vqc", 2.0, 0.5, 0),
-        data,
-        settings,
-        return_model=True,
-        build=run.builder(),
-        label="VQC",
+    trained = train_student(
+        StudentJob("mitbih", "vqc", 2.0, 0.5, 0), data, settings, build=run.builder(), label="VQC"
     )
+    record, model = trained.record, trained.model
     assert record["model"] == "VQC" and record["trainable parameters"] == 38
     # the frozen encoder runs at inference: it counts in the model's size
     assert record["parameters"] == 38 + count_parameters(run.model.encoder)
@@ -454,7 +449,7 @@ def test_quantum_student_trains_with_kd_in_the_common_sweep_and_keeps_its_encode
     )
     again = train_student(
         StudentJob("mitbih", "vqc", 2.0, 0.5, 0), data, settings, build=run.builder(), label="VQC"
-    )
+    ).record
     assert {k: v for k, v in again.items() if k != "seconds"} == {
         k: v for k, v in record.items() if k != "seconds"
     }
@@ -475,15 +470,8 @@ def test_hardware_subset_is_stratified_and_seeded():
 def trained_vqc(data):
     """A VQC student of the tiny encoder, trained one epoch with KD: what the device studies run."""
     settings = TrainSettings(epochs=1, batch_size=16, lr=3e-2, weight_decay=0.0, patience=1)
-    _, model = train_student(
-        StudentJob("mitbih", "vqc", 2.0, 0.5, 0),
-        data,
-        settings,
-        return_model=True,
-        build=tiny_run().builder(),
-        label="VQC",
-    )
-    return model
+    job = StudentJob("mitbih", "vqc", 2.0, 0.5, 0)
+    return train_student(job, data, settings, build=tiny_run().builder(), label="VQC").model
 
 
 def test_device_scores_feed_the_common_evaluation_in_every_mode():
@@ -643,7 +631,8 @@ def test_chosen_circuit_breaks_ties_by_cnots():
 
 def test_end_to_end_runs_train_the_encoder_at_the_autoencoders_step():
     import ecgkd.config
-    from ecgkd.quantum.stage import ae_settings, end_to_end_settings, quantum_settings
+    from ecgkd.quantum.encoders import ae_settings
+    from ecgkd.quantum.stage import end_to_end_settings, quantum_settings
 
     cfg = ecgkd.config.load(env={"ECGKD_QUICK": "1", "ECGKD_DEVICE": "cpu"})
     for dataset in ("mitbih", "ptbxl"):

@@ -76,38 +76,6 @@ def test_evaluate_scores_uses_the_validation_threshold_and_reports_everything():
     assert row["parameters"] == 7 and row["auroc 95% CI"].startswith("[") and "threshold" not in row
 
 
-def test_comparison_picks_no_kd_and_the_best_kd_by_validation():
-    import pandas as pd
-
-    from ecgkd.evaluation.stage import selected_jobs
-
-    rows = pd.DataFrame(
-        {
-            "dataset": "mitbih",
-            "student": "cnn1d",
-            "width": 1.0,
-            "model": "CNN-1D",
-            "temperature": [np.nan, 2.0, 4.0, np.nan, 2.0, 4.0],
-            "alpha": [0, 0.5, 0.5, 0, 0.5, 0.5],
-            "seed": [0, 0, 0, 1, 1, 1],
-            "val_auroc": [0.8, 0.7, 0.9, 0.8, 0.72, 0.88],
-            "test_auroc": [0.8, 0.95, 0.7, 0.8, 0.95, 0.7],
-        }
-    )  # the best on test is never picked
-    chosen = selected_jobs(rows, "CNN-1D", seed=3)
-    assert [kind for kind, _ in chosen] == ["no KD", "KD T=4 alpha=0.5"]
-    assert (
-        chosen[1][1].temperature == 4.0
-        and chosen[1][1].seed == 3
-        and np.isnan(chosen[0][1].temperature)
-    )
-    assert selected_jobs(rows, "ResNet-1D", seed=0) == []
-    # a student with rhythm is its own model: its jobs read the rhythm
-    rhythm = rows.assign(model="CNN-1D + rhythm", rhythm=True)
-    assert all(job.rhythm for _, job in selected_jobs(rhythm, "CNN-1D + rhythm", seed=0))
-    assert not any(job.rhythm for _, job in chosen)
-
-
 def test_ptbxl_intervals_resample_patients_in_the_order_records_are_scored():
     """Records are scored in sorted order; each gets its patient, so a patient's records move
     together in the bootstrap (two records of patient p1 here)."""
@@ -151,11 +119,11 @@ def test_retention_is_a_paired_difference_and_a_share_above_chance():
     assert list(table.index) == ["student", "chance"] and (table["dataset"] == "mitbih").all()
     difference, low, high = paired_auroc_difference(y, student, teacher, groups, resamples=200)
     assert table.loc["student", "difference"] == difference and low < difference < high
-    assert table.loc["student", "difference 95% CI"] == f"[{low:.3f}, {high:.3f}]"
+    assert table.loc["student", "95% CI"] == f"[{low:.3f}, {high:.3f}]"
     share = table["share of the teacher's AUROC above chance"]
     assert abs(share["chance"]) < 0.15 < table.loc["chance", "auroc / teacher"]  # ratio flatters
     reversed_units = evaluate_scores("other", "mitbih", y[::-1], student, y[::-1], student)
-    with pytest.raises(ValueError, match="same test units"):
+    with pytest.raises(ValueError, match="other test units"):
         retention_table([reports[0], reversed_units])
 
 
@@ -217,3 +185,43 @@ def test_save_tables_writes_each_table_and_keeps_a_named_index(tmp_path):
     assert list(again.columns) == ["model", "N", "S"]
     assert list(again["model"]) == ["a", "b"] and list(again["S"]) == [0.7, 0.6]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [p.name for p in paths]
+
+
+def test_every_paired_table_reads_one_verdict_off_its_interval():
+    """The verdict says "distinguishable" only when the whole interval lies on one side of zero,
+    in the same words for every table; the row's interval is the bootstrap's."""
+    from ecgkd.scoring.bootstrap import (
+        ABOVE,
+        BELOW,
+        HOLDS_ZERO,
+        paired_auroc_difference,
+        paired_difference,
+        verdict,
+    )
+
+    assert (verdict(0.01, 0.2), verdict(-0.2, -0.01), verdict(-0.1, 0.1)) == (
+        ABOVE,
+        BELOW,
+        HOLDS_ZERO,
+    )
+    assert verdict(0.0, 0.1) == HOLDS_ZERO  # an interval that touches zero holds it
+    rng = np.random.default_rng(0)
+    y = np.tile([0, 0, 1], 40)
+    groups = np.repeat(np.arange(12), 10)
+    good, bad = 3 * y + rng.normal(size=len(y)), rng.normal(size=len(y))
+    row = paired_difference(y, good, bad, groups, resamples=200, seed=1)
+    difference, low, high = paired_auroc_difference(y, good, bad, groups, 200, 1)
+    assert row["difference"] == difference and (row["CI low"], row["CI high"]) == (low, high)
+    assert row["95% CI"] == f"[{low:.3f}, {high:.3f}]"
+    assert row["distinguishable from zero"] == ABOVE
+    assert paired_difference(y, bad, good, groups, 200, 1)["distinguishable from zero"] == BELOW
+
+
+def test_paired_reports_refuse_reports_on_other_units():
+    from ecgkd.scoring import evaluate_scores, paired_reports
+
+    y = np.tile([0, 1], 20)
+    a = evaluate_scores("a", "mitbih", y, y * 1.0, y, y * 1.0, resamples=10)
+    b = evaluate_scores("b", "mitbih", y, y * 1.0, y[::-1], y[::-1] * 1.0, resamples=10)
+    with pytest.raises(ValueError, match="other test units"):
+        paired_reports(a, b, resamples=10)

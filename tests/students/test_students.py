@@ -18,12 +18,14 @@ from ecgkd.data.rhythm import N_RHYTHM
 from ecgkd.modelinfo import describe, model_fingerprint, size_on_disk
 from ecgkd.scoring.metrics import unit_scores
 from ecgkd.students.grid import (
+    Grid,
     StudentJob,
     finished_runs,
     job_key,
+    results_path,
     run_grid,
+    selected_jobs,
     train_student,
-    trained_model,
     weights_path,
 )
 from ecgkd.students.models import CNN1D, ResidualBlock, ResNet1D, build_student
@@ -95,9 +97,9 @@ def test_only_kd_runs_are_keyed_by_the_teachers_targets():
 def test_rhythm_runs_read_the_rhythm_and_say_so():
     data = student_data()
     job = StudentJob("mitbih", "cnn1d", math.nan, 0.0, 0, rhythm=True)
-    record = train_student(job, data, SETTINGS)
+    record = train_student(job, data, SETTINGS).record
     assert record["model"] == "CNN-1D + rhythm" and record["rhythm"]
-    plain = train_student(replace(job, rhythm=False), data, SETTINGS)
+    plain = train_student(replace(job, rhythm=False), data, SETTINGS).record
     assert plain["model"] == "CNN-1D" and not plain["rhythm"]
     assert record["parameters"] == plain["parameters"] + 3 * N_RHYTHM + 1
     assert job_key(job, data, SETTINGS) != job_key(replace(job, rhythm=False), data, SETTINGS)
@@ -166,13 +168,10 @@ def test_same_seed_same_initial_weights():
 
 def test_kd_and_no_kd_runs_of_a_seed_start_from_the_same_weights():
     data = student_data()
-    plain, plain_model = train_student(
-        StudentJob("mitbih", "cnn1d", math.nan, 0.0, 5), data, SETTINGS, return_model=True
-    )
-    kd, kd_model = train_student(
-        StudentJob("mitbih", "cnn1d", 4.0, 0.5, 5), data, SETTINGS, return_model=True
-    )
-    other = train_student(StudentJob("mitbih", "cnn1d", 4.0, 0.5, 6), data, SETTINGS)
+    plain_run = train_student(StudentJob("mitbih", "cnn1d", math.nan, 0.0, 5), data, SETTINGS)
+    kd_run = train_student(StudentJob("mitbih", "cnn1d", 4.0, 0.5, 5), data, SETTINGS)
+    other = train_student(StudentJob("mitbih", "cnn1d", 4.0, 0.5, 6), data, SETTINGS).record
+    (plain, plain_model), (kd, kd_model) = ((r.record, r.model) for r in (plain_run, kd_run))
     assert plain["initial_weights"] == kd["initial_weights"] != other["initial_weights"]
     assert plain["kd"] is False and kd["kd"] is True
     assert model_fingerprint(plain_model) != model_fingerprint(
@@ -183,7 +182,7 @@ def test_kd_and_no_kd_runs_of_a_seed_start_from_the_same_weights():
 def test_record_is_tidy_and_reproducible():
     data = student_data()
     job = StudentJob("mitbih", "resnet1d", 2.0, 0.75, 0, width=0.25)
-    first, second = train_student(job, data, SETTINGS), train_student(job, data, SETTINGS)
+    first, second = (train_student(job, data, SETTINGS).record for _ in range(2))
     for key in (
         "dataset",
         "student",
@@ -208,7 +207,7 @@ def test_record_is_tidy_and_reproducible():
 def test_ptbxl_is_scored_per_record():
     record = train_student(
         StudentJob("ptbxl", "cnn1d", 2.0, 0.5, 0), student_data("ptbxl"), SETTINGS
-    )
+    ).record
     assert record["test_n"] == 12  # 48 windows, 4 per record
 
 
@@ -253,13 +252,16 @@ def test_run_grid_appends_and_skips_finished_runs(tmp_path, monkeypatch):
 
 
 def test_grid_keeps_each_runs_weights_and_reloading_gives_its_row(tmp_path, monkeypatch, capsys):
+    cfg = ecgkd.config.load(env={"ECGKD_QUICK": "1", "ECGKD_JOBS": "1"}, cache_root=tmp_path)
+    grid = Grid(cfg, "students", SETTINGS)
     data = student_data()
     jobs = [
         StudentJob("mitbih", "cnn1d", math.nan, 0.0, 0),
         StudentJob("mitbih", "cnn1d", 2.0, 1.0, 0),
     ]
-    csv = tmp_path / "results.csv"
-    table = run_grid(jobs, data, SETTINGS, csv, progress=False)
+    table = grid.run(jobs, data, progress=False)
+    csv = grid.path("mitbih")
+    assert csv.parent == tmp_path / "results" and csv.is_file()
     for key in table["key"]:
         state = torch.load(weights_path(csv, key), weights_only=False)
         assert state["done"] and "optimizer" not in state  # best weights and curves only
@@ -269,22 +271,61 @@ def test_grid_keeps_each_runs_weights_and_reloading_gives_its_row(tmp_path, monk
     )
     scores = [c for c in table.columns if c.startswith("test_") or c in ("val_auroc", "best_epoch")]
     for job, (_, row) in zip(jobs, table.iterrows(), strict=True):
-        record, model = trained_model(job, data, SETTINGS, csv)
-        assert {c: record[c] for c in scores} == {c: row[c] for c in scores}
-        assert len(model.fit_history) == row["epochs_run"]
-        for name, (y, logits) in model.split_scores.items():  # what the comparison reuses
+        selection = grid.select(job, data)
+        assert selection.key == row["key"] and selection.weights == weights_path(csv, row["key"])
+        run = grid.load(selection, data)
+        assert {c: run.record[c] for c in scores} == {c: row[c] for c in scores}
+        assert len(run.history) == row["epochs_run"]
+        for name, (y, logits) in run.scores.items():  # what the comparison reuses
             split = data.splits[name]
             with torch_threads(1):
-                expected = unit_scores(split, predict(model, split.x))
+                expected = unit_scores(split, predict(run.model, split.x))
             np.testing.assert_array_equal(y, expected[0])
             np.testing.assert_array_equal(logits, expected[1])
     assert capsys.readouterr().err == ""
+    assert grid.finished(jobs, data)["key"].tolist() == table["key"].tolist()
     monkeypatch.setattr(torch.optim.AdamW, "step", real_step)
     weights_path(csv, table["key"].iloc[1]).unlink()  # lost: trained again from its seed, and said
-    record, _ = trained_model(jobs[1], data, SETTINGS, csv)
+    run = grid.load(grid.select(jobs[1], data), data)
     assert "no saved weights" in capsys.readouterr().err
-    assert record["test_auroc"] == table["test_auroc"].iloc[1]
+    assert run.record["test_auroc"] == table["test_auroc"].iloc[1]
     assert weights_path(csv, table["key"].iloc[1]).is_file()
+
+
+def test_selected_jobs_are_no_kd_and_the_best_kd_cell_by_mean_validation():
+    """One rule picks every configuration a later step uses: per model, no KD and the KD cell with
+    the best mean validation AUROC over seeds (never the test AUROC), for the seeds asked."""
+    rows = pd.DataFrame(
+        [
+            # dataset, model, student, T, alpha, seed, val, test
+            ("mitbih", "CNN-1D", "cnn1d", math.nan, 0.0, 0, 0.80, 0.99),
+            ("mitbih", "CNN-1D", "cnn1d", math.nan, 0.0, 1, 0.80, 0.99),
+            ("mitbih", "CNN-1D", "cnn1d", 2.0, 0.5, 0, 0.90, 0.10),  # best on validation
+            ("mitbih", "CNN-1D", "cnn1d", 2.0, 0.5, 1, 0.88, 0.10),
+            ("mitbih", "CNN-1D", "cnn1d", 4.0, 1.0, 0, 0.95, 0.99),  # best on one seed only
+            ("mitbih", "CNN-1D", "cnn1d", 4.0, 1.0, 1, 0.70, 0.99),
+            ("mitbih", "MLP", "mlp", math.nan, 0.0, 0, 0.6, 0.6),
+        ],
+        columns=[
+            "dataset",
+            "model",
+            "student",
+            "temperature",
+            "alpha",
+            "seed",
+            "val_auroc",
+            "test_auroc",
+        ],
+    ).assign(width=1.0, rhythm=False)
+    jobs = selected_jobs(rows)
+    cnn = [j for j in jobs if j.student == "cnn1d"]
+    assert [(j.seed, j.alpha, j.temperature) for j in cnn if j.kd] == [(0, 0.5, 2.0), (1, 0.5, 2.0)]
+    assert [j.seed for j in cnn if not j.kd] == [0, 1]
+    assert [j.kd for j in jobs if j.student == "mlp"] == [False]  # no KD run, no KD cell
+    one_seed = selected_jobs(rows, seeds=(1,), rhythm=True)
+    assert {j.seed for j in one_seed} == {1} and all(j.rhythm for j in one_seed)
+    assert all(j.rhythm for j in selected_jobs(rows.assign(rhythm=True)))  # the rows' own
+    assert not any(j.rhythm for j in jobs)
 
 
 def test_a_grid_interrupted_inside_a_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
@@ -457,7 +498,7 @@ def test_filter_study_trains_on_each_filters_data_without_a_teacher(tmp_path, mo
     assert asked == list(stage.data_mod.FILTERS)
     assert len(runs) == 3 * len(stage.filter_seeds(cfg))
     assert runs["val_auroc"].between(0, 1).all()
-    keys = pd.read_csv(stage.results_path(cfg, "filters", "mitbih"))["key"]
+    keys = pd.read_csv(results_path(cfg, "filters", "mitbih"))["key"]
     assert keys.nunique() == len(runs)  # one run per (filters, seed): each filter's own data
     again = stage.filter_study(cfg, "mitbih", progress=False)  # cached: nothing retrained
     pd.testing.assert_frame_equal(runs, again)

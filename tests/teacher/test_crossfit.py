@@ -11,6 +11,7 @@ import ecgkd.config
 from ecgkd.data.rhythm import model_inputs
 from ecgkd.data.split import PreparedData
 from ecgkd.rhythm_head import RHYTHM, anchor_rhythm, fit_rhythm_model
+from ecgkd.scoring.bootstrap import ABOVE, BELOW, HOLDS_ZERO
 from ecgkd.scoring.metrics import roc_auc
 from ecgkd.students.grid import GridPlan, results_path, run_grid
 from ecgkd.students.inputs import StudentData
@@ -19,17 +20,17 @@ from ecgkd.teacher import teacher_outputs, train_teacher
 from ecgkd.teacher.crossfit import cross_fit, fold_settings, patient_folds
 from ecgkd.teacher.finetune import build_teacher, teacher_spec
 from ecgkd.teacher.inputs import teacher_transform
-from ecgkd.teacher.stage import TeacherStage, rhythm_ablation
+from ecgkd.teacher.stage import PreparedTeacher, rhythm_ablation
 from ecgkd.train import TrainSettings
 
 
-def small_stage(tmp_path) -> tuple[ecgkd.config.Config, TeacherStage]:
+def small_stage(tmp_path) -> tuple[ecgkd.config.Config, PreparedTeacher]:
     """A tiny stand-in teacher on synthetic beats (16 patients of 2), with its outputs."""
     cfg = ecgkd.config.load(env={"ECGKD_QUICK": "1"}, cache_root=tmp_path / "cache")
     splits = {s: beat_split(s, 32, i) for i, s in enumerate(("train", "val", "test"))}
     data = PreparedData("mitbih", splits)
     run = train_teacher(cfg, splits["train"], splits["val"], settings=TINY, progress=False)
-    return cfg, TeacherStage(run, data, data, teacher_outputs(cfg, run, data, progress=False))
+    return cfg, PreparedTeacher(run, data, data, teacher_outputs(cfg, run, data, progress=False))
 
 
 def test_folds_keep_patients_whole_balance_rows_and_follow_the_seed():
@@ -69,17 +70,17 @@ def test_each_training_window_is_scored_by_a_teacher_that_never_saw_its_patient(
     assert again.fingerprint == fitted.fingerprint
     np.testing.assert_array_equal(again.logits, fitted.logits)
 
-    in_sample = StudentData.from_stage(stage, targets="in-sample")
+    in_sample = StudentData.from_teacher(stage, targets="in-sample")
     with pytest.raises(ValueError, match="no fold teachers"):
-        StudentData.from_stage(stage)
+        StudentData.from_teacher(stage)
     stage.cross_fitted = fitted
-    crossed = StudentData.from_stage(stage)
+    crossed = StudentData.from_teacher(stage)
     assert crossed.targets == "cross-fitted" and in_sample.targets == "in-sample"
     np.testing.assert_array_equal(crossed.teacher_logits["train"], fitted.logits)
     np.testing.assert_array_equal(crossed.teacher_logits["test"], in_sample.teacher_logits["test"])
     assert crossed.fingerprint() != in_sample.fingerprint()
     with pytest.raises(ValueError, match="targets"):
-        StudentData.from_stage(stage, targets="oracle")
+        StudentData.from_teacher(stage, targets="oracle")
 
 
 def test_targets_study_retrains_the_grids_cells_on_in_sample_targets(tmp_path):
@@ -89,7 +90,7 @@ def test_targets_study_retrains_the_grids_cells_on_in_sample_targets(tmp_path):
     plan = GridPlan((2.0,), (0.0, 1.0), (0,))
     grid = run_grid(
         plan.jobs("mitbih", ("cnn1d",), rhythm=True),
-        StudentData.from_stage(stage),
+        StudentData.from_teacher(stage),
         settings,
         results_path(cfg, "students", "mitbih"),
         progress=False,
@@ -106,7 +107,7 @@ def test_rhythm_ablation_sets_the_teacher_against_its_window_and_its_anchor(tmp_
     cfg, stage = small_stage(tmp_path)
     data = stage.student_data
     run = train_teacher(cfg, data.train, data.val, settings=TINY, rhythm=False, progress=False)
-    window_only = TeacherStage(run, data, data, teacher_outputs(cfg, run, data, progress=False))
+    window_only = PreparedTeacher(run, data, data, teacher_outputs(cfg, run, data, progress=False))
     table = rhythm_ablation(stage, window_only, resamples=50)
     assert list(table.index) == [
         stage.label,
@@ -121,7 +122,7 @@ def test_rhythm_ablation_sets_the_teacher_against_its_window_and_its_anchor(tmp_
         row = table.iloc[i]
         expected = table["test auroc"].iloc[0] - row["test auroc"]
         assert row["teacher with rhythm - this row"] == pytest.approx(expected)
-        assert row["distinguishable from zero"] in ("yes", "no")
+        assert row["distinguishable from zero"] in (ABOVE, BELOW, HOLDS_ZERO)
 
 
 def test_an_anchored_teacher_starts_as_the_rhythm_baseline():
