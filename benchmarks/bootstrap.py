@@ -8,7 +8,7 @@ over DS2's 22 records. Each resample draws whole records, so a resample's AUROC 
 how often each record is drawn: ``resampled_auroc`` computes it from a 22 x 22 matrix of
 positive-negative wins between records, built once; the row way weights all ~50,000 beats in every
 resample (``weighted_auroc``). Both give the same numbers, bit for bit (checked below and in
-tests/evaluation/test_metrics.py); the table gives their time per paired difference.
+tests/scoring/test_metrics.py); the table gives their time per paired difference.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """ecgkd: distil the ECGFounder foundation model into small classical and quantum students.
 
 The package holds the code; the notebooks in ``tutorials/`` tell the story. One package per stage,
-in pipeline order: :mod:`ecgkd.data` (real MIT-BIH and PTB-XL windows) -> :mod:`ecgkd.teacher` ->
-:mod:`ecgkd.students` -> :mod:`ecgkd.quantum` -> :mod:`ecgkd.evaluation`. Every notebook starts with
+in pipeline order: :mod:`ecgkd.data` (real MIT-BIH and PTB-XL windows) -> the shared floors
+(:mod:`ecgkd.train`, :mod:`ecgkd.scoring`, :mod:`ecgkd.rhythm_head`) -> :mod:`ecgkd.teacher` ->
+:mod:`ecgkd.students` -> :mod:`ecgkd.quantum` -> :mod:`ecgkd.evaluation`; an earlier floor never
+imports a later one (``tests/test_import_order.py``). Every notebook starts with
 ``cfg = ecgkd.setup()``.
 """
 

@@ -2,7 +2,7 @@
 folder.
 
     python -m ecgkd --quick                  # every stage, quick mode, into _build/results-quick/
-    python -m ecgkd --stages evaluate        # notebook 05's comparison from the finished grids
+    python -m ecgkd --stages evaluate        # notebook 06's comparison from the finished grids
     python -m ecgkd --full --stages teacher students  # full mode, two stages
     python -m ecgkd --data ~/ecg-data        # a data folder named: full mode unless --quick
     python -m ecgkd --help

@@ -165,8 +165,8 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> Config:
     if data_text and not data_root.is_dir():
         raise ConfigError(
             f"ECGKD_DATA={data_text!r} is not a folder. Point it at a folder holding mitdb/ and "
-            "ptb-xl/ "
-            "(see data/README.md), or unset it to use the sample in the repository's data/."
+            "ptb-xl/ (see data/README.md), or unset it to use the sample in the repository's "
+            "data/."
         )
     cache_text = env.get("ECGKD_CACHE", "").strip()
     cache_root = Path(cache_text).expanduser() if cache_text else root / "cache"

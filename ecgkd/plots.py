@@ -423,25 +423,25 @@ def plot_shots(table, metric: str = "auroc", title: str = "") -> plt.Figure:
     return fig
 
 
-def plot_pipeline() -> plt.Figure:
-    """The tutorial's pipeline as boxes and arrows: data -> teacher -> students -> evaluation."""
+def plot_pipeline(teacher_parameters: int) -> plt.Figure:
+    """The tutorial's pipeline as boxes and arrows, one box per notebook: data -> teacher ->
+    students -> quantum -> device -> evaluation (``teacher_parameters``: ECGFounder's, counted by
+    the caller)."""
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH, 3.4))
     ax.set(xlim=(0, 11), ylim=(0, 4.2))
     ax.axis("off")
+    millions = f"{teacher_parameters / 1e6:.1f} M parameters"
     boxes = {
         "data": (
             0.1,
             1.5,
             "01 data\nMIT-BIH beats (DS1/DS2)\nPTB-XL records (folds)\npatient-disjoint",
         ),
-        "teacher": (
-            2.6,
-            1.5,
-            "02 teacher\nECGFounder Net1D\n30.7 M parameters\nfine-tuned, binary",
-        ),
-        "classical": (5.3, 2.6, "03 classical students\nResNet-1D, CNN-1D\nKD loss, T x alpha"),
-        "quantum": (5.3, 0.2, "04 quantum student\nautoencoder 256 -> 6\n6-qubit VQC (Qiskit)"),
-        "evaluate": (8.3, 1.5, "05 evaluation\nsame test sets, metrics\nshots and device noise"),
+        "teacher": (2.6, 1.5, f"02 teacher\nECGFounder Net1D\n{millions}\nfine-tuned, binary"),
+        "classical": (5.1, 2.6, "03 classical students\nResNet-1D, CNN-1D\nKD loss, T x alpha"),
+        "quantum": (5.1, 0.2, "04 quantum student\nautoencoder 256 -> 6\n6-qubit VQC (Qiskit)"),
+        "device": (8.1, 0.2, "05 VQC on a device\nshots, device noise\nM3, threshold"),
+        "evaluate": (8.1, 2.6, "06 evaluation\nsame test sets\npaired intervals"),
     }
     for key, (x, y, text) in boxes.items():
         colour = {
@@ -449,6 +449,7 @@ def plot_pipeline() -> plt.Figure:
             "teacher": "#f5e3d0",
             "classical": "#dff0dc",
             "quantum": "#ece0f5",
+            "device": "#ece0f5",
             "evaluate": "#eeeeee",
         }[key]
         ax.text(
@@ -462,10 +463,12 @@ def plot_pipeline() -> plt.Figure:
         )
     arrows = [
         ((2.35, 2.15), (2.75, 2.15), "windows"),
-        ((4.95, 2.4), (5.45, 3.1), "soft labels"),
-        ((4.95, 1.9), (5.45, 1.0), "soft labels"),
-        ((7.6, 3.2), (8.4, 2.45), ""),
-        ((7.6, 0.9), (8.4, 1.85), ""),
+        ((4.95, 2.4), (5.3, 3.1), "soft labels"),
+        ((4.95, 1.9), (5.3, 1.0), "soft labels"),
+        ((7.45, 3.25), (8.25, 3.25), ""),
+        ((7.45, 0.85), (8.25, 0.85), "trained VQC"),
+        ((7.45, 1.2), (8.4, 2.6), ""),
+        ((9.3, 1.5), (9.3, 2.35), ""),
     ]
     for start, end, label in arrows:
         ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "color": "black"})

@@ -12,8 +12,8 @@ What it does, and why:
   weights).
 
 A loss is any ``loss(output, y, teacher_logits) -> scalar``: plain BCE for the teacher, the KD loss
-of
-:mod:`ecgkd.students.kd` for the students, the mean squared error for the autoencoder.
+of :mod:`ecgkd.students.kd` for the students, the mean squared error for the autoencoder.
+:func:`train_step` is the one optimisation step all of them take.
 """
 
 from __future__ import annotations
@@ -264,6 +264,38 @@ def predict(
     return (out_logits, np.concatenate(feats)) if features else out_logits
 
 
+Batch = tuple[torch.Tensor, torch.Tensor, "torch.Tensor | None"]
+
+
+def batch_tensors(
+    data: TrainData, idx: np.ndarray, transform: Transform | None, device: str
+) -> Batch:
+    """Rows ``idx`` of ``data`` as tensors on ``device``: inputs (through ``transform``), labels
+    and, for distillation, the teacher's logits (None without them)."""
+    x = _tensor(data.x[idx], transform, device)
+    y = torch.from_numpy(data.y[idx].astype(np.float32)).to(device)
+    teacher = None if data.teacher is None else data.teacher[idx].astype(np.float32)
+    return x, y, None if teacher is None else torch.from_numpy(teacher).to(device)
+
+
+def train_step(
+    model: nn.Module,
+    batch: Batch,
+    loss_fn: LossFn,
+    optimizer: torch.optim.Optimizer,
+    output: Callable[[Any], torch.Tensor] = binary_logits,
+) -> float:
+    """One optimisation step, the same for every model of the tutorial: the loss of the model's
+    output on a batch against its labels (and the teacher's logits, when distilling), its
+    gradient, one step of the optimiser. Returns the batch's loss."""
+    x, y, teacher = batch
+    optimizer.zero_grad(set_to_none=True)
+    loss = loss_fn(output(model(x)), y, teacher)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
+
+
 def epoch_order(n: int, seed: int, epoch: int, samples: int | None) -> np.ndarray:
     """The training order of one epoch, a function of (seed, epoch) only: resuming reproduces it."""
     rng = np.random.default_rng([int(seed), int(epoch)])
@@ -408,18 +440,8 @@ def fit(
             bar.set_description(f"{desc} epoch {epoch}/{settings.epochs}")
         for idx in _batches(len(train), settings.batch_size, order):
             next(steps, None)
-            xb = _tensor(train.x[idx], transform, device)
-            yb = torch.from_numpy(train.y[idx].astype(np.float32)).to(device)
-            tb = (
-                None
-                if train.teacher is None
-                else torch.from_numpy(train.teacher[idx].astype(np.float32)).to(device)
-            )
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(objective.output(model(xb)), yb, tb)
-            loss.backward()
-            optimizer.step()
-            losses.append(float(loss.detach()))
+            batch = batch_tensors(train, idx, transform, device)
+            losses.append(train_step(model, batch, loss_fn, optimizer, objective.output))
         scores = objective.validate(model, val, settings, device, transform)
         score = scores[objective.monitor]
         lr = optimizer.param_groups[0]["lr"]

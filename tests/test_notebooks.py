@@ -53,6 +53,64 @@ def test_opens_and_closes_the_house_way(source: Path):
     assert "versions_table()" in cells[-1].source
 
 
+def knob_value_is_a_scalar(node) -> bool:
+    """A value a reader may change in place: a literal (a number, a string, a tuple of them), or
+    one literal in quick mode and another in full mode (``A if cfg.quick else B``)."""
+    import ast
+
+    if isinstance(node, ast.IfExp):
+        quick = ast.unparse(node.test) == "cfg.quick"
+        return quick and knob_value_is_a_scalar(node.body) and knob_value_is_a_scalar(node.orelse)
+    try:
+        ast.literal_eval(node)
+    except ValueError:
+        return False
+    return True
+
+
+def parameters_cell_knobs(source: str) -> tuple[list[str], list[str]]:
+    """(the names a parameters cell assigns, besides ``cfg``; those whose value is not a scalar
+    a reader may change)."""
+    import ast
+
+    names, not_scalars = [], []
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.Assign):
+            continue
+        targets = [
+            t for target in node.targets for t in ast.walk(target) if isinstance(t, ast.Name)
+        ]
+        assigned = [t.id for t in targets if t.id != "cfg"]
+        names += assigned
+        if assigned and not knob_value_is_a_scalar(node.value):
+            not_scalars += assigned
+    return names, not_scalars
+
+
+@pytest.mark.parametrize("source", TUTORIALS, ids=lambda p: p.name)
+def test_every_knob_of_the_parameters_cell_is_a_scalar_used_later(source: Path):
+    """The parameters cell holds scalars a reader may change (besides ``cfg`` and imports), and each
+    one is read by a later cell: "change it here" is true of every name there."""
+    import re
+
+    cells = jupytext.read(source).cells
+    index = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
+    names, not_scalars = parameters_cell_knobs(cells[index].source)
+    assert not not_scalars, f"{source.name}: not a scalar a reader may change: {not_scalars}"
+    later = "\n".join(c.source for c in cells[index + 1 :] if c.cell_type == "code")
+    unused = [n for n in names if not re.search(rf"\b{re.escape(n)}\b", later)]
+    assert not unused, f"{source.name}: parameters no later cell reads: {unused}"
+
+
+def test_the_knob_check_fails_on_a_renamed_constant_and_an_unused_knob():
+    names, not_scalars = parameters_cell_knobs(
+        "import x\ncfg = ecgkd.setup()\nLATENT_SIZE = LATENT\nA, B = 1, (2, 3)\n"
+        "C = 5 if cfg.quick else 6\nD = f(cfg)\nE = 1 if other else 2\n"
+    )
+    assert names == ["LATENT_SIZE", "A", "B", "C", "D", "E"]
+    assert not_scalars == ["LATENT_SIZE", "D", "E"]
+
+
 @pytest.mark.parametrize("source", TUTORIALS, ids=lambda p: p.name)
 def test_code_cells_fit_the_page(source: Path):
     """The book clips code wider than about 100 columns: no code line is (ruff formats the rest)."""

@@ -1,9 +1,9 @@
 """End to end in quick mode, on the repository's real sample: ``python -m ecgkd`` runs every stage,
-and its tables equal those notebooks 04 and 05 saved when the book build executed them (``make
+and its tables equal those notebooks 05 and 06 saved when the book build executed them (``make
 test`` builds the book first).
 
 The CLI reloads the compared models the grids saved, then bootstraps again in its own process, so
-equal tables also show that a CPU rerun with the same seed reproduces notebooks 04 and 05 exactly.
+equal tables also show that a CPU rerun with the same seed reproduces notebooks 05 and 06 exactly.
 (The grids and the Aer runs of the hardware study both read come from the cache the book's
 notebooks filled.)
 """
@@ -18,8 +18,8 @@ from ecgkd import cli, config
 TIMINGS = ["latency_ms"]  # not results: they vary with the load
 # the tables each notebook saves under results_root, by the CLI's file name
 TABLES = {
-    "04_quantum_student": ("hardware", "hardware_thresholds"),
-    "05_evaluation": (
+    "05_vqc_on_device": ("hardware", "hardware_thresholds"),
+    "06_evaluation": (
         "comparison",
         "retention",
         "baselines",
@@ -64,7 +64,7 @@ def notebook_tables(notebook: str) -> Path:
     return folder
 
 
-def test_cli_reproduces_notebook_05(tmp_path, monkeypatch):
+def test_cli_reproduces_notebooks_05_and_06(tmp_path, monkeypatch):
     monkeypatch.setenv("ECGKD_QUICK", "1")
     saved = {notebook: notebook_tables(notebook) for notebook in TABLES}
     assert cli.main(["--quick", "--out", str(tmp_path), "--no-progress"]) == 0

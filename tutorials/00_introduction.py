@@ -16,7 +16,8 @@
 # %% [markdown]
 # # 0. Introduction: from a foundation ECG model to classical and quantum students
 #
-# ECGFounder {cite:p}`li2024ecgfounder` is a 31-million-parameter network trained on about ten million ECGs. It reads an ECG well,
+# ECGFounder {cite:p}`li2024ecgfounder` is a network of tens of millions of parameters (counted in the
+# pipeline below) trained on about ten million ECGs. It reads an ECG well,
 # but it is too large for a wearable, and far too large for the quantum processors of today. This
 # tutorial distils it into small students and measures, on real recordings, what each one keeps of the
 # teacher's judgement and at what cost.
@@ -43,8 +44,10 @@ import pandas as pd
 import ecgkd
 from ecgkd import plots
 from ecgkd.modelinfo import count_parameters
+from ecgkd.quantum import VQCSpec
 from ecgkd.report import titled, versions_table
 from ecgkd.students import build_student
+from ecgkd.teacher import Net1D, ecgfounder_config
 
 cfg = ecgkd.setup()
 
@@ -60,10 +63,12 @@ cfg = ecgkd.setup()
 #
 # ## The pipeline
 # One notebook per stage, and one package of `ecgkd` behind each (`ls tutorials ecgkd` shows the same
-# pipeline); data flows one way.
+# pipeline); data flows one way, and so do the package's imports: data, then the shared floors
+# (training, scoring, the rhythm head), then teacher -> students -> quantum -> evaluation, an earlier
+# stage never importing a later one (`tests/test_import_order.py` keeps it so).
 
 # %%
-fig = plots.plot_pipeline()
+fig = plots.plot_pipeline(count_parameters(Net1D(ecgfounder_config(leads=12, n_outputs=150))))
 
 # %% [markdown]
 # | notebook | what it does | package |
@@ -71,11 +76,13 @@ fig = plots.plot_pipeline()
 # | {doc}`01_data` | WFDB records to labelled windows, patient-disjoint splits | `ecgkd.data` |
 # | {doc}`02_teacher` | ECGFounder's Net1D, real weights or a stand-in, fine-tuning, cached outputs | `ecgkd.teacher` |
 # | {doc}`03_classical_distillation` | KD loss, ResNet-1D and CNN-1D, the T x alpha grid | `ecgkd.students` |
-# | {doc}`04_quantum_student` | autoencoder, 6-qubit VQC in Qiskit, shots and device noise | `ecgkd.quantum` |
-# | {doc}`05_evaluation` | every model on the same test splits, intervals, calibration, cost | `ecgkd.evaluation` |
+# | {doc}`04_quantum_student` | autoencoder, 6-qubit VQC in Qiskit, distillation, circuit ablation | `ecgkd.quantum` |
+# | {doc}`05_vqc_on_device` | the trained VQC with shots, a device's noise, M3, on-device threshold | `ecgkd.quantum.device` |
+# | {doc}`06_evaluation` | every model on the same test splits, paired intervals, calibration, cost | `ecgkd.evaluation` |
 #
 # Beside them: `ecgkd.config` (settings), `ecgkd.cache` (fingerprints, atomic files), `ecgkd.train` (the
-# one training loop), `ecgkd.modelinfo` (sizes and fingerprints of models), `ecgkd.plots` and
+# one training loop), `ecgkd.scoring` (metrics, thresholds, bootstrap and paired differences, for every
+# stage), `ecgkd.rhythm_head` (the rhythm anchor every rhythm model starts from), `ecgkd.modelinfo` (sizes and fingerprints of models), `ecgkd.plots` and
 # `ecgkd.report` (what the notebooks show), and `python -m ecgkd` (`ecgkd.cli`), which runs the stages
 # without notebooks.
 #
@@ -164,9 +171,9 @@ choices = pd.DataFrame(
         ),
         (
             "quantum",
-            "angle encoding, Qiskit's real_amplitudes with 5 layers, parity readout, trainable "
-            "scale"
-            " and bias; trained with an exact torch simulation equal to Qiskit's",
+            f"angle encoding, Qiskit's real_amplitudes with {VQCSpec().reps} layers, parity"
+            " readout, trainable scale and bias; trained with an exact torch simulation equal to"
+            " Qiskit's",
         ),
         (
             "quantum",
@@ -181,7 +188,7 @@ choices = pd.DataFrame(
             "baselines",
             "every model is compared with a constant score and, on MIT-BIH, a logistic regression"
             " on the RR features alone and the window-only teacher, paired on the same test units"
-            " (notebook 05); KD and rhythm gains are paired differences with intervals",
+            " (notebook 06); KD and rhythm gains are paired differences with intervals",
         ),
         (
             "hardware",
@@ -210,7 +217,7 @@ titled(choices, "Our choices, where the study is silent").hide(axis="index").set
 #   1-500), a quarter-width stand-in teacher, short training, small grids and one seed: minutes per notebook on 2 CPU cores
 #   ({doc}`/book/status` has this build's times); CI runs this mode.
 # - **Full**: whole records, the full-size Net1D, 3 seeds over the 2 x 3 T x alpha grid: the experiment.
-#   Hours on 2 CPU cores, minutes on a GPU (`ECGKD_DEVICE=auto` uses one when present). Every stage caches
+#   Hours on 2 CPU cores (`ECGKD_DEVICE=auto` trains on a GPU when one is present). Every stage caches
 #   its results under `ECGKD_CACHE`, so a rerun resumes where it stopped.
 #
 # **Which mode runs** (our rule): `ECGKD_QUICK=1` or `0` when you set it; otherwise quick mode on the

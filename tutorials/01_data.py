@@ -36,7 +36,8 @@
 # %% [markdown]
 # ## Parameters
 # `ecgkd.setup()` reads the settings (`ECGKD_DATA`, `ECGKD_QUICK`, ...: see {doc}`00_introduction`) and
-# seeds every generator. The data choices below are the package's; the notebook names them here.
+# seeds every generator. The knobs of this notebook follow, each passed to the call that uses it:
+# which records illustrate the data, and how many seeds the filter study of section 1.3 trains.
 
 # %% tags=["parameters"]
 import numpy as np
@@ -47,21 +48,19 @@ import ecgkd
 from ecgkd import plots
 from ecgkd.data import FILTERS, STUDENT_FILTERS, mitbih, overlap_report, preprocess, ptbxl, rhythm
 from ecgkd.report import titled, versions_table
-from ecgkd.students.stage import chosen_filters, filter_seeds, filter_study, filter_summary
+from ecgkd.students.stage import chosen_filters, filter_study, filter_summary
 
 cfg = ecgkd.setup()
-# MIT-BIH: one 256-sample window per beat, 250 ms before the R peak and 461 ms after it (360 Hz)
-SAMPLES_BEFORE_R, SAMPLES_AFTER_R = mitbih.PRE_R, mitbih.POST_R
-# whole DS1 records held out for early stopping and thresholds
-VALIDATION_RECORDS = mitbih.VAL_RECORDS
-# PTB-XL: the official strat_fold of each split
-PTBXL_FOLDS = ptbxl.FOLDS
-# baseline filters the students (and the stand-in teacher) see, per dataset: chosen in section 1.3
-FILTERS_USED = STUDENT_FILTERS
-# the filter study: each of FILTERS, the CNN-1D trained on labels alone with these seeds
-FILTER_SEEDS = filter_seeds(cfg)
-print(f"window: {SAMPLES_BEFORE_R} + {SAMPLES_AFTER_R} samples; validation: {VALIDATION_RECORDS}")
-print(f"filters: {FILTERS_USED}; filter study over {FILTERS} with seeds {FILTER_SEEDS}")
+# the MIT-BIH record whose beats section 1.1 draws, and the seconds shown
+BEATS_RECORD, FROM_SECOND, TO_SECOND = "208", 20, 28
+# the MIT-BIH training record whose RR intervals section 1.1 draws
+RHYTHM_RECORD = "209"
+# random training windows drawn per AAMI class
+EXAMPLES_PER_CLASS = 20
+# the PTB-XL record the three filters of section 1.3 are shown on
+FILTER_RECORD = 26
+# the filter study: seeds of the CNN-1D trained on labels alone under each filter
+FILTER_SEEDS = 2 if cfg.quick else 3
 
 # %% [markdown]
 # ## 1.1 MIT-BIH Arrhythmia Database
@@ -89,25 +88,29 @@ titled(aami, "MIT-BIH: AAMI classes of the beat symbols")
 # %% [markdown]
 # ### One beat, one window
 # Each annotated beat becomes one sample: 256 samples (0.71 s) from 90 samples (250 ms) before the R peak
-# to 166 samples (461 ms) after it. The 250 ms before R hold the P wave, whose absence or early timing is
+# to 166 samples (461 ms) after it (`mitbih.PRE_R`, `mitbih.POST_R`: our choice). The 250 ms before R hold the P wave, whose absence or early timing is
 # what marks a supraventricular beat; the 461 ms after R reach the end of the T wave. Before cutting,
 # the whole record is filtered at its own rate (60 Hz notch for this American database, 0.67-40 Hz
 # band-pass and the baseline filter chosen in section 1.3) and z-scored once.
 #
-# Record 208 has normal (N), ventricular (V) and fusion (F) beats close together:
+# Record 208 (`BEATS_RECORD`) has normal (N), ventricular (V) and fusion (F) beats close together:
 
 # %%
-rec208 = mitbih.read_record(cfg.data_root, "208", max_seconds=60)
+print(
+    f"a window: {mitbih.PRE_R} samples before the R peak, {mitbih.POST_R} after, at {mitbih.FS} Hz"
+)
+record = mitbih.read_record(cfg.data_root, BEATS_RECORD, max_seconds=TO_SECOND + 30)
+middle = (FROM_SECOND + TO_SECOND) / 2 * mitbih.FS
 fig = plots.plot_record_beats(
-    rec208.raw[0],
+    record.raw[0],
     mitbih.FS,
-    rec208.r_peaks,
-    rec208.aami,
+    record.r_peaks,
+    record.aami,
     mitbih.PRE_R,
     mitbih.POST_R,
-    seconds=(20, 28),
-    highlight=int(np.searchsorted(rec208.r_peaks, 23 * 360)),
-    title="MIT-BIH record 208, lead MLII (raw, mV), beats labelled by AAMI class",
+    seconds=(FROM_SECOND, TO_SECOND),
+    highlight=int(np.searchsorted(record.r_peaks, middle)),
+    title=f"MIT-BIH record {BEATS_RECORD}, lead MLII (raw, mV), beats labelled by AAMI class",
 )
 
 # %% [markdown]
@@ -125,12 +128,13 @@ titled(mit.summary(), f"MIT-BIH ({cfg.mode} mode): windows per split", precision
 # Beats of one person are far more alike than beats of two people, so a model tested on other beats of
 # the patients it trained on looks much better than it is. De Chazal's split puts 22 records in DS1
 # (training) and 22 other records in DS2 (testing). For early stopping, thresholds and every other
-# choice we also need a validation set. Our choice: five whole DS1 records (`VALIDATION_RECORDS`), so
+# choice we also need a validation set. Our choice: five whole DS1 records (`mitbih.VAL_RECORDS`), so
 # that no validation beat comes from a training record, chosen so that N, S, V and F all appear and no
 # record holds more than about a quarter of the abnormal beats (in the full records). A validation set
 # dominated by one record would make every choice rest on one patient.
 
 # %%
+print("validation records:", ", ".join(mitbih.VAL_RECORDS))
 titled(mitbih.class_table(mit), "MIT-BIH: beats per AAMI class and split")
 
 # %% [markdown]
@@ -172,8 +176,10 @@ else:
 # below finds exactly this one overlap. Test beats of record 202:
 
 # %%
-print("MIT-BIH records in two splits:", len(overlap_report(mit.splits, "record")))
-display(titled(overlap_report(mit.splits, "patient"), "MIT-BIH: patients in two splits"))
+assert overlap_report(mit.splits, "record").empty, "a MIT-BIH record sits in two splits"
+shared = overlap_report(mit.splits, "patient")
+assert list(shared["patient"]) == ["201+202"], f"unexpected shared patients: {shared}"
+display(titled(shared, "MIT-BIH: patients in two splits"))
 print("test windows from record 202:", int((mit.test.record == "202").sum()), "of", len(mit.test))
 
 # %% [markdown]
@@ -183,7 +189,9 @@ print("test windows from record 202:", int((mit.test.record == "202").sum()), "o
 # hardest class for any model that sees a single beat.
 
 # %%
-fig = plots.plot_class_examples(mit.train, r_offset=mitbih.PRE_R, seed=cfg.seed)
+fig = plots.plot_class_examples(
+    mit.train, r_offset=mitbih.PRE_R, per_class=EXAMPLES_PER_CLASS, seed=cfg.seed
+)
 
 # %% [markdown]
 # ### Rhythm: when each beat came
@@ -193,11 +201,12 @@ fig = plots.plot_class_examples(mit.train, r_offset=mitbih.PRE_R, seed=cfg.seed)
 # the next beat (a monitor would decide one beat late) and the record median uses the whole record
 # (a monitor would use a running value). On MIT-BIH the teacher and every student read them beside
 # the window ({doc}`02_teacher`, {doc}`03_classical_distillation`, {doc}`04_quantum_student`), and
-# notebook 05 fits a baseline on them alone; a deployed model would inherit both caveats. Record
-# 209's first minutes, where premature beats fall below the local average:
+# {doc}`06_evaluation` fits a baseline on them alone; a deployed model would inherit both caveats.
+# Record 209's first minutes (`RHYTHM_RECORD`), where premature beats fall below the local average:
 
 # %%
-fig = plots.plot_rr_series(mit.train, "209", title="MIT-BIH record 209 (DS1): RR before each beat")
+title = f"MIT-BIH record {RHYTHM_RECORD} (DS1): RR before each beat"
+fig = plots.plot_rr_series(mit.train, RHYTHM_RECORD, title=title)
 
 # %%
 ratio = pd.Series(
@@ -235,7 +244,8 @@ superclasses = pd.Series(ptb.report["superclass_counts"], name="records").to_fra
 titled(superclasses, "PTB-XL: records with each diagnostic superclass")
 
 # %% [markdown]
-# **Splits**: the official `strat_fold` column, never re-split: folds 1-8 train, 9 validation, 10 test.
+# **Splits**: the official `strat_fold` column (`ptbxl.FOLDS`), never re-split: folds 1-8 train, 9
+# validation, 10 test.
 # The folds were built by the PTB-XL authors so that all records of a patient fall in one fold and
 # folds 9-10 hold only human-validated labels.
 
@@ -243,12 +253,10 @@ titled(superclasses, "PTB-XL: records with each diagnostic superclass")
 titled(ptbxl.split_table(ptb), "PTB-XL: records and windows per split")
 
 # %%
-print(
-    "PTB-XL records in two splits:",
-    len(overlap_report(ptb.splits, "record")),
-    "| patients in two splits:",
-    len(overlap_report(ptb.splits, "patient")),
-)
+print("PTB-XL folds per split:", ptbxl.FOLDS)
+for unit in ("record", "patient"):
+    assert overlap_report(ptb.splits, unit).empty, f"a PTB-XL {unit} sits in two splits"
+print("PTB-XL: no record and no patient in two splits")
 
 # %% [markdown]
 # ### The teacher's view and the students' view
@@ -289,18 +297,19 @@ fig = plots.plot_record_windows(ptb.test, records.test.record[i])
 # - `recipe`: the band-pass, then the 0.4 s median: the reference.
 #
 # The unit tests (`tests/data/test_preprocess.py`) measure each filter on a beat with a known ST
-# elevation. Here is a real record, lead II of PTB-XL record 26 (a validation record; statements
-# NST_, DIG: non-specific ST change, digitalis effect), under the three filters:
+# elevation. Here is a real record, lead II of PTB-XL record 26 (`FILTER_RECORD`, a validation
+# record; statements NST_, DIG: non-specific ST change, digitalis effect), under the three filters:
 
 # %%
-raw26, fs26 = ptbxl.read_student_lead(cfg.data_root, 26)
+raw, fs = ptbxl.read_student_lead(cfg.data_root, FILTER_RECORD)
 names = {
     "bandpass": "band-pass alone",
     "dechazal": "de Chazal (200/600 ms)",
     "recipe": "recipe (0.4 s)",
 }
-signals = {names[f]: preprocess.clean(raw26, fs26, ptbxl.MAINS_HZ, f)[0] for f in names}
-fig = plots.plot_filters(signals, fs26, (3.2, 4.8), title="PTB-XL record 26, lead II, 100 Hz")
+signals = {names[f]: preprocess.clean(raw, fs, ptbxl.MAINS_HZ, f)[0] for f in names}
+title = f"PTB-XL record {FILTER_RECORD}, lead II, 100 Hz"
+fig = plots.plot_filters(signals, fs, (3.2, 4.8), title=title)
 
 # %% [markdown]
 # Compare the segment just after each QRS: under the band-pass alone it sits below the zero line;
@@ -313,24 +322,28 @@ fig = plots.plot_filters(signals, fs26, (3.2, 4.8), title="PTB-XL record 26, lea
 # of the two filters that keep ST and T, the one with the higher mean validation AUROC.
 
 # %%
-study = pd.concat([filter_study(cfg, name, progress=False) for name in ("mitbih", "ptbxl")])
+print("candidates:", ", ".join(FILTERS))
+study = pd.concat(
+    [filter_study(cfg, name, seeds=FILTER_SEEDS, progress=False) for name in ("mitbih", "ptbxl")]
+)
 titled(
     filter_summary(study), f"Filter study ({cfg.mode} mode): CNN-1D validation AUROC", precision=3
 )
 
 # %%
 choice = chosen_filters(study)
-print("chosen here:", choice, "| used by the package (STUDENT_FILTERS):", FILTERS_USED)
-if choice != FILTERS_USED:
-    print("This run's measurement disagrees with the package's choice: see the text below.")
+print("chosen here:", choice, "| used by the package (STUDENT_FILTERS):", STUDENT_FILTERS)
+if cfg.quick and FILTER_SEEDS == 2:  # the measurement the package's choice was made on
+    assert choice == STUDENT_FILTERS, "the quick-mode filter study no longer gives STUDENT_FILTERS"
 
 # %% [markdown]
 # The last columns are paired differences (same seed, same initial weights) from the recipe. The
 # package's choice, `STUDENT_FILTERS`, was made with this rule on the quick-mode measurement (two
-# seeds; the printed line says whether this run agrees). The validation sets are small (five
-# MIT-BIH records; PTB-XL's fold 9, in quick mode only its share of the first records: the split
-# tables above give the sizes), so a difference of a few hundredths is weak evidence; what the table shows with more confidence is the direction of each filter against the
-# recipe. On MIT-BIH, whose classes are told apart by timing and QRS shape, de Chazal's filter (built
+# seeds; in quick mode the cell above asserts that this run still gives it; a full run prints its own
+# choice). The validation sets are small (five MIT-BIH records; PTB-XL's fold 9, in quick mode only
+# its share of the first records: the split tables above give the sizes), so a difference of a few
+# hundredths is weak evidence; what the table shows with more confidence is the direction of each
+# filter against the recipe. On MIT-BIH, whose classes are told apart by timing and QRS shape, de Chazal's filter (built
 # for this database) suits; on PTB-XL, where ST and T define two superclasses, the band-pass alone
 # keeps them whole.
 

@@ -16,13 +16,13 @@
 # %% [markdown]
 # # 2. The teacher: ECGFounder's Net1D, fine-tuned for normal vs abnormal
 #
-# ECGFounder {cite:p}`li2024ecgfounder` is a 30.8-million-parameter convolutional network trained on about ten
-# million ECGs to read 150 diagnostic labels. It is the teacher every student in this tutorial learns from,
+# ECGFounder {cite:p}`li2024ecgfounder` is a convolutional network of tens of millions of parameters
+# (section 2.1 counts them), trained on about ten million ECGs to read 150 diagnostic labels. It is the teacher every student in this tutorial learns from,
 # so this notebook builds it, feeds it, fine-tunes it on each dataset and saves what it says about every
 # window, once, for the students.
 #
 # **You will learn**
-# - how Net1D is built and where its 30.8 M parameters sit;
+# - how Net1D is built and where its parameters sit;
 # - how to plug in the released weights, and what the tutorial does when you do not have them;
 # - what the teacher sees on each dataset, and why;
 # - how the teacher is fine-tuned (after the official recipe), how its operating threshold is chosen,
@@ -40,8 +40,8 @@
 # %% [markdown]
 # ## Parameters
 # Besides `ECGKD_QUICK` and `ECGKD_DATA`, this notebook reads `ECGKD_WEIGHTS`: a folder holding the
-# released `1_lead_ECGFounder.pth` and `12_lead_ECGFounder.pth`, if you have them. The teacher's
-# training settings (our choices on top of the official recipe) come from `teacher_spec`.
+# released `1_lead_ECGFounder.pth` and `12_lead_ECGFounder.pth`, if you have them (set it before
+# starting Jupyter). The knobs of this notebook, each passed to the call that uses it:
 
 # %% tags=["parameters"]
 import matplotlib.pyplot as plt
@@ -53,6 +53,7 @@ from ecgkd import plots
 from ecgkd.data import load
 from ecgkd.modelinfo import count_parameters
 from ecgkd.report import settings_table, show_source, titled, versions_table
+from ecgkd.rhythm_head import RhythmClassifier
 from ecgkd.scoring.metrics import per_class_detection
 from ecgkd.teacher import (
     CheckpointError,
@@ -70,15 +71,21 @@ from ecgkd.teacher.net1d import architecture_table
 from ecgkd.teacher.stage import rhythm_ablation, window_only_teacher
 
 cfg = ecgkd.setup()
-# None: no released weights here, so the stand-in teacher is trained
-WEIGHTS = cfg.weights
-# which teacher, at which width and depth, trained how: our choices per dataset and mode
-TEACHERS = {name: teacher_spec(cfg, name) for name in ("mitbih", "ptbxl")}
-settings = {
-    n: {"width": t.width, "depth": t.depth, **t.settings.as_dict()} for n, t in TEACHERS.items()
-}
+# the AAMI class of the MIT-BIH beat whose teacher's view section 2.3 draws
+EXAMPLE_CLASS = "V"
 # bootstrap resamples of the paired intervals (quick mode: fewer)
 RESAMPLES = 200 if cfg.quick else 1000
+
+# %% [markdown]
+# Which teacher is trained, at which width and depth, and how: our choices per dataset and mode, on top
+# of the official recipe (`teacher_spec`; section 2.5 explains them).
+
+# %%
+print("released weights:", cfg.weights or "none (ECGKD_WEIGHTS unset): the stand-in is trained")
+specs = {name: teacher_spec(cfg, name) for name in ("mitbih", "ptbxl")}
+settings = {
+    n: {"width": t.width, "depth": t.depth, **t.settings.as_dict()} for n, t in specs.items()
+}
 settings_table(settings, f"Teacher settings per dataset, {cfg.mode} mode")
 
 # %% [markdown]
@@ -93,16 +100,20 @@ settings_table(settings, f"Teacher settings per dataset, {cfg.mode} mode")
 
 # %%
 ecgfounder = Net1D(ecgfounder_config(leads=12, n_outputs=150))
-titled(architecture_table(ecgfounder, length=5000), "Net1D, 12 leads x 5000 samples, 150 labels")
+architecture = architecture_table(ecgfounder, length=5000)
+titled(architecture, "Net1D, 12 leads x 5000 samples, 150 labels")
 
 # %% [markdown]
-# Almost 90% of the weights sit in the last two stages. The totals match the published checkpoints
-# (a unit test checks every key and shape against the official file format):
+# Most of the weights sit in the last two stages (the share is computed below). The totals match the
+# published checkpoints (a unit test checks every key and shape against the official file format):
 
 # %%
+last_two = architecture.loc[["stage 5", "stage 6"], "parameters"].sum()
+print(f"share of the last two stages: {last_two / architecture['parameters'].sum():.0%}")
 print(
     f"12-lead parameters: {count_parameters(ecgfounder):,} "
-    f"({used_parameters(ecgfounder):,} without the unused batch-norm weights)"
+    f"({used_parameters(ecgfounder):,} without the unused batch-norm weights), "
+    f"{len(ecgfounder.state_dict())} tensors"
 )
 print(f"1-lead parameters:  {count_parameters(Net1D(ecgfounder_config(leads=1))):,}")
 del ecgfounder
@@ -112,8 +123,8 @@ del ecgfounder
 # The weights are on Hugging Face (`PKUDigitalHealth/ECGFounder`, gated: accept the terms there). With
 # internet, `load_ecgfounder("PKUDigitalHealth/ECGFounder", leads=12)` fetches them (`pip install
 # "ecgkd[hub]"`); otherwise download the two `.pth` files, put them in a folder and set
-# `ECGKD_WEIGHTS=/that/folder` before starting Jupyter. Loading is strict: every one of the 509 tensors
-# must match by name and shape, and any difference is reported by name. Without the files, the call fails
+# `ECGKD_WEIGHTS=/that/folder` before starting Jupyter. Loading is strict: every tensor (the count is
+# printed above) must match by name and shape, and any difference is reported by name. Without the files, the call fails
 # fast with instructions, which is what happens here:
 
 # %%
@@ -145,7 +156,7 @@ show_source(teacher_inputs)
 # - **MIT-BIH**: the very window the students see, 256 MLII samples around one beat, which becomes 356
 #   samples at 500 Hz, and the beat's eight RR features ({doc}`01_data`, section 1.1). A window of
 #   0.71 s shows a beat's shape but not when it came, and timing is what marks a premature (S) beat.
-#   Our choice, the *anchored* head (`ecgkd.data.rhythm.RhythmClassifier`): its logit is the
+#   Our choice, the *anchored* head (`ecgkd.rhythm_head.RhythmClassifier`): its logit is the
 #   rhythm-only baseline's (a logistic regression on the eight RR features, fitted on the training
 #   split and then fixed) plus one linear layer on Net1D's 1024 window features, which starts at
 #   zero. Training thus starts from the baseline and learns only what the window adds; in an earlier
@@ -158,16 +169,21 @@ show_source(teacher_inputs)
 # - **PTB-XL**: the whole 10 s, 12-lead record, ECGFounder's native input. Labels belong to the record,
 #   so the record's output is the soft target of each of its four lead-II student windows. Here the teacher
 #   does see more than the students: twelve leads and four times the duration.
+#
+# The anchored head is these lines: the window's linear layer plus the fixed anchor's logit.
+
+# %%
+show_source(RhythmClassifier.forward)
 
 # %%
 mit = load(cfg, "mitbih", progress=False)
-i = int(np.flatnonzero(mit.train.aami == "V")[0])
+i = int(np.flatnonzero(mit.train.aami == EXAMPLE_CLASS)[0])
 fig = plots.plot_teacher_view(
     mit.train.x[i],
     mit.train.fs,
     teacher_inputs(mit.train.x[i : i + 1], mit.train.fs)[0],
     500,
-    title=f"MIT-BIH record {mit.train.record[i]}, one V beat",
+    title=f"MIT-BIH record {mit.train.record[i]}, one {EXAMPLE_CLASS} beat",
 )
 
 # %%
@@ -263,10 +279,10 @@ titled(ablation, "MIT-BIH: the teacher with and without rhythm (test: DS2 beats)
 
 # %%
 detection = {
-    stage.label: per_class_detection(test.aami, stage.outputs["test"].logits, stage.run.threshold)[
+    t.label: per_class_detection(test.aami, t.outputs["test"].logits, t.run.threshold)[
         "called abnormal"
     ]
-    for stage in (mit_teacher, window_teacher)
+    for t in (mit_teacher, window_teacher)
 }
 titled(pd.DataFrame(detection), "MIT-BIH DS2: share of each AAMI class called abnormal", 3)
 
@@ -274,8 +290,7 @@ titled(pd.DataFrame(detection), "MIT-BIH DS2: share of each AAMI class called ab
 # ## 2.6 Fine-tuning on PTB-XL
 # Same recipe, whole 12-lead records, folds 1-8 for training, 9 for validation, 10 for testing. With 500
 # records there are only a few hundred training examples, so the stand-in teacher's numbers are noisy;
-# with the real weights, fine-tuning needs far fewer examples. Batches of 16 records (quick mode: 5
-# epochs).
+# with the real weights, fine-tuning needs far fewer examples. The settings are printed below.
 
 # %%
 ptb_teacher = prepare_teacher(cfg, "ptbxl")
@@ -303,17 +318,17 @@ titled(ptb_teacher.zero_shot_table(), "PTB-XL: zero-shot score of the released m
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(8, 4), layout="constrained")
-for ax, stage, name in (
+for ax, teacher, name in (
     (axes[0], mit_teacher, "MIT-BIH DS2"),
     (axes[1], ptb_teacher, "PTB-XL fold 10"),
 ):
-    rows = stage.teacher_data.test
-    logits = stage.run.logits(rows)
+    rows = teacher.teacher_data.test
+    logits = teacher.run.logits(rows)
     plots.plot_roc(
         {name: (rows.y, logits)},
-        title=stage.label,
+        title=teacher.label,
         ax=ax,
-        points={name: (rows.y, logits, stage.run.threshold)},
+        points={name: (rows.y, logits, teacher.run.threshold)},
     )
 
 # %% [markdown]
@@ -325,8 +340,8 @@ for ax, stage, name in (
 
 # %%
 rows = []
-for stage in (mit_teacher, ptb_teacher):
-    for name, out in stage.outputs.items():
+for teacher in (mit_teacher, ptb_teacher):
+    for name, out in teacher.outputs.items():
         rows.append(
             {
                 "dataset": out.dataset,
@@ -380,8 +395,9 @@ except StaleOutputsError as err:
 #
 # **Exercise 2.3.** Count the parameters of the teacher trained here, `count_parameters(mit_teacher.run.model)`.
 #
-# *Self-check*: in full mode it is the 1-lead Net1D with a one-logit head, 30,655,025 parameters; in quick
-# mode the quarter-width, half-depth stand-in is a small fraction of that.
+# *Self-check*: in full mode it is the 1-lead Net1D of section 2.1 with a one-logit head in place of the
+# 150-label one (and, on MIT-BIH, the rhythm anchor's fixed numbers); in quick mode the quarter-width,
+# half-depth stand-in is a small fraction of that.
 
 # %%
 versions_table()

@@ -23,27 +23,27 @@
 # splits, and several seeds in full mode.
 #
 # **You will learn**
-# - the distillation loss for a binary teacher, in seven lines, and three checks that would catch a
-#   wrong one;
-# - the two students: a ResNet-1D in the style of {cite:t}`wang2017resnet` and a 20 k-parameter CNN-1D,
-#   which on MIT-BIH also read the beat's rhythm, and what that adds;
+# - the distillation loss for a binary teacher {cite:p}`hinton2015distilling`, the one training step
+#   every model takes, and three checks that would catch a wrong loss;
+# - the two students: a ResNet-1D in the style of {cite:t}`wang2017resnet` and a small CNN-1D, which
+#   on MIT-BIH also read the beat's rhythm, and what that adds;
 # - how a T x alpha sensitivity study is run, resumed and read;
 # - why the soft targets of the training windows come from teachers that never saw the patient
 #   (cross-fitting), and what changes when they do not;
 # - where distillation helps here, and where it does not.
 #
 # **Runtime**: under two minutes in quick mode on 2 CPU cores (a 2 x 3 grid, one seed, short epochs, a
-# quarter-width ResNet-1D, 8/16/16 channels). Full mode runs the same 2 x 3 grid with 3 seeds for
-# 2 students on 2 datasets (60 runs) with a half-width ResNet-1D (16/32/32 channels; our 2-core
-# budget, `benchmarks/students.py` prints its speed), and on MIT-BIH the window-only students at
-# two cells and the first seed (4 runs more): {doc}`/book/status` has the measured times. Finished runs are
+# quarter-width ResNet-1D). Full mode runs the same grid with 3 seeds for 2 students on 2 datasets
+# with a half-width ResNet-1D (our 2-core budget; `benchmarks/students.py` prints its speed), and on
+# MIT-BIH the window-only students at two cells and the first seed: {doc}`/book/status` has the
+# measured times. Finished runs are
 # saved as they complete, so an interrupted study resumes where it stopped.
 
 # %% [markdown]
 # ## Parameters
-# The grid, the optimisation and the students' widths are our choices; they live in
-# `ecgkd.students.stage` so that this notebook and `python -m ecgkd` run the same study. Change them here
-# to experiment (a changed grid gets its own run keys and never mixes with the default one).
+# The grid of the study, our choice (the package's defaults, `ecgkd.students.stage`, which
+# `python -m ecgkd` runs). Change them here to experiment: a changed grid gets its own run keys and
+# never mixes with the default one (notebooks 04 and 06 read the default grid).
 
 # %% tags=["parameters"]
 import pandas as pd
@@ -59,14 +59,24 @@ from ecgkd.scoring.metrics import latency_ms
 from ecgkd.students import STUDENT_LABELS, build_student, kd_loss
 from ecgkd.teacher import prepare_teacher, stand_in_note
 from ecgkd.teacher.crossfit import targets_quality
-from ecgkd.train import bce_loss
+from ecgkd.train import bce_loss, train_step
 
 cfg = ecgkd.setup()
-# the study: temperatures T, weights alpha (0 = no KD) and seeds
-PLAN = students.grid_plan(cfg)
-# width multiplier per student (quick mode: a quarter-width ResNet-1D, for time)
+# the KD cells: temperatures T and weights alpha (alpha = 0: no KD, run once per seed)
+TEMPERATURES = (2.0, 4.0)
+ALPHAS = (0.0, 0.5, 1.0)
+# seeds of the grid, counted from ECGKD_SEED
+SEEDS = 1 if cfg.quick else 3
+# teacher logits drawn for the loss checks of section 3.1
+CHECK_LOGITS = 512
+
+# %% [markdown]
+# The optimisation (epochs, batch, learning rate, early stopping) and the students' widths are the
+# package's choices per dataset and mode (`student_settings`, `student_widths`):
+
+# %%
+PLAN = students.GridPlan(TEMPERATURES, ALPHAS, tuple(cfg.seed + s for s in range(SEEDS)))
 WIDTHS = students.student_widths(cfg)
-# epochs, batch, learning rate, early stopping, windows per epoch: per dataset
 SETTINGS = {name: students.student_settings(cfg, name) for name in ("mitbih", "ptbxl")}
 print(f"T = {PLAN.temperatures}, alpha = {PLAN.alphas}, seeds = {PLAN.seeds}, widths = {WIDTHS}")
 settings_table(SETTINGS, f"Student training settings per dataset, {cfg.mode} mode")
@@ -90,6 +100,14 @@ show_source(students.binary_kl)
 show_source(kd_loss)
 
 # %% [markdown]
+# And this is the one training step every model of the tutorial takes, the teacher and the
+# autoencoder included (`ecgkd.train.fit` runs it over each epoch's batches, validates after each
+# epoch, keeps the best epoch and stops early): the loss above, its gradient, one AdamW step.
+
+# %%
+show_source(train_step)
+
+# %% [markdown]
 # Three checks that would catch a wrong loss, on logits drawn like a confident teacher's: a student that
 # already equals the teacher has nothing to learn (loss 0 at alpha = 1); alpha = 0 is the plain
 # label loss; and the factor $T^2$. The gradient of the KL term alone shrinks like $1/T^2$ once T is large
@@ -98,17 +116,18 @@ show_source(kd_loss)
 
 # %%
 generator = torch.Generator().manual_seed(cfg.seed)
-teacher_logits = 4 * torch.randn(512, generator=generator)
-labels = (teacher_logits + torch.randn(512, generator=generator) > 0).float()
+teacher_logits = 4 * torch.randn(CHECK_LOGITS, generator=generator)
+labels = (teacher_logits + torch.randn(CHECK_LOGITS, generator=generator) > 0).float()
 same = kd_loss(4.0, 1.0)(teacher_logits, labels, teacher_logits)
-print(f"alpha = 1, student = teacher: loss {same:.1e}")
+assert abs(same) < 1e-6, "a student equal to its teacher must have nothing to learn"
 plain = kd_loss(4.0, 0.0)(teacher_logits / 2, labels, teacher_logits) - bce_loss()(
     teacher_logits / 2, labels
 )
-print(f"alpha = 0 minus plain BCE: {plain:.1e}")
+assert abs(plain) < 1e-6, "alpha = 0 must be the plain label loss"
+print(f"alpha = 1, student = teacher: loss {same:.1e}; alpha = 0 minus plain BCE: {plain:.1e}")
 gradients = []
 for t in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0):
-    student_logits = torch.zeros(512, requires_grad=True)
+    student_logits = torch.zeros(CHECK_LOGITS, requires_grad=True)
     kd_loss(t, 1.0)(student_logits, labels, teacher_logits).backward()
     norm = student_logits.grad.norm().item()
     gradients.append({"T": t, "gradient, with T^2": norm, "gradient, KL alone": norm / t**2})
@@ -127,8 +146,8 @@ fig = plots.plot_soft_targets((1, 2, 4, 8))
 # four windows per record) and output one logit. The ResNet-1D follows {cite:t}`wang2017resnet`, the
 # ResNet used in the PTB-XL benchmark: three residual blocks of kernel-8/5/3 convolutions with batch norm.
 # Two changes are our choice, to make it a student rather than a second teacher: half of Wang's widths
-# (32/64/64 channels) and a max-pool halving the length between blocks, as ECG ResNets usually
-# downsample. Wang's own network (`ResNet1D.wang()`: 64/128/128 channels, no pooling, 0.5 M parameters)
+# at width 1 (and narrower in this mode's budget: the channels are printed below) and a max-pool
+# halving the length between blocks, as ECG ResNets usually downsample. Wang's own network (`ResNet1D.wang()`: 64/128/128 channels, no pooling, 0.5 M parameters)
 # is a reference in `benchmarks/students.py`, which prints how much slower it trains and scores.
 # The CNN-1D is ours: four small convolution stages and global pooling, designed to fit a wearable.
 #
@@ -140,8 +159,8 @@ fig = plots.plot_soft_targets((1, 2, 4, 8))
 # then fixed), plus a linear layer on the pooled convolutional features that starts at zero. Every
 # student with rhythm thus starts as the baseline, and training (with or without KD) can only add what
 # the window tells; where the shape of an unseen patient's beat misleads, the rhythm is still there.
-# The anchor's 25 numbers (the scaler's 8 means and 8 scales, 8 weights and a bias) count as
-# parameters, not as trainable ones (the table below gives both). The paper's window-only
+# The anchor's 3 k + 1 numbers for k rhythm features (the scaler's means and scales, the weights and
+# a bias) count as parameters, not as trainable ones (the table below gives both). The paper's window-only
 # students stay, as ablation rows. PTB-XL's windows carry no such features: each record holds its own
 # rhythm within its 10 s.
 
@@ -159,6 +178,11 @@ sizes = pd.DataFrame(
         for suffix, k in (("", 0), (RHYTHM_SUFFIX, N_RHYTHM))
     }
 ).T
+print(
+    f"ResNet-1D channels in {cfg.mode} mode:",
+    build_student("resnet1d", 0, width=WIDTHS["resnet1d"]).channels,
+)
+print(f"rhythm anchor: {3 * N_RHYTHM + 1} fixed numbers for {N_RHYTHM} features")
 titled(sizes, f"The classical students in {cfg.mode} mode, window only and with rhythm")
 
 # %% [markdown]
@@ -175,10 +199,10 @@ titled(sizes, f"The classical students in {cfg.mode} mode, window only and with 
 # those of the teacher trained on all training patients. Section 3.6 measures what this changes.
 
 # %%
-stages = {name: prepare_teacher(cfg, name, progress=False) for name in ("mitbih", "ptbxl")}
-data = {name: students.StudentData.from_teacher(stage) for name, stage in stages.items()}
-for name, stage in stages.items():
-    print(f"{name}: {stand_in_note(stage.label)}")
+teachers = {name: prepare_teacher(cfg, name, progress=False) for name in ("mitbih", "ptbxl")}
+data = {name: students.StudentData.from_teacher(t) for name, t in teachers.items()}
+for name, teacher in teachers.items():
+    print(f"{name}: {stand_in_note(teacher.label)}")
 
 # %% [markdown]
 # ## 3.4 The sensitivity study
@@ -192,8 +216,8 @@ for name, stage in stages.items():
 # `joblib.parallel_config(backend="dask")`), and each finished run is appended to a CSV under
 # `cache/results/`, so a rerun skips what is done. On MIT-BIH the grid's students read the rhythm;
 # after the grid, the window-only students run at no KD and at the grid's best KD cell by validation,
-# on the grid's first seed (the ablation rows; one seed is our budget, and notebook 05 gives each
-# difference an interval over DS2's records).
+# on the grid's first seed (the ablation rows; one seed is our budget, and {doc}`06_evaluation` gives
+# each difference an interval over DS2's records).
 
 # %%
 everything = pd.concat(
@@ -226,14 +250,15 @@ fig = plots.plot_kd_gains(results, "Classical students")
 
 # %%
 summary = students.summary_table(everything)
-teacher_auroc = {n: s.test_metrics()["auroc"] for n, s in stages.items()}
+teacher_auroc = {n: t.test_metrics()["auroc"] for n, t in teachers.items()}
 summary["teacher test_auroc"] = summary["dataset"].map(teacher_auroc)
 titled(summary, "Best KD setting by validation, per dataset and student (window-only: one cell)")
 
 # %% [markdown]
 # ### What the rhythm adds
 # Each MIT-BIH configuration run both ways, same seed: with rhythm minus window only, on DS2. These are
-# test AUROCs of single runs; notebook 05 gives the same differences with intervals over DS2's records.
+# test AUROCs of single runs; {doc}`06_evaluation` gives the same differences with intervals over DS2's
+# records.
 
 # %%
 titled(students.rhythm_table(everything), "MIT-BIH DS2: test AUROC with rhythm and window only")
@@ -253,20 +278,19 @@ titled(students.best_cell_by_seed(results), "Best KD cell of each seed, by valid
 
 # %%
 rows = []
-for name, stage in stages.items():
-    teacher = stage.run.model
+for name, teacher in teachers.items():
     rows.append(
         {
             "dataset": name,
-            "model": stage.label,
-            "parameters": count_parameters(teacher),
-            "latency ms / window": latency_ms(teacher, stage.input_shape()),
+            "model": teacher.label,
+            "parameters": count_parameters(teacher.run.model),
+            "latency ms / window": latency_ms(teacher.run.model, teacher.input_shape()),
         }
     )
     k = N_RHYTHM if has_rhythm(name) else 0
     for n in STUDENT_LABELS:
         model = build_student(n, 0, width=WIDTHS[n], rhythm=k)
-        anchor_rhythm(model, stage.student_data.train, stage.student_data.val)  # if it reads rhythm
+        anchor_rhythm(model, teacher.student_data.train, teacher.student_data.val)  # with rhythm
         rows.append(
             {
                 "dataset": name,
@@ -285,7 +309,7 @@ titled(pd.DataFrame(rows), "Size and latency (this machine), per dataset", preci
 
 # %%
 quality = pd.concat(
-    [targets_quality(stage, stage.cross_fitted) for stage in stages.values()], ignore_index=True
+    [targets_quality(t, t.cross_fitted) for t in teachers.values()], ignore_index=True
 )
 titled(quality, "The teacher's soft targets on the training windows, against their labels", 3)
 
@@ -297,7 +321,7 @@ titled(quality, "The teacher's soft targets on the training windows, against the
 # %%
 study = pd.concat(
     [
-        students.targets_study(cfg, stages[n], results[results["dataset"] == n], SETTINGS[n])
+        students.targets_study(cfg, teachers[n], results[results["dataset"] == n], SETTINGS[n])
         for n in data
     ],
     ignore_index=True,
@@ -323,7 +347,9 @@ titled(spread, "KD gain over no KD, test AUROC, per dataset and student (all KD 
 # - In quick mode the grid is small, there is one seed and the epochs are short: differences of a few
 #   thousandths are noise. Full mode runs 3 seeds; read the spread column before the mean.
 # - On PTB-XL the teacher reads 12 leads and 10 s while the students read 2.56 s of one lead: there the
-#   teacher knows things the students cannot see, and its soft targets can transfer some of it.
+#   teacher knows things the students cannot see. Whether its soft targets transfer any of it is what
+#   the PTB-XL rows of the gain table test; {doc}`06_evaluation` gives each gain an interval over the
+#   test patients, and a gain whose interval holds zero has not been shown.
 # - MIT-BIH's splits share one subject (records 201 and 202, {doc}`01_data`); PTB-XL's share none.
 
 # %% [markdown]
@@ -352,8 +378,9 @@ titled(spread, "KD gain over no KD, test AUROC, per dataset and student (all KD 
 # `students.StudentJob("mitbih", "cnn1d", 4.0, 1.0, cfg.seed, rhythm=True)`, and the same job with
 # alpha 0 and T `float("nan")`), with `SETTINGS["mitbih"]` and `data["mitbih"]`.
 #
-# *Self-check*: both records carry the same `initial_weights` fingerprint, and each record equals its row
-# of `results` (the runs are deterministic), so the difference between the two is the loss alone.
+# *Self-check*: both runs' records (`.record`) carry the same `initial_weights` fingerprint, and each
+# record equals its row of `results` (the runs are deterministic), so the difference between the two
+# is the loss alone.
 #
 # **Exercise 3.3.** In `summary`, which (T, alpha) cell did validation pick for each student, and which
 # cell has the best mean *test* AUROC in the heatmap?

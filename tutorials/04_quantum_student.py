@@ -17,9 +17,10 @@
 # # 4. The quantum student: six numbers, six qubits, one teacher
 #
 # Can a 6-qubit variational circuit, fed a 6-number summary of a 256-sample ECG window, learn the
-# teacher's judgement well enough to matter on near-term hardware? This notebook builds the pieces the
-# study names (a convolutional autoencoder, a variational quantum classifier in Qiskit {cite:p}`qiskit2024`, distillation from
-# the teacher) and then asks what finite shots and a real device's noise do to the result.
+# teacher's judgement? This notebook builds the pieces the study names: a convolutional autoencoder
+# {cite:p}`hinton2006autoencoder`, a variational quantum classifier {cite:p}`havlicek2019,schuld2020`
+# in Qiskit {cite:p}`qiskit2024`, and distillation from the teacher {cite:p}`hinton2015distilling`.
+# {doc}`05_vqc_on_device` then runs the trained circuit with finite shots under a real device's noise.
 #
 # **You will learn**
 # - how an autoencoder turns a window into rotation angles, using training statistics only;
@@ -27,19 +28,17 @@
 # - why training goes through an exact torch simulation of the circuit, and how it is checked against
 #   Qiskit and trained through qiskit-machine-learning's EstimatorQNN + TorchConnector as well;
 # - how the VQC does with and without the teacher, against a classical head of the same size;
-# - what two angles of rhythm (how early a beat came, the pause after it) add on MIT-BIH;
-# - what happens with 128 to 8192 shots, and under the noise model of an IBM Heron device.
+# - what two angles of rhythm (how early a beat came, the pause after it) add on MIT-BIH.
 #
-# **Runtime**: under two minutes in quick mode on 2 CPU cores. Full mode trains on all of MIT-BIH DS1 and runs the
-# 2 x 3 grid with 3 seeds for the VQC and its control on both datasets, plus Aer's noisy simulation: tens of
+# **Runtime**: under two minutes in quick mode on 2 CPU cores. Full mode trains on all of MIT-BIH DS1
+# and runs the T x alpha grid with 3 seeds for the VQC and its control on both datasets: tens of
 # minutes on 2 CPU cores ({doc}`/book/status` has the measured times). Every finished run is cached; a
 # rerun takes seconds.
 
 # %% [markdown]
 # ## Parameters
-# Our choices for the quantum student, named here and read from `ecgkd.quantum` (the circuit's
-# `VQCSpec`, the autoencoder's and the head's training settings, the shots and the simulated windows),
-# so that this notebook and `python -m ecgkd` run the same study.
+# Our choices for the quantum student, each passed to the call that uses it. They equal the package's
+# defaults (`ecgkd.quantum`), which `python -m ecgkd` runs; a changed value gets its own cache keys.
 
 # %% tags=["parameters"]
 import math
@@ -51,54 +50,51 @@ from qiskit.quantum_info import Statevector
 
 import ecgkd
 from ecgkd import plots, students
-from ecgkd.config import project_root
-from ecgkd.quantum import TorchVQC, VQCSpec, bind, hardware
+from ecgkd.quantum import TorchVQC, VQCSpec, bind, build_vqc, hardware
+from ecgkd.quantum.autoencoder import ConvAutoencoder
+from ecgkd.quantum.encoders import ae_settings, prepare_encoders
 from ecgkd.quantum.model import RHYTHM_ANGLES, VQCHead, latent_angles
 from ecgkd.quantum.stage import (
     CIRCUIT_VARIANTS,
-    LATENT,
     LATENT_STUDENTS,
-    MITIGATED,
-    ablation_seeds,
     ablation_table,
-    ae_settings,
     best_vqc,
     chosen_circuit,
     circuit_ablation,
-    circuit_weights,
-    device_scores,
-    hardware_cache,
-    hardware_shots,
-    hardware_tables,
-    hardware_windows,
-    prepare_encoders,
+    latent_grids,
     quantum_settings,
-    run_latent_grids,
-    train_one,
-    window_angles,
+    trained_latent,
 )
-from ecgkd.report import save_tables, settings_table, show_source, titled, versions_table
+from ecgkd.report import settings_table, show_source, titled, versions_table
 from ecgkd.students import kd_loss
 from ecgkd.teacher import prepare_teacher, stand_in_note
 from ecgkd.train import TrainData, TrainSettings, fit
 
 cfg = ecgkd.setup()
-# the circuit: 6 qubits, angle encoding, real_amplitudes with 5 layers, parity readout
-SPEC = VQCSpec()
-# the ablation behind that choice (section 4.6): one change at a time, these seeds, MIT-BIH
-VARIANTS, ABLATION_SEEDS = CIRCUIT_VARIANTS, ablation_seeds(cfg)
+# the circuit: entangling layers of the real_amplitudes ansatz on 6 qubits, parity readout
+LAYERS = 5
 # the autoencoder's latent: one number per qubit (on MIT-BIH the main students keep two qubits
 # for the rhythm angles, so their encoder's latent is two smaller)
-LATENT_SIZE = LATENT
-# the T x alpha x seeds grid of notebook 03, for the VQC and its control
-PLAN = students.grid_plan(cfg)
-# how the autoencoder and the VQC head train, per dataset
+LATENT = 6
+# the T x alpha grid of notebook 03, for the VQC and its control (alpha = 0: no KD)
+TEMPERATURES = (2.0, 4.0)
+ALPHAS = (0.0, 0.5, 1.0)
+SEEDS = 1 if cfg.quick else 3
+# seeds of the circuit ablation of section 4.6
+ABLATION_SEEDS = 2 if cfg.quick else 3
+# training windows of the EstimatorQNN check of section 4.5 (half normal, half abnormal)
+QNN_WINDOWS = 16
+
+# %% [markdown]
+# The training settings of the autoencoder and of the VQC head, per dataset (`ae_settings`,
+# `quantum_settings`: our choices):
+
+# %%
+SPEC = VQCSpec(reps=LAYERS)
+PLAN = students.GridPlan(TEMPERATURES, ALPHAS, tuple(cfg.seed + s for s in range(SEEDS)))
 AE_SETTINGS = {name: ae_settings(cfg, name) for name in ("mitbih", "ptbxl")}
 HEAD_SETTINGS = {name: quantum_settings(cfg, name) for name in ("mitbih", "ptbxl")}
-# the hardware study: shots per window, and DS2 windows simulated on Aer (noisy runs cost ms each)
-SHOTS, HARDWARE_WINDOWS = hardware_shots(cfg), hardware_windows(cfg)
 print(f"{SPEC}\nT = {PLAN.temperatures}, alpha = {PLAN.alphas}, seeds = {PLAN.seeds}")
-print(f"shots = {SHOTS} on {HARDWARE_WINDOWS} windows")
 owners = {f"autoencoder, {n}": s for n, s in AE_SETTINGS.items()}
 owners |= {f"VQC head, {n}": s for n, s in HEAD_SETTINGS.items()}
 settings_table(owners, f"Training settings of the quantum stage, {cfg.mode} mode")
@@ -109,21 +105,25 @@ settings_table(owners, f"Training settings of the quantum stage, {cfg.mode} mode
 # teacher logits (notebook 02 made them; `prepare_teacher` reloads them).
 
 # %%
-stages = {name: prepare_teacher(cfg, name, progress=False) for name in ("mitbih", "ptbxl")}
-data = {name: students.StudentData.from_teacher(stage) for name, stage in stages.items()}
-for name, stage in stages.items():
-    print(f"{name}: {stand_in_note(stage.label)}")
+teachers = {name: prepare_teacher(cfg, name, progress=False) for name in ("mitbih", "ptbxl")}
+data = {name: students.StudentData.from_teacher(t) for name, t in teachers.items()}
+for name, teacher in teachers.items():
+    print(f"{name}: {stand_in_note(teacher.label)}")
 
 # %% [markdown]
 # ## 4.2 From 256 samples to 6 angles: the autoencoder
-# Six qubits take six numbers. Our choice (the study's is not public): a 1-D convolutional autoencoder,
-# four stride-2 convolutions and a linear layer down to a 6-d latent, a mirrored decoder back to 256
-# samples, trained to reconstruct the **training** windows (mean squared error, early stopping on the
-# validation error). It never sees a label: the latent is a summary of the waveform, not of the diagnosis.
+# Six qubits take six numbers. Our choice (the study's is not public): a 1-D convolutional autoencoder
+# {cite:p}`hinton2006autoencoder`, four stride-2 convolutions and a linear layer down to a 6-d latent,
+# a mirrored decoder back to 256 samples, trained to reconstruct the **training** windows (mean squared
+# error, early stopping on the validation error, the one training loop of notebook 03). It never sees a
+# label: the latent is a summary of the waveform, not of the diagnosis. The whole model:
+
+# %%
+show_source(ConvAutoencoder)
 
 # %%
 encoders = {
-    name: prepare_encoders(cfg, data[name], AE_SETTINGS[name], latent=LATENT_SIZE) for name in data
+    name: prepare_encoders(cfg, data[name], AE_SETTINGS[name], latent=LATENT) for name in data
 }
 runs = {name: pair.window for name, pair in encoders.items()}  # the 6-d latents
 every_run = {
@@ -141,11 +141,11 @@ reconstruction = pd.DataFrame(
 titled(reconstruction, "Autoencoder reconstruction error (MSE per sample), per dataset and latent")
 
 # %% [markdown]
-# Windows are z-scored, so an MSE of 0.2 means the reconstruction misses a fifth of a window's variance.
-# On MIT-BIH a window is one beat centred on its R peak, and six numbers keep its shape. On PTB-XL a
-# window is 2.56 s of lead II at 100 Hz holding two or three beats at any phase: six numbers keep much
-# less (a large MSE), and the quantum student there starts from a poorer summary. A few MIT-BIH test
-# beats and what six numbers keep of them:
+# Windows are z-scored, so an MSE of 0.2 would mean that the reconstruction misses a fifth of a
+# window's variance. On MIT-BIH a window is one beat centred on its R peak; on PTB-XL it is 2.56 s of
+# lead II at 100 Hz holding two or three beats at any phase, which six numbers summarise less well:
+# the table's test errors say by how much, and the quantum student there starts from that poorer
+# summary. A few MIT-BIH test beats and what six numbers keep of them:
 
 # %%
 test = data["mitbih"].splits["test"]
@@ -183,13 +183,15 @@ fig = plots.plot_angles(angles, train.y, title="MIT-BIH training beats: 4 latent
 
 # %% [markdown]
 # ## 4.3 The circuit
-# Our circuit (`ecgkd.quantum.VQCSpec`): **angle encoding** (RY(x_i) on qubit i, a product state with no
-# two-qubit gates), then Qiskit's **real_amplitudes** ansatz with 5 entangling layers (RY rotations and a
-# linear chain of CNOTs), read out as the **parity** Z x Z x Z x Z x Z x Z. The logit is
-# `scale * <parity> + bias`, two trainable numbers outside the circuit. These are our choices: angle
-# encoding needs no two-qubit gate, and the parity is fed by every qubit. Section 4.6 measures the
-# alternatives (other depths, Z on one qubit, the ZZ feature map) on validation; they and
-# `efficient_su2` stay available as `VQCSpec` options.
+# Our circuit (`ecgkd.quantum.VQCSpec`), in the family of variational classifiers of
+# {cite:t}`havlicek2019` and {cite:t}`schuld2020`: **angle encoding** (RY(x_i) on qubit i, a product
+# state with no two-qubit gates, the inputs loaded once; re-uploading them between layers
+# {cite:p}`perezsalinas2020` is an option we leave as an exercise), then Qiskit's **real_amplitudes**
+# ansatz with `LAYERS` entangling layers (RY rotations and a linear chain of CNOTs), read out as the
+# **parity** Z x Z x Z x Z x Z x Z. The logit is `scale * <parity> + bias`, two trainable numbers
+# outside the circuit. These are our choices: angle encoding needs no two-qubit gate, and the parity is
+# fed by every qubit. Section 4.6 measures the alternatives (other depths, Z on one qubit, the ZZ
+# feature map) on validation; they and `efficient_su2` stay available as `VQCSpec` options.
 
 # %%
 head = VQCHead(SPEC, seed=cfg.seed)
@@ -200,6 +202,12 @@ print(
     f"{vqc.observable.paulis[0]}"
 )
 fig = vqc.circuit.draw("mpl", fold=-1, scale=0.6)
+
+# %% [markdown]
+# `build_vqc` assembles it from Qiskit's library circuits; this is all of it:
+
+# %%
+show_source(build_vqc)
 
 # %% [markdown]
 # The same circuit as OpenQASM 3, the text any hardware provider accepts (first lines):
@@ -238,6 +246,7 @@ qiskit = np.array(
     [Statevector(bind(vqc, x, weights)).expectation_value(vqc.observable).real for x in sample]
 )
 check = {"TorchVQC": ours, "Qiskit Statevector": qiskit, "|difference|": np.abs(ours - qiskit)}
+assert np.abs(ours - qiskit).max() < 1e-10, "TorchVQC disagrees with Qiskit's Statevector"
 titled(pd.DataFrame(check), "The parity's expectation on five MIT-BIH test windows", precision=8)
 
 # %% [markdown]
@@ -248,12 +257,13 @@ titled(pd.DataFrame(check), "The parity's expectation on five MIT-BIH test windo
 # ## 4.5 The standard stack: EstimatorQNN + TorchConnector
 # The circuit also trains through qiskit-machine-learning, in the **same training loop** as every other
 # student (`ecgkd.train.fit`) and with the same distillation loss against the teacher's cached logits:
-# here one epoch on 16 training windows (validated on the same 16: a check that the path works, not a
-# result), because this path is slow. The trained weights then move to the fast
+# here one epoch on `QNN_WINDOWS` training windows (validated on the same ones: a check that the path
+# works, not a result), because this path is slow. The trained weights then move to the fast
 # simulator unchanged and give the same outputs.
 
 # %%
-small = np.concatenate([np.flatnonzero(train.y == 0)[:8], np.flatnonzero(train.y == 1)[:8]])
+half = QNN_WINDOWS // 2
+small = np.concatenate([np.flatnonzero(train.y == 0)[:half], np.flatnonzero(train.y == 1)[:half]])
 x_small = latent_angles(student, train.x[small])
 teacher_small = data["mitbih"].teacher_logits["train"][small]
 qiskit_head = VQCHead(SPEC, seed=cfg.seed, backend="qiskit")
@@ -275,32 +285,36 @@ with torch.no_grad():
     )
 print(result.history[["epoch", "train_loss", "seconds"]].round(3).to_string(index=False))
 print(f"largest |logit difference| between the Qiskit and torch backends after transfer: {gap:.1e}")
+assert gap < 1e-6, "the weights trained through Qiskit do not give the torch backend's logits"
 
 # %% [markdown]
 # ## 4.6 Choosing the circuit, on validation
 # Why 5 layers, the parity and angle encoding? An ablation, one change at a time from our circuit
-# (`VARIANTS`), each trained on the labels alone (alpha = 0: the circuit is chosen before the KD
-# study) with `ABLATION_SEEDS`, on MIT-BIH, where six numbers keep a beat's shape (on PTB-XL the
+# (`CIRCUIT_VARIANTS`), each trained on the labels alone (alpha = 0: the circuit is chosen before the
+# KD study) with `ABLATION_SEEDS` seeds, on MIT-BIH, where six numbers keep a beat's shape (on PTB-XL the
 # autoencoder's poor summary would dominate the comparison). Only validation AUROC is read; the test
 # split is never scored. The last columns are paired differences from our circuit, seed by seed.
 
 # %%
-ablation = circuit_ablation(cfg, data["mitbih"], runs["mitbih"], VARIANTS, progress=False)
+ablation = circuit_ablation(
+    cfg, data["mitbih"], runs["mitbih"], CIRCUIT_VARIANTS, seeds=ABLATION_SEEDS, progress=False
+)
 circuits = ablation_table(ablation)
 titled(circuits, f"MIT-BIH ({cfg.mode} mode): circuit ablation, validation AUROC", precision=3)
 
 # %% [markdown]
 # Our rule (`chosen_circuit`): the circuits whose mean validation AUROC lies within one seed
 # standard deviation of the best mean are tied; of those, keep the one with the fewest CNOTs, since
-# every two-qubit gate adds noise on a device (section 4.9). The CNOT column shows what each
-# variant costs; the ZZ feature map pays for its encoding in CNOTs.
+# every two-qubit gate adds noise on a device ({doc}`05_vqc_on_device`). The CNOT column shows what
+# each variant costs; the ZZ feature map pays for its encoding in CNOTs. The package's circuit was
+# chosen by this rule on the quick-mode measurement; in quick mode the cell asserts that this run
+# still chooses it, while a full run prints its own choice.
 
 # %%
 choice, tied = chosen_circuit(circuits)
 print(f"tied with the best: {', '.join(tied)}\nchosen: {choice}")
-print(
-    "this run agrees with SPEC" if VARIANTS[choice] == SPEC else "this run does NOT agree with SPEC"
-)
+if cfg.quick and ABLATION_SEEDS == 2:
+    assert CIRCUIT_VARIANTS[choice] == SPEC, f"the ablation now chooses {choice!r}, not SPEC"
 
 # %% [markdown]
 # With two or three seeds and five validation records, differences of a few thousandths are not a
@@ -324,7 +338,7 @@ print(
 
 # %%
 latent_runs = pd.concat(
-    [run_latent_grids(cfg, data[n], encoders[n], PLAN, HEAD_SETTINGS[n], SPEC) for n in data],
+    [latent_grids(cfg, data[n], encoders[n], PLAN, HEAD_SETTINGS[n], SPEC) for n in data],
     ignore_index=True,
 )
 results, window_only = students.main_and_ablation(latent_runs)
@@ -333,15 +347,14 @@ titled(results[students.RUN_COLUMNS], "Every run of the VQC and control grids, b
 
 # %% [markdown]
 # ### Training curves
-# The VQC's best KD setting on MIT-BIH (chosen on validation): `best_vqc` reloads the weights and
-# training curves its grid run saved.
+# The VQC's best KD setting on MIT-BIH (chosen on validation): `best_vqc` returns that selection and
+# its run, the weights and training curves its grid run saved.
 
 # %%
-best_job, record, vqc_student = best_vqc(cfg, data["mitbih"], encoders["mitbih"].main, results)
+best, vqc_run = best_vqc(cfg, data["mitbih"], encoders["mitbih"].main, results)
 fig = plots.plot_history(
-    vqc_student.fit_history,
-    title=f"VQC, MIT-BIH, T={best_job.temperature:g}, "
-    f"alpha={best_job.alpha:g} (teacher: {stages['mitbih'].label})",
+    vqc_run.history,
+    title=f"VQC, MIT-BIH, {best.description} (teacher: {teachers['mitbih'].label})",
 )
 
 # %% [markdown]
@@ -353,21 +366,12 @@ fig = plots.plot_history(
 
 # %%
 end_to_end = encoders["mitbih"].main.builder(end_to_end=True)
-joint, _ = train_one(cfg, data["mitbih"], end_to_end, best_job)
+joint = trained_latent(cfg, data["mitbih"], end_to_end, best.job).record
+columns = ["trainable parameters", "val_auroc", "test_auroc"]
 two_ways = pd.DataFrame(
     [
-        {
-            "training": "two-stage (frozen encoder)",
-            "trainable parameters": record["trainable parameters"],
-            "val_auroc": record["val_auroc"],
-            "test_auroc": record["test_auroc"],
-        },
-        {
-            "training": "end-to-end",
-            "trainable parameters": joint["trainable parameters"],
-            "val_auroc": joint["val_auroc"],
-            "test_auroc": joint["test_auroc"],
-        },
+        {"training": "two-stage (frozen encoder)", **{c: vqc_run.record[c] for c in columns}},
+        {"training": "end-to-end", **{c: joint[c] for c in columns}},
     ]
 )
 titled(two_ways, "MIT-BIH: the best-KD VQC with a frozen or a trained encoder")
@@ -383,123 +387,7 @@ fig = plots.plot_kd_auroc(results, "Latent students")
 fig = plots.plot_kd_gains(results, "Latent students")
 
 # %% [markdown]
-# ## 4.9 Near-term hardware: shots and device noise
-# The trained VQC above, unchanged, evaluated three ways on the same stratified subset of MIT-BIH test
-# windows (`HARDWARE_WINDOWS` of them; Aer's noisy simulation costs milliseconds per window):
-# exactly; sampled with 128 to 8192 shots on Aer's ideal simulator; and transpiled to the basis gates and
-# coupling map of IBM's 133-qubit Heron device Torino (`FakeTorino` from qiskit-ibm-runtime), sampled
-# under its calibrated noise model. The threshold stays the one chosen on validation with the exact model.
-# Only the circuit's `<O>` changes from row to row: the student's rhythm anchor is classical, computed
-# exactly beside the device (`window_anchor_logits`) and added to `scale * <O> + bias` in every row.
-#
-# Each noisy run is also read a second way, **readout-mitigated** (rows "+ M3"): a measurement can
-# flip a bit after the circuit has run, which shrinks the parity <O> towards 0. M3 (the `mthree`
-# library) measures each of the circuit's six physical qubits prepared in 0 and in 1 (one calibration,
-# 8,192 shots per circuit), then corrects every window's counts into a quasi-probability distribution
-# whose <O> is free of that bias. It does nothing for errors in the gates.
-
-# %%
-scores = device_scores(
-    vqc_student,
-    data["mitbih"],
-    shots=SHOTS,
-    size=HARDWARE_WINDOWS,
-    seed=cfg.seed,
-    cache_dir=hardware_cache(cfg),  # notebook 05 reuses these runs
-)
-hardware_results = hardware_tables(scores, data["mitbih"])
-shots_table, compiled = hardware_results["hardware"], scores.compiled
-print(
-    f"on {compiled.device}: depth {compiled.depth}, {compiled.two_qubit_gates} two-qubit gates, "
-    f"operations {compiled.operations}"
-)
-columns = ["mode", "shots", "windows", "auroc", "balanced_accuracy", "sensitivity", "specificity"]
-titled(shots_table[columns], "The VQC on MIT-BIH DS2 windows: exact, shots, device noise")
-
-# %%
-fig = plots.plot_shots(
-    shots_table, "auroc", title=f"VQC on {HARDWARE_WINDOWS} MIT-BIH test windows"
-)
-
-# %% [markdown]
-# **The threshold on the device.** AUROC only ranks windows, so noise that shrinks every <O> alike
-# leaves it nearly intact; the threshold, chosen on the exact model's validation logits, does not
-# survive the shrinking. The fix a practitioner applies: run validation windows on the device too and
-# choose the threshold there (Youden's J, as everywhere in this tutorial). Since J does not depend on
-# prevalence, the validation windows sent to the device are drawn half abnormal (our choice: more
-# abnormal windows for the same device time). At the largest number of shots:
-
-# %%
-thresholds = hardware_results["hardware_thresholds"]
-columns = ["mode", "threshold from", "threshold", "auroc", "balanced_accuracy"]
-titled(
-    thresholds[columns + ["sensitivity", "specificity"]],
-    f"The VQC on {HARDWARE_WINDOWS} MIT-BIH DS2 windows, {int(max(SHOTS))} shots: which threshold",
-)
-
-# %%
-noisy_mode = f"noisy ({compiled.device})"
-row = thresholds.set_index(["mode", "threshold from"])["balanced_accuracy"]
-exact_ba = row[("ideal (exact)", "exact model, validation")]
-before = row[(noisy_mode, "exact model, validation")]
-after = row[(noisy_mode + MITIGATED, "device, validation")]
-print(f"balanced accuracy on these windows: exact model {exact_ba:.3f}")
-print(
-    f"{compiled.device}'s noise, the simulator's threshold: {before:.3f} ({before - exact_ba:+.3f})"
-)
-print(f"mitigated, the device's own threshold: {after:.3f} ({after - exact_ba:+.3f})")
-
-# %% [markdown]
-# Both tables of this section, as CSV files: `python -m ecgkd` writes the same ones, and
-# `tests/test_reproduce.py` checks that its numbers equal these.
-
-# %%
-saved = save_tables(cfg.results_root / "04_quantum_student", hardware_results)
-print(", ".join(p.name for p in saved), "in", saved[0].parent.relative_to(project_root()))
-
-# %% [markdown]
-# ## 4.10 On a real IBM device
-# `hardware.run_sampler_job` is the path a user with an IBM Quantum account runs: the circuit compiled
-# by the backend's preset pass manager into an ISA circuit (the device's own gates, on qubits it
-# couples), then **one** SamplerV2 job for all windows, one PUB with a parameter array, inside a Batch.
-# The job id is written under the cache before the result is awaited, and the result is kept there, so
-# a rerun, or a run interrupted while the job waits in the queue, pays nothing twice. Here it runs in
-# qiskit-ibm-runtime's local testing mode: the backend is a fake one (the 7-qubit `FakePerth`, whose
-# local simulation takes seconds), so Aer simulates the device and nothing leaves this machine.
-
-# %%
-runtime_windows = scores.index[:16]  # the first 16 of the windows above
-runtime_angles = window_angles(vqc_student, data["mitbih"].splits["test"], runtime_windows)
-runtime_weights = circuit_weights(vqc_student)
-backend = hardware.fake_backend("FakePerth")
-# on a real device, the one line to change (an IBM Quantum account saved once):
-# backend = hardware.runtime_backend("ibm_torino")
-job = hardware.run_sampler_job(
-    vqc_student.head.vqc,
-    runtime_angles,
-    runtime_weights,
-    backend,
-    shots=int(max(SHOTS)),
-    store=hardware_cache(cfg) / "runtime",
-    seed=cfg.seed,
-)
-print(f"job {job.job_id} on {job.backend}, {'read from the cache' if job.reused else 'run now'}")
-print(
-    f"{job.bits.shape[0]} windows x {job.shots} shots; ISA circuit {dict(job.circuit.count_ops())}"
-)
-
-# %%
-exact = vqc_student.head.simulator.expectation(
-    torch.from_numpy(runtime_angles), torch.from_numpy(runtime_weights)
-)
-on_device = job.expectations(vqc_student.head.vqc)
-print(
-    f"<O> on {job.backend} against the exact <O>, same 16 windows: correlation "
-    f"{np.corrcoef(on_device, exact.numpy())[0, 1]:.3f}"
-)
-
-# %% [markdown]
-# ## 4.11 The quantum student against the others
+# ## 4.9 The quantum student against the others
 # Per dataset: each student without KD and at its best KD setting (chosen on validation), next to the
 # teacher. The classical students' rows are the runs notebook 03 has finished, read from its results
 # file (nothing is trained here; the printout says how much of its grid is done).
@@ -519,46 +407,31 @@ everything = pd.concat([*classical, latent_runs], ignore_index=True)
 table = students.summary_table(everything)
 table["parameters"] = table["student"].map(everything.groupby("model")["parameters"].first())
 table["teacher test_auroc"] = table["dataset"].map(
-    {n: s.test_metrics()["auroc"] for n, s in stages.items()}
+    {n: t.test_metrics()["auroc"] for n, t in teachers.items()}
 )
 titled(table, "Every student, no KD and best KD by validation, per dataset")
 
 # %% [markdown]
 # What the two rhythm angles add to the latent students, configuration by configuration (single runs;
-# notebook 05 has the intervals):
+# {doc}`06_evaluation` has the intervals):
 
 # %%
 titled(students.rhythm_table(latent_runs), "MIT-BIH DS2: latent students with and without rhythm")
 
-# %%
-noisy = shots_table[shots_table["mode"] == f"noisy ({compiled.device})"]
-ideal = shots_table.loc[shots_table["mode"] == "ideal (exact)", "auroc"].iloc[0]
-last = noisy.auroc.iloc[-1]
-print(
-    f"VQC on MIT-BIH DS2 ({HARDWARE_WINDOWS} windows): exact AUROC {ideal:.3f}; with "
-    f"{int(noisy.shots.max())} shots under {compiled.device}'s noise {last:.3f} "
-    f"(drop {ideal - last:+.3f})"
-)
-
 # %% [markdown]
-# ## 4.12 Reading the results
+# ## 4.10 Reading the results
 # - The **control** row is the honest baseline for the VQC: the same six angles, no more parameters.
 # - The **rhythm** angles, the anchor and the window-only rows say how much of a latent student's score
-#   is timing, which a logistic regression on the RR features reads alone: notebook 05 sets every
-#   student against that baseline, with a paired interval. An anchored VQC that does not beat it has
+#   is timing, which a logistic regression on the RR features reads alone: {doc}`06_evaluation` sets
+#   every student against that baseline, with a paired interval. An anchored VQC that does not beat it has
 #   not been shown to add anything to the rhythm.
 #   Where the MLP matches or beats the VQC, the circuit adds nothing a tiny classical model cannot do;
 #   where the VQC wins, compare the margin with the spread over seeds in the gain heatmap before
 #   believing it.
-# - Most of the work is done by the **autoencoder**: six numbers can only carry what its latent keeps.
-# - **Shots** add binomial noise to <O> (std about 1/sqrt(shots)); AUROC only depends on the ranking
-#   of windows, so it degrades slowly. **Device noise** mostly shrinks <O> towards 0 (depolarisation
-#   in the gates, bit flips at readout), which also preserves the ranking but moves every logit past the
-#   simulator's threshold. Readout mitigation undoes only the readout part; the threshold chosen on the
-#   device's own validation outputs is what restores the balance of sensitivity and specificity (4.9's
-#   last table; on so few windows in quick mode its estimate is itself noisy).
-# - Everything here is **simulated**: the noise model is a snapshot of one device's calibration, without
-#   drifts, crosstalk or queueing. With a **stand-in teacher** the soft targets carry no knowledge from
+# - The latent students can only use what the **autoencoder** keeps: six numbers carry no more of a
+#   window than its latent holds.
+# - Everything here is an exact **simulation** of the circuit; {doc}`05_vqc_on_device` runs it with
+#   shots and a device's noise. With a **stand-in teacher** the soft targets carry no knowledge from
 #   outside these training splits.
 
 # %% [markdown]
@@ -572,12 +445,9 @@ print(
 # - The VQC, its KD twin and a same-size classical control are trained by the grid runner of
 #   {doc}`03_classical_distillation`; on MIT-BIH they read 4 latent and 2 rhythm angles and add the
 #   fixed rhythm anchor, with the window-only students as the ablation.
-# - `ecgkd.quantum.hardware` exports OpenQASM 3, samples shots, runs a real device's noise model,
-#   mitigates readout errors (M3), and sends the circuit to an IBM device in one SamplerV2 job whose id
-#   and result are kept (`run_sampler_job`, shown in local testing mode). A threshold chosen on the
-#   device's own validation outputs (`threshold_study`) is the fix for noise-shrunk logits.
+# - `ecgkd.quantum.hardware.to_qasm3` exports the circuit as OpenQASM 3 for any provider.
 #
-# Next: {doc}`05_evaluation` compares every model on the same test sets.
+# Next: {doc}`05_vqc_on_device` runs the trained VQC with shots and a device's noise.
 #
 # ## Exercises
 # **Exercise 4.1.** Build `VQCHead(VQCSpec(reps=3))` and count its trainable parameters with
@@ -586,28 +456,20 @@ print(
 # *Self-check*: 26. Qiskit's `real_amplitudes` holds one RY angle per qubit per layer plus a final one,
 # 6 x (3 + 1) = 24, and the head adds its scale and bias. The tutorial's 5 layers give 6 x 6 + 2 = 38.
 #
-# **Exercise 4.2.** Estimate <parity> for the five windows of 4.4 with
-# `hardware.sampled_expectations(vqc, sample, weights, shots)` at 100 and at 10,000 shots, and compare
-# each with the exact value `ours`.
+# **Exercise 4.2.** Train the VQC grid again with 3 layers,
+# `latent_grids(cfg, data["mitbih"], encoders["mitbih"], PLAN, HEAD_SETTINGS["mitbih"], VQCSpec(reps=3))`,
+# and compare each configuration's validation AUROC with the 5-layer rows of `latent_runs`.
 #
-# *Self-check*: the errors at 10,000 shots are about ten times smaller than at 100: the standard
-# deviation of a mean of ±1 outcomes is sqrt((1 - <O>^2) / shots).
+# *Self-check*: the new VQC rows report 26 trainable parameters and get their own run keys (the
+# circuit is part of each key), so nothing of the 5-layer grid is overwritten; the MLP control rows
+# are new runs too, since the control is matched to the circuit's size (compare their `trainable
+# parameters` with the 5-layer ones).
 #
-# **Exercise 4.3.** Transpile the circuit with the ZZ feature map, `ecgkd.quantum.build_vqc(VQCSpec(encoding="zz"))`,
-# for `hardware.fake_backend()` with `hardware.transpile_for`, and compare its two-qubit gates and depth
-# with those of the angle-encoded circuit printed in 4.9.
+# **Exercise 4.3.** Read the circuit out on one qubit, `VQCHead(VQCSpec(readout="z0"))`, and count its
+# trainable parameters and its observable's Pauli string (`head.vqc.observable.paulis[0]`).
 #
-# *Self-check*: the ZZ map adds two CNOTs for each neighbouring pair of qubits before transpilation (10
-# for 6 qubits in a line), so its transpiled circuit has more two-qubit gates, each a source of noise on
-# the device.
-#
-# **Exercise 4.4.** Calibrate M3 for the compiled circuit of 4.9 with
-# `hardware.readout_mitigation(hardware.calibration_system(backend_torino), compiled.circuit)`, where
-# `backend_torino = hardware.fake_backend()`, and print `mitigation.mapping`.
-#
-# *Self-check*: six entries, classical bit -> physical qubit of the 133-qubit device; they are the
-# qubits the transpiler chose, and the only ones M3 calibrates: on a simulator, 12 circuits (each
-# qubit prepared in 0 and in 1), not one per qubit of the whole device.
+# *Self-check*: 38 trainable parameters, as with the parity: the readout changes what is measured,
+# not the weights; the Pauli string holds one Z and five I.
 
 # %%
 versions_table()

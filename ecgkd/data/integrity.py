@@ -15,8 +15,8 @@ from pathlib import Path
 
 GET_DATA_HINT = (
     "The repository ships a small real sample in data/ (see data/README.md). For the full "
-    "databases "
-    "run `python -m ecgkd.data.download --dest DIR` (needs internet) and set ECGKD_DATA=DIR."
+    "databases run `python -m ecgkd.data.download --dest DIR` (needs internet) and set "
+    "ECGKD_DATA=DIR."
 )
 
 
@@ -98,8 +98,8 @@ class ChecksumIndex:
         if actual != expected:
             raise ChecksumError(
                 f"checksum mismatch for {path}: expected sha256 {expected}, found {actual}. The "
-                "file is "
-                "corrupt or was changed: restore it (git checkout, or download it again). "
+                "file is corrupt or was changed: restore it (git checkout, or download it "
+                "again). "
                 f"{GET_DATA_HINT}"
             )
         self.verified.add(path)
@@ -115,8 +115,7 @@ class ChecksumIndex:
             example = sorted(self.unlisted)[0]
             warnings.warn(
                 f"{what}: {len(self.unlisted)} file(s) are in no checksum list under {self.root} "
-                "and "
-                f"were read unverified (e.g. {example}).",
+                f"and were read unverified (e.g. {example}).",
                 stacklevel=3,
             )
 

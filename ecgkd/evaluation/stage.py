@@ -426,7 +426,7 @@ def rhythm_gain_table(
 def evaluation_tables(
     reports: list[ModelReport], resamples: int = 1000, seed: int = 0
 ) -> dict[str, pd.DataFrame]:
-    """Notebook 05's tables of ``reports``, by the file name :func:`ecgkd.report.save_tables`
+    """Notebook 06's tables of ``reports``, by the file name :func:`ecgkd.report.save_tables`
     gives them."""
     return {
         "comparison": report_table(reports),
@@ -443,6 +443,8 @@ class Evaluation:
     MIT-BIH, the best-KD VQC's reports on a simulated device."""
 
     dataset: str
+    data: StudentData  # the students' splits and the teacher's targets
+    grids: pd.DataFrame  # the finished runs of every student's grid the reports were chosen from
     reports: list[ModelReport]
     device: list[ModelReport]
     resamples: int  # bootstrap resamples behind every interval
@@ -475,4 +477,5 @@ def evaluate(
         device = vqc_on_device(
             cfg, data, encoders.main, quantum, device_shots, device_windows, resamples
         )
-    return Evaluation(dataset, reports, device, resamples)
+    grids = pd.concat([classical, quantum], ignore_index=True)
+    return Evaluation(dataset, data, grids, reports, device, resamples)

@@ -46,8 +46,8 @@ class VQCSpec:
     def __post_init__(self) -> None:
         if not 1 <= self.qubits <= 12:
             raise ValueError(
-                f"VQCSpec.qubits={self.qubits}: use 1 to 12 (the simulators hold 2**qubits "
-                "amplitudes)"
+                f"VQCSpec.qubits={self.qubits}: use 1 to 12 (the simulators hold 2**qubits"
+                " amplitudes)"
             )
         if self.reps < 1:
             raise ValueError(f"VQCSpec.reps={self.reps} must be >= 1")

@@ -140,8 +140,8 @@ def device_scores(
     basis), raw and readout-mitigated (M3, one calibration of the circuit's qubits); then ``size``
     class-balanced validation windows under noise at the largest number of shots
     (:func:`balanced_subset`). ``cache_dir``: keep each sampled run there, keyed by the model's
-    weights, the windows, the shots, the device and the code, so that notebook 05 and the CLI reuse
-    notebook 04's."""
+    weights, the windows, the shots, the device and the code, so that notebook 06 and the CLI reuse
+    notebook 05's."""
     head = student.head
     if not isinstance(head, VQCHead) or head.backend != "torch":
         raise TypeError(
@@ -149,8 +149,8 @@ def device_scores(
         )
     if data.dataset != "mitbih":
         raise ValueError(
-            "device_scores scores windows one by one: use it on MIT-BIH (PTB-XL is scored per "
-            "record)"
+            "device_scores scores windows one by one: use it on MIT-BIH (PTB-XL is scored"
+            " per record)"
         )
     val, test = data.splits["val"], data.splits["test"]
     y_val, s_val = unit_scores(val, predict(student, model_inputs(val, student.reads_rhythm)))
@@ -264,7 +264,7 @@ def threshold_study(result: DeviceScores, data: StudentData) -> pd.DataFrame:
 
 
 def hardware_tables(result: DeviceScores, data: StudentData) -> dict[str, pd.DataFrame]:
-    """The hardware study's two tables, by the file name the CLI and notebook 04 save them under:
+    """The hardware study's two tables, by the file name the CLI and notebook 05 save them under:
     ``hardware`` (:func:`hardware_study`, with the compiled circuit's device, depth and two-qubit
     gates) and ``hardware_thresholds`` (:func:`threshold_study`)."""
     compiled = result.compiled

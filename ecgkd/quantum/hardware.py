@@ -22,7 +22,7 @@ backend by name (:func:`runtime_backend`), the circuit compiled by the backend's
 into an ISA circuit, and one SamplerV2 job in a Batch for all windows (one PUB, a parameter array).
 The job id is written down before waiting for it and the result is cached, so an interrupted run
 picks its job up instead of paying twice. The same code runs in qiskit-ibm-runtime's local testing
-mode when the backend is a fake one (the tests and notebook 04 do).
+mode when the backend is a fake one (the tests and notebook 05 do).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ second. The same numbers come out of three small tensor operations, with autogra
    are one Kronecker product, a run of CX / CZ / SWAP one signed permutation), applied to the
    identity;
 3. the **readout** observable is diagonal (Pauli Z's): the expectation is |U psi|^2 times its
-diagonal.
+   diagonal.
 
 The simulator reads the Qiskit circuit gate by gate (names, qubits, parameter expressions), so it
 simulates exactly the circuit that is drawn, exported and run on Aer. Qiskit's bit order: qubit q is

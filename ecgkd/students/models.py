@@ -91,6 +91,7 @@ class ResNet1D(nn.Module):
         widths = [
             max(4, int(round(channels[min(i, len(channels) - 1)] * width))) for i in range(depth)
         ]
+        self.channels = tuple(widths)  # per residual block, after the width multiplier
         blocks: list[nn.Module] = []
         previous = in_channels
         for i, w in enumerate(widths):

@@ -47,8 +47,7 @@ def download_hint(leads: int) -> str:
     name = checkpoint_filename(leads)
     return (
         f"Download {name} from https://huggingface.co/{HF_REPO} (needs internet and accepting its "
-        "terms), "
-        f"then pass its path, e.g. load_ecgfounder('~/models/{name}')."
+        f"terms), then pass its path, e.g. load_ecgfounder('~/models/{name}')."
     )
 
 
@@ -142,8 +141,7 @@ def read_checkpoint(path: Path, trust: bool = False) -> dict[str, Any]:
             ) from None
         raise CheckpointError(
             f"{path} holds objects that weights_only loading refuses ({refused[0][:160]}). If you "
-            "trust this "
-            "file, load it with trust=True (it runs pickle code)."
+            "trust this file, load it with trust=True (it runs pickle code)."
         ) from None
     except (RuntimeError, EOFError, OSError) as err:
         raise CheckpointError(f"{path} is not a readable torch checkpoint: {err}") from None

@@ -206,9 +206,7 @@ class TeacherRun:
     threshold: float  # on the logit scale, chosen on validation by Youden's J
     checkpoint: Path
     key: str
-    zero_shot: dict | None = (
-        None  # validation/test logits of the 150-label model, real weights only
-    )
+    zero_shot: dict | None = None  # validation/test logits of the 150-label model (real weights)
 
     @property
     def label(self) -> str:
@@ -433,8 +431,7 @@ def stand_in_note(label: str) -> str:
     """The sentence printed under every stand-in result."""
     return (
         f"Results of the {label}: trained here from random weights because the ECGFounder weights "
-        "are "
-        "not available. They show the pipeline, not ECGFounder's performance."
+        "are not available. They show the pipeline, not ECGFounder's performance."
         if label.startswith(STAND_IN)
         else f"Results of {label}."
     )

@@ -31,9 +31,7 @@ class PreparedTeacher:
 
     run: TeacherRun
     student_data: PreparedData  # the students' windows
-    teacher_data: (
-        PreparedData  # the teacher's view (PTB-XL: whole records; MIT-BIH: the same windows)
-    )
+    teacher_data: PreparedData  # the teacher's view (PTB-XL: records; MIT-BIH: the same windows)
     outputs: dict[str, TeacherOutputs]
     cross_fitted: CrossFit | None = None  # out-of-fold logits of the training split
 

@@ -546,7 +546,7 @@ def test_device_scores_feed_the_common_evaluation_in_every_mode():
     assert thresholds["balanced_accuracy"].iloc[1] == same["balanced_accuracy"].iloc[0]
     on_device = youden_threshold(y_val, result.device_val[noisy])
     assert thresholds["threshold"].iloc[2] == on_device
-    # the CLI's and notebook 04's files: the same two tables, the first with the compiled circuit
+    # the CLI's and notebook 05's files: the same two tables, the first with the compiled circuit
     files = hardware_tables(result, data)
     assert list(files) == ["hardware", "hardware_thresholds"]
     pd.testing.assert_frame_equal(files["hardware"][study.columns], study)

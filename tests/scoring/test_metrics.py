@@ -177,7 +177,7 @@ def test_save_tables_writes_each_table_and_keeps_a_named_index(tmp_path):
 
     plain = pd.DataFrame({"model": ["a", "b"], "auroc": [0.9, 0.8]})
     per_class = pd.DataFrame({"a": [0.1, 0.7], "b": [0.2, 0.6]}, index=["N", "S"])
-    per_class = per_class.rename_axis(columns="model").T  # models as rows, as notebook 05 shows
+    per_class = per_class.rename_axis(columns="model").T  # models as rows, as notebook 06 shows
     paths = save_tables(tmp_path / "out", {"comparison": plain, "per_class": per_class})
     assert [p.name for p in paths] == ["comparison.csv", "per_class.csv"]
     assert pd.read_csv(paths[0]).equals(plain)

@@ -86,3 +86,25 @@ def test_soft_targets_flatten_with_temperature():
     z = torch.tensor([-4.0, 0.0, 4.0])
     assert np.allclose(soft_targets(z, 1).numpy(), torch.sigmoid(z).numpy())
     assert soft_targets(z, 8)[2] < soft_targets(z, 1)[2] and soft_targets(z, 8)[1] == 0.5
+
+
+def test_both_terms_weight_each_window_by_its_class(batch):
+    """KD and no-KD runs train against the same class balance: the soft term weights each window
+    as the hard term does (abnormal ones by ``pos_weight``), so alpha = 1 is not an unbalanced
+    run set against a balanced baseline."""
+    s, t, y = batch
+    weight = 1 + (3.0 - 1) * y  # what BCE's pos_weight gives each window
+    temperature = 2.0
+    ps, pt = torch.sigmoid(s / temperature), torch.sigmoid(t / temperature)
+    kl = pt * (pt.log() - ps.log()) + (1 - pt) * ((1 - pt).log() - (1 - ps).log())
+    expected_soft = temperature**2 * (weight * kl).mean()
+    soft = kd_loss(temperature, 1.0, pos_weight=3.0)(s, y, t)
+    torch.testing.assert_close(soft, expected_soft)
+    assert not torch.isclose(soft, kd_loss(temperature, 1.0, pos_weight=1.0)(s, y, t))
+    hard = bce_loss(3.0)(s, y)
+    mixed = kd_loss(temperature, 0.25, pos_weight=3.0)(s, y, t)
+    torch.testing.assert_close(mixed, 0.75 * hard + 0.25 * expected_soft)
+    # balanced by class: the abnormal windows' share of the weight is the same in both terms
+    torch.testing.assert_close(
+        binary_kl(s, t, temperature, weight), (weight * kl).mean(), rtol=1e-12, atol=0
+    )

@@ -135,3 +135,26 @@ def test_an_anchored_teacher_starts_as_the_rhythm_baseline():
     with torch.no_grad():
         logits = model(torch.from_numpy(transform(model_inputs(test, True))))[:, 0].numpy()
     np.testing.assert_allclose(logits, baseline.decision_function(test.rhythm), atol=1e-4)
+
+
+def test_fold_teachers_share_the_students_rhythm_anchor(tmp_path):
+    """Cross-fitting refits the window term only: every fold teacher's rhythm anchor is the one
+    fitted on the whole training split, the anchor each student holds, so a soft target is (the
+    student's own anchor + a window term that never saw the patient). An anchor refitted on the
+    fold's half of the patients would pull the student away from its own."""
+    cfg, teacher = small_stage(tmp_path)
+    splits = teacher.student_data.splits
+    full, _, _ = fit_rhythm_model(splits)
+    fitted = cross_fit(cfg, teacher, 2, progress=False)
+    students_anchor = teacher.run.model.dense.anchor
+    for fold, run in enumerate(fitted.runs):
+        anchor = run.model.dense.anchor
+        for name in ("mean", "scale", "coef", "bias"):
+            torch.testing.assert_close(getattr(anchor, name), getattr(students_anchor, name))
+        own, _, _ = fit_rhythm_model(
+            {"train": splits["train"].subset(fitted.folds != fold), "val": splits["val"]}
+        )
+        assert not np.allclose(own[-1].coef_[0], full[-1].coef_[0])  # a refit would differ
+    np.testing.assert_allclose(
+        students_anchor.coef.numpy(), full[-1].coef_[0].astype(np.float32), rtol=1e-6
+    )

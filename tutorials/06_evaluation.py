@@ -14,11 +14,13 @@
 # ---
 
 # %% [markdown]
-# # 5. Evaluation: what each student keeps of the teacher, and at what cost
+# # 6. Evaluation: what each student keeps of the teacher, and at what cost
 #
 # Every model of the tutorial on the same test splits, judged the same way: the operating threshold
-# chosen on validation, the metrics from scikit-learn, 95% bootstrap intervals that resample whole
-# records (beats of one patient are not independent), calibration, and what each model costs.
+# chosen on validation by Youden's J {cite:p}`youden1950`, the metrics from scikit-learn, 95% bootstrap
+# intervals that resample whole records, since beats of one patient are not independent (the cluster
+# bootstrap {cite:p}`field2007bootstrap`), calibration (Brier score, ECE {cite:p}`naeini2015ece,guo2017calibration`),
+# and what each model costs.
 #
 # **You will learn**
 # - how to compare models fairly: same test split, validation threshold, intervals, no choice made on test;
@@ -27,14 +29,15 @@
 # - where the students fail (per AAMI class on MIT-BIH) and how well their probabilities are calibrated;
 # - the limits of what this tutorial shows.
 #
-# **Runtime**: under two minutes in quick mode (it trains nothing); in full mode the compared models are reloaded from their
-# finished grids, bootstrapped 1,000 times, and Aer simulates the VQC on 2,000 windows
-# ({doc}`/book/status` has the measured times).
+# **Runtime**: under two minutes in quick mode (it trains nothing); in full mode the compared models
+# are reloaded from their finished grids, bootstrapped `RESAMPLES` times, and Aer simulates the VQC on
+# `DEVICE_WINDOWS` windows ({doc}`/book/status` has the measured times).
 
 # %% [markdown]
 # ## Parameters
-# What the comparison uses, from `ecgkd.evaluation` and `ecgkd.quantum`: bootstrap resamples per model,
-# and the device run of section 5.9 (shots per window, DS2 windows simulated).
+# The knobs of the comparison, each passed to the call that uses it: bootstrap resamples per model,
+# and the device run of section 6.9 (shots per window, DS2 windows simulated). They equal the
+# defaults `python -m ecgkd` uses.
 
 # %% tags=["parameters"]
 import pandas as pd
@@ -43,26 +46,25 @@ import ecgkd
 from ecgkd import plots, students
 from ecgkd.config import project_root
 from ecgkd.evaluation import stage as comparison
-from ecgkd.quantum.stage import hardware_windows, prepare_encoders
 from ecgkd.report import save_tables, titled, versions_table
-from ecgkd.teacher import prepare_teacher, stand_in_note
-from ecgkd.teacher.stage import window_only_teacher
+from ecgkd.scoring.bootstrap import ABOVE
+from ecgkd.teacher import stand_in_note
 
 cfg = ecgkd.setup()
 # bootstrap resamples per model
-RESAMPLES = comparison.bootstrap_resamples(cfg)
-# section 5.9: shots per window for the VQC on the simulated device, and the DS2 windows simulated
-DEVICE_SHOTS, DEVICE_WINDOWS = 8192, hardware_windows(cfg)
-print(f"{RESAMPLES} resamples; {DEVICE_SHOTS} shots on {DEVICE_WINDOWS} windows")
+RESAMPLES = 200 if cfg.quick else 1000
+# section 6.9: shots per window for the VQC on the simulated device, and the DS2 windows simulated
+DEVICE_SHOTS = 8192
+DEVICE_WINDOWS = 100 if cfg.quick else 2000
 
 # %% [markdown]
-# ## 5.1 What is compared
+# ## 6.1 What is compared
 # The teachers of {doc}`02_teacher` and, for each student, two configurations from its finished grid in
-# {doc}`03_classical_distillation` and {doc}`04_quantum_student`: **no KD**, and the **KD setting with the best mean validation AUROC**. Notebook 05
-# trains nothing: every grid run saved its trained weights beside its row
-# (`students.grid.weights_path`), and `trained_model` reloads the chosen configurations for seed
-# `ECGKD_SEED` to get their test logits. (Where weights are missing it trains the run again from its
-# seed, which reproduces it, and says so.)
+# {doc}`03_classical_distillation` and {doc}`04_quantum_student`: **no KD**, and the **KD setting with
+# the best mean validation AUROC** (`students.selected_jobs`, the one rule every notebook uses). This
+# notebook trains nothing: every grid run saved its trained weights beside its row, and `Grid.load`
+# reloads each selected configuration for seed `ECGKD_SEED` with the test logits its run computed.
+# (Where weights are missing it trains the run again from its seed, which reproduces it, and says so.)
 #
 # Beside them, the simplest models that could explain a result (`ecgkd.evaluation.baselines`), on
 # the same splits: a **constant score** (the training prevalence: it has learnt nothing but the
@@ -72,38 +74,28 @@ print(f"{RESAMPLES} resamples; {DEVICE_SHOTS} shots on {DEVICE_WINDOWS} windows"
 # shows a beat's shape but not when it came, so on MIT-BIH our teacher and students read the same RR
 # features beside the window ({doc}`02_teacher` to {doc}`04_quantum_student`); the window-only
 # teacher and the window-only students (no KD and the best KD cell) are compared as their ablations.
+#
+# The whole stage is one call per dataset, `comparison.evaluate`: it reloads the teachers, the
+# students' data and encoders, reads the finished grids, reports every model, and on MIT-BIH runs the
+# best-KD VQC on the simulated device (section 6.9).
 
 # %%
-stages = {name: prepare_teacher(cfg, name, progress=False) for name in ("mitbih", "ptbxl")}
-data = {name: students.StudentData.from_teacher(stage) for name, stage in stages.items()}
-encoders = {name: prepare_encoders(cfg, data[name], progress=False) for name in data}
-window_teachers = {name: window_only_teacher(cfg, name, progress=False) for name in data}
-classical, quantum = {}, {}
-for name in data:
-    classical[name], quantum[name] = comparison.finished_grids(cfg, data[name], encoders[name])
-    finished = f"{len(classical[name])} classical and {len(quantum[name])} latent-student runs"
-    print(f"{name}: {finished} finished; {stand_in_note(stages[name].label)}")
-
-# %%
-reports = {
-    name: comparison.compare(
-        cfg,
-        stages[name],
-        classical[name],
-        quantum[name],
-        encoders[name],
-        RESAMPLES,
-        progress=True,
-        window_teacher=window_teachers[name],
-    )
-    for name in data
+evaluations = {
+    name: comparison.evaluate(cfg, name, RESAMPLES, DEVICE_SHOTS, DEVICE_WINDOWS, progress=True)
+    for name in ("mitbih", "ptbxl")
 }
-table = comparison.report_table([r for rs in reports.values() for r in rs])
+for name, done in evaluations.items():
+    print(f"{name}: {len(done.grids)} finished runs; {stand_in_note(done.data.teacher_label)}")
+reports = {name: done.reports for name, done in evaluations.items()}
+data = {name: done.data for name, done in evaluations.items()}
+everything = [r for rs in reports.values() for r in rs]
+table = comparison.report_table(everything)
 
 # %% [markdown]
-# ## 5.2 The comparison table
+# ## 6.2 The comparison table
 # Test metrics at the validation threshold, with 95% bootstrap intervals (MIT-BIH: resampling the 22
-# DS2 records; PTB-XL: resampling patients, since one patient may have several test records). Brier score and ECE judge sigmoid(logit) as a probability.
+# DS2 records; PTB-XL: resampling patients, since one patient may have several test records). Brier
+# score and ECE judge sigmoid(logit) as a probability.
 # The test sets, counted from the data:
 
 # %%
@@ -140,17 +132,18 @@ titled(table[operating + size], "Every model at its validation threshold, per da
 # it against weighting every unit of every resample.)
 
 # %%
-retention = comparison.retention_table([r for rs in reports.values() for r in rs], RESAMPLES)
+retention = comparison.retention_table(everything, RESAMPLES)
 titled(retention, "What each student keeps of its dataset's teacher, test split", precision=3)
 
 # %% [markdown]
 # ### Against the simplest baseline
 # Each teacher and student against its dataset's strongest baseline (rhythm only on MIT-BIH, the
 # constant score on PTB-XL), paired on the same units like the retention table. A model beats the
-# baseline only if the whole interval of the difference lies above zero.
+# baseline only if the whole interval of the difference lies above zero; every paired table of the
+# tutorial says so in the same words (`ecgkd.scoring.bootstrap.verdict`).
 
 # %%
-against_baseline = comparison.baseline_table([r for rs in reports.values() for r in rs], RESAMPLES)
+against_baseline = comparison.baseline_table(everything, RESAMPLES)
 titled(
     against_baseline, "Every model against its dataset's simplest baseline, test split", precision=3
 )
@@ -163,7 +156,7 @@ titled(
 # the grids of notebooks 03 and 04 show the spread over seeds.
 
 # %%
-gains = comparison.kd_gain_table([r for rs in reports.values() for r in rs], RESAMPLES)
+gains = comparison.kd_gain_table(everything, RESAMPLES)
 titled(
     gains, "KD gain of each student (best KD by validation minus no KD), test split", precision=3
 )
@@ -174,25 +167,25 @@ titled(
 # alone, paired on DS2's beats with an interval over its records:
 
 # %%
-rhythm_gains = comparison.rhythm_gain_table([r for rs in reports.values() for r in rs], RESAMPLES)
+rhythm_gains = comparison.rhythm_gain_table(everything, RESAMPLES)
 titled(rhythm_gains, "MIT-BIH DS2: AUROC with rhythm minus window only", precision=3)
 
 # %% [markdown]
-# ## 5.3 ROC curves
+# ## 6.3 ROC curves
 
 # %%
 for name, rs in reports.items():
     fig = plots.plot_roc({r.model: (r.y, r.scores) for r in rs}, title=f"{name}: test split")
 
 # %% [markdown]
-# ## 5.4 Confusion matrices at the validation threshold
+# ## 6.4 Confusion matrices at the validation threshold
 
 # %%
 for name, rs in reports.items():
     plots.plot_confusions(rs, title=f"{name} test split")
 
 # %% [markdown]
-# ## 5.5 Calibration
+# ## 6.5 Calibration
 # A logit means a probability only if, among the windows given 0.8, about 80% are abnormal. Class
 # weighting in training and distillation at temperature T both move probabilities away from that; the
 # reliability diagram shows by how much.
@@ -202,15 +195,15 @@ for name, rs in reports.items():
     plots.plot_reliability(rs, title=f"{name} test split")
 
 # %% [markdown]
-# ## 5.6 Sensitivity to T and alpha, all students side by side
+# ## 6.6 Sensitivity to T and alpha, all students side by side
 # Mean test AUROC over seeds from the finished grids (alpha = 0 is no KD):
 
 # %%
-grids = pd.concat([*classical.values(), *quantum.values()], ignore_index=True)
+grids = pd.concat([done.grids for done in evaluations.values()], ignore_index=True)
 fig = plots.plot_kd_auroc(students.main_and_ablation(grids)[0], "Every student")
 
 # %% [markdown]
-# ## 5.7 Accuracy against size
+# ## 6.7 Accuracy against size
 
 # %%
 fig = plots.plot_auroc_vs_parameters(
@@ -231,7 +224,7 @@ latency = pd.DataFrame(
 titled(latency, "Latency on this machine, per dataset", precision=3)
 
 # %% [markdown]
-# ## 5.8 Where the models fail: per AAMI class on MIT-BIH
+# ## 6.8 Where the models fail: per AAMI class on MIT-BIH
 # The share of each class called abnormal at the validation threshold: for S, V, F and Q it is the
 # sensitivity; for N it is the false-alarm rate.
 
@@ -240,31 +233,24 @@ per_class = comparison.per_class_table(reports["mitbih"]).T
 titled(per_class, "MIT-BIH DS2: share of each AAMI class called abnormal", precision=3)
 
 # %% [markdown]
-# ## 5.9 The VQC as a device would run it
+# ## 6.9 The VQC as a device would run it
 # The table above simulates the circuit exactly. A quantum computer returns counts instead: each
 # window's expectation value is estimated from a finite number of shots, and every gate adds noise.
 # Here the best-KD VQC is judged by the same function in four modes, on one stratified subset of
 # `DEVICE_WINDOWS` DS2 windows (Aer's noisy simulation costs milliseconds per window):
 # - exact, as above;
-# - 8,192 shots on an ideal simulator;
-# - 8,192 shots under the noise model of IBM's Torino device (`FakeTorino`, a calibration snapshot),
-#   after transpiling the circuit to its native gates;
-# - the same shots with their readout errors mitigated (M3, notebook 04).
+# - `DEVICE_SHOTS` shots on an ideal simulator;
+# - `DEVICE_SHOTS` shots under the noise model of IBM's Torino device (`FakeTorino`, a calibration
+#   snapshot), after transpiling the circuit to its native gates;
+# - the same shots with their readout errors mitigated (M3, {doc}`05_vqc_on_device`).
 #
 # In these rows the threshold is chosen once, on validation with the exact model, as a user would before
 # spending device time. The last two rows choose it instead on the device's own outputs for validation
-# windows (notebook 04, 4.9). Notebook 04 shows how the metrics move with the number of shots.
+# windows ({doc}`05_vqc_on_device`, section 5.3), which also shows how the metrics move with the number
+# of shots. `evaluate` ran them already:
 
 # %%
-device_reports = comparison.vqc_on_device(
-    cfg,
-    data["mitbih"],
-    encoders["mitbih"].main,
-    quantum["mitbih"],
-    DEVICE_SHOTS,
-    DEVICE_WINDOWS,
-    RESAMPLES,
-)
+device_reports = evaluations["mitbih"].device
 on_device = comparison.report_table(device_reports)
 device_columns = on_device[
     [
@@ -288,9 +274,9 @@ titled(
 )
 
 # %%
-exact, noisy = device_reports[0], device_reports[2]  # exact; 8,192 noisy shots, no mitigation
+exact, noisy = device_reports[0], device_reports[2]  # exact; noisy shots, no mitigation
 print(
-    f"AUROC exact {exact.metrics['auroc']:.3f}, with 8,192 shots and device noise "
+    f"AUROC exact {exact.metrics['auroc']:.3f}, with {DEVICE_SHOTS:,} shots and device noise "
     f"{noisy.metrics['auroc']:.3f} "
     f"on {len(exact.y):,} windows, {int(exact.y.sum()):,} of them abnormal"
 )
@@ -304,13 +290,15 @@ for label, report in (("exact", exact), (f"device noise, {DEVICE_SHOTS:,} shots"
 fig = plots.plot_score_distributions(device_reports[:4], title="VQC logits on the DS2 subset")
 
 # %% [markdown]
-# How to read this: device noise pulls every expectation value towards zero, so the logits crowd
-# around the head's bias (compare the spreads above and the bottom panel). The ranking of the windows,
-# which is all AUROC measures, largely survives; but the threshold was chosen on the exact simulator, and in the shrunken
-# noisy distribution it sits elsewhere, so the balance between sensitivity and specificity shifts.
-# Readout mitigation widens the distribution again, but only by the share of the shrinking that happens at
-# readout; the rows with the threshold chosen on the device's validation outputs show what re-choosing it
-# restores (compare their balanced accuracy with the exact row's).
+# How to read this: device noise pulls every expectation value towards zero, so the circuit's part
+# of the logit shrinks (compare the spreads above and the bottom panel). What ranks the windows under
+# noise is then more and more the rhythm anchor, which is computed classically beside the device: a
+# fully depolarised circuit would leave the rhythm-only baseline's ranking, so an AUROC that survives
+# noise is not by itself the circuit's. The threshold, chosen on the exact simulator, sits elsewhere
+# in the shrunken distribution, so the balance between sensitivity and specificity shifts. Readout
+# mitigation undoes only the shrinking that happens at readout; the rows with the threshold chosen on
+# the device's validation outputs show what re-choosing it restores (compare their balanced accuracy
+# with the exact row's).
 
 # %% [markdown]
 # This notebook's tables, as CSV files for your own analysis. `python -m ecgkd` writes the same
@@ -318,7 +306,7 @@ fig = plots.plot_score_distributions(device_reports[:4], title="VQC logits on th
 
 # %%
 saved = save_tables(
-    cfg.results_root / "05_evaluation",
+    cfg.results_root / "06_evaluation",
     {
         "comparison": table,
         "retention": retention,
@@ -332,7 +320,7 @@ saved = save_tables(
 print(", ".join(p.name for p in saved), "in", saved[0].parent.relative_to(project_root()))
 
 # %% [markdown]
-# ## 5.10 Conclusion, and its limits
+# ## 6.10 Conclusion, and its limits
 # The numbers below are computed from the table above:
 
 # %%
@@ -349,7 +337,7 @@ for name in data:
 records = {name: len(set(d.splits["test"].record)) for name, d in data.items()}
 print(f"test records: {records}")
 for (name, base), rows in against_baseline.groupby(["dataset", "baseline"], sort=False):
-    behind = rows.loc[~rows["beats the baseline"], "model"].tolist()
+    behind = rows.loc[rows["distinguishable from zero"] != ABOVE, "model"].tolist()
     print(f"{name}: not shown to beat {base}: {', '.join(behind) if behind else 'none'}")
 for (name, verdict), rows in gains.groupby(["dataset", "distinguishable from zero"]):
     print(f"{name}: KD gain distinguishable from zero: {verdict}: {', '.join(rows['student'])}")
@@ -373,20 +361,22 @@ for verdict, rows in rhythm_gains.groupby("distinguishable from zero"):
 #   are wide. In quick mode MIT-BIH is the first 5 minutes of
 #   each record; its DS1 and DS2 share one subject (records 201 and 202).
 # - **Sizes.** `parameters` counts everything a model runs at inference, a latent student's frozen
-#   encoder included (the VQC's 38 trainable numbers ride on a convolutional encoder);
+#   encoder included (the VQC's few trainable numbers ride on a convolutional encoder);
 #   `trainable parameters` counts what training changed. The size figure and the sentences above use
 #   the first.
 # - **Quantum.** The VQC is simulated: exactly in the main table, and with finite shots and one device's
-#   noise model in section 5.9. That model is a calibration snapshot, not a device. A VQC result says
-#   what 38 trainable parameters can do on six numbers; the MLP control says whether a circuit was needed.
+#   noise model in section 6.9. That model is a calibration snapshot, not a device. A VQC result says
+#   what its trainable parameters can do on six numbers; the MLP control says whether a circuit was
+#   needed.
 # - **One seed per configuration here.** The grids of notebooks 03 and 04 carry the seed-to-seed spread.
 
 # %% [markdown]
 # ## Summary
 # - `ecgkd.scoring.evaluate_scores` judges every model the same way: validation threshold,
 #   scikit-learn metrics, calibration, confusion matrix, bootstrap intervals by record.
-# - `ecgkd.evaluation.stage` picks each student's no-KD and best-KD (by validation) configurations and
-#   reloads the weights their grid runs saved; nothing is chosen on the test split.
+# - `ecgkd.evaluation.stage.evaluate` is the stage in one call: it takes each student's no-KD and
+#   best-KD (by validation) configurations and reloads the weights their grid runs saved; nothing is
+#   chosen on the test split. Every paired table reads its verdict off the interval, in one wording.
 # - `ecgkd.evaluation.baselines` gives every dataset a constant score and MIT-BIH a rhythm-only
 #   logistic regression; `baseline_table` and `kd_gain_table` turn "better" into paired differences
 #   with intervals, and the conclusion names the models that do not beat the baseline.
@@ -394,14 +384,15 @@ for verdict, rows in rhythm_gains.groupby("distinguishable from zero"):
 # This is the last notebook. `python -m ecgkd` runs the stages without notebooks.
 #
 # ## Exercises
-# **Exercise 5.1.** Recompute the teacher's MIT-BIH AUROC interval resampling beats instead of records:
+# **Exercise 6.1.** Recompute the teacher's MIT-BIH AUROC interval resampling beats instead of records:
 # `bootstrap_intervals(r.y, r.scores, r.threshold, groups=None)` from `ecgkd.scoring`, with
 # `r = reports["mitbih"][0]`, and compare it with the record-level interval of the main table.
 #
-# *Self-check*: the beat-level interval is much narrower. Beats of one patient resemble each other, so
-# resampling beats pretends to have tens of thousands of independent tests when there are 22 patients.
+# *Self-check*: the beat-level interval is narrower (divide the two widths to see by how much). Beats of
+# one patient resemble each other, so resampling beats pretends to have as many independent tests as
+# there are beats, when there are as many as DS2 has patients.
 #
-# **Exercise 5.2.** Compute each student's share of the teacher's AUROC above chance yourself from
+# **Exercise 6.2.** Compute each student's share of the teacher's AUROC above chance yourself from
 # `table` (the teacher is each dataset's first row) and check it against the `retention` table.
 #
 # *Self-check*: the shares agree; the teacher's own share would be exactly 1 and a student at AUROC
