@@ -428,57 +428,50 @@ def plot_pipeline(teacher_parameters: int) -> plt.Figure:
     students -> quantum -> device -> evaluation (``teacher_parameters``: ECGFounder's, counted by
     the caller)."""
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH, 3.4))
-    ax.set(xlim=(0, 11), ylim=(0, 4.2))
+    ax.set(xlim=(0, 11.4), ylim=(0, 4.2))
     ax.axis("off")
     millions = f"{teacher_parameters / 1e6:.1f} M parameters"
-    boxes = {
-        "data": (
-            0.1,
-            1.5,
-            "01 data\nMIT-BIH beats (DS1/DS2)\nPTB-XL records (folds)\npatient-disjoint",
+    boxes = {  # centre, text, colour
+        "data": ((1.2, 2.1), "01 data\nMIT-BIH beats\nPTB-XL records\npatient-disjoint", "#dde8f5"),
+        "teacher": ((3.9, 2.1), f"02 teacher\nECGFounder Net1D\n{millions}\nbinary", "#f5e3d0"),
+        "classical": (
+            (6.8, 3.4),
+            "03 classical students\nResNet-1D, CNN-1D\nKD, T x alpha",
+            "#dff0dc",
         ),
-        "teacher": (2.6, 1.5, f"02 teacher\nECGFounder Net1D\n{millions}\nfine-tuned, binary"),
-        "classical": (5.1, 2.6, "03 classical students\nResNet-1D, CNN-1D\nKD loss, T x alpha"),
-        "quantum": (5.1, 0.2, "04 quantum student\nautoencoder 256 -> 6\n6-qubit VQC (Qiskit)"),
-        "device": (8.1, 0.2, "05 VQC on a device\nshots, device noise\nM3, threshold"),
-        "evaluate": (8.1, 2.6, "06 evaluation\nsame test sets\npaired intervals"),
+        "quantum": ((6.8, 0.8), "04 quantum student\nautoencoder 256 -> 6\n6-qubit VQC", "#ece0f5"),
+        "device": ((10.0, 0.8), "05 VQC on a device\nshots, noise\nM3, threshold", "#ece0f5"),
+        "evaluate": ((10.0, 3.4), "06 evaluation\nsame test sets\npaired intervals", "#eeeeee"),
     }
-    for key, (x, y, text) in boxes.items():
-        colour = {
-            "data": "#dde8f5",
-            "teacher": "#f5e3d0",
-            "classical": "#dff0dc",
-            "quantum": "#ece0f5",
-            "device": "#ece0f5",
-            "evaluate": "#eeeeee",
-        }[key]
+    for (x, y), text, colour in boxes.values():
         ax.text(
-            x + 1.2,
-            y + 0.65,
+            x,
+            y,
             text,
             ha="center",
             va="center",
-            fontsize=9,
-            bbox={"boxstyle": "round,pad=0.5", "facecolor": colour, "edgecolor": "grey"},
+            fontsize=8,
+            bbox={"boxstyle": "round,pad=0.4", "facecolor": colour, "edgecolor": "grey"},
         )
-    arrows = [
-        ((2.35, 2.15), (2.75, 2.15), "windows"),
-        ((4.95, 2.4), (5.3, 3.1), "soft labels"),
-        ((4.95, 1.9), (5.3, 1.0), "soft labels"),
-        ((7.45, 3.25), (8.25, 3.25), ""),
-        ((7.45, 0.85), (8.25, 0.85), "trained VQC"),
-        ((7.45, 1.2), (8.4, 2.6), ""),
-        ((9.3, 1.5), (9.3, 2.35), ""),
+    arrows = [  # start, end, label
+        ((2.25, 2.1), (2.85, 2.1), "windows"),
+        ((4.9, 2.5), (5.7, 3.2), "soft labels"),
+        ((4.9, 1.7), (5.7, 1.0), "soft labels"),
+        ((7.85, 3.4), (9.0, 3.4), ""),
+        ((7.85, 0.8), (9.0, 0.8), "trained VQC"),
+        ((7.6, 1.3), (9.1, 2.95), ""),
+        ((10.0, 1.35), (10.0, 2.85), ""),
     ]
     for start, end, label in arrows:
         ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "color": "black"})
         if label:
             ax.text(
                 (start[0] + end[0]) / 2,
-                (start[1] + end[1]) / 2 + 0.15,
+                (start[1] + end[1]) / 2 + 0.25,
                 label,
-                fontsize=8,
+                fontsize=7,
                 ha="center",
+                bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"},
             )
     fig.tight_layout()
     return fig

@@ -15,12 +15,14 @@ the teacher, the students and the evaluation all read the anchor from here.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
+from . import cache
 from .data.rhythm import RHYTHM_FEATURES, split_rhythm
 from .data.split import Split
 from .scoring.metrics import roc_auc
@@ -140,13 +142,24 @@ class RhythmClassifier(nn.Module):
         return self.linear(pooled) + self.anchor(rhythm)[:, None]
 
 
-def anchor_rhythm(model: nn.Module, train: Split, val: Split) -> int:
-    """Fix every rhythm anchor in ``model`` (:class:`RhythmAnchor`: the heads of
-    the teacher, the classical and the latent students) to the rhythm-only baseline fitted on
-    ``train`` (C chosen on ``val``); returns how many were set."""
+def anchor_fingerprint(pipeline: Pipeline) -> str:
+    """What identifies a fitted anchor: its scaler's means and scales, its weights and bias."""
+    scaler, logistic = pipeline[0], pipeline[-1]
+    numbers = (scaler.mean_, scaler.scale_, logistic.coef_, logistic.intercept_)
+    return cache.fingerprint([np.asarray(v).tolist() for v in numbers])
+
+
+def anchor_rhythm(
+    model: nn.Module, train: Split, val: Split, pipeline: Pipeline | None = None
+) -> int:
+    """Fix every rhythm anchor in ``model`` (:class:`RhythmAnchor`: the heads of the teacher, the
+    classical and the latent students) to the rhythm-only baseline fitted on ``train`` (C chosen
+    on ``val``), or to ``pipeline``, an anchor fitted elsewhere (a fold teacher takes the one of
+    the whole training split); returns how many were set."""
     anchors = [m for m in model.modules() if isinstance(m, RhythmAnchor)]
     if anchors:
-        pipeline, _, _ = fit_rhythm_model({"train": train, "val": val})
+        if pipeline is None:
+            pipeline, _, _ = fit_rhythm_model({"train": train, "val": val})
         for anchor in anchors:
             anchor.set(pipeline)
     return len(anchors)

@@ -35,8 +35,9 @@
 # Every notebook opens like this. `ecgkd.setup()` reads the settings from environment variables
 # (`ECGKD_*`, listed below), seeds every random generator, sets how tables and figures look, and prints
 # one line saying what it runs with: the same notebook runs in quick mode on the shipped sample and in
-# full mode on the full databases. Each later notebook then names, in this cell, the hyper-parameters it
-# uses (grid, epochs, qubits, shots), read from the package so that the notebook and the command line agree.
+# full mode on the full databases. Each later notebook then names, in this cell, the knobs a reader may
+# change (the grid, seeds, qubits, shots...), each a plain value passed to the call that uses it; their
+# values are the package's defaults, which the command line runs.
 
 # %% tags=["parameters"]
 import pandas as pd
@@ -68,7 +69,8 @@ cfg = ecgkd.setup()
 # stage never importing a later one (`tests/test_import_order.py` keeps it so).
 
 # %%
-fig = plots.plot_pipeline(count_parameters(Net1D(ecgfounder_config(leads=12, n_outputs=150))))
+ecgfounder = Net1D(ecgfounder_config(leads=12, n_outputs=150))
+fig = plots.plot_pipeline(count_parameters(ecgfounder))
 
 # %% [markdown]
 # | notebook | what it does | package |

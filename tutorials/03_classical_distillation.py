@@ -90,8 +90,10 @@ settings_table(SETTINGS, f"Student training settings per dataset, {cfg.mode} mod
 # $$\mathcal{L} = (1-\alpha)\,\mathrm{BCE}(z_s, y) + \alpha\,T^2\,\mathrm{KL}\big(p_t^{T}\,\|\,p_s^{T}\big)$$
 #
 # The KL divergence is summed over the two classes and averaged over the batch. alpha = 0 is plain
-# supervised training; alpha = 1 learns from the teacher only. The hard-label term weights abnormal
-# windows by the normal/abnormal ratio, as for the teacher. This is the code every student trains with:
+# supervised training; alpha = 1 learns from the teacher only. Both terms weight each abnormal window by
+# the normal/abnormal ratio of the training split (`class_weights`), as the teacher's loss does: a KD
+# run then trains against the same class balance as its no-KD twin, and alpha = 1 is not an
+# unbalanced run set against a balanced baseline. This is the code every student trains with:
 
 # %%
 show_source(students.binary_kl)
@@ -197,6 +199,14 @@ titled(sizes, f"The classical students in {cfg.mode} mode, window only and with 
 # are split in two halves (whole patients, `ecgkd.teacher.crossfit.patient_folds`), a teacher of the
 # same spec is trained on each half, and each scores the other half. Validation and test targets are
 # those of the teacher trained on all training patients. Section 3.6 measures what this changes.
+#
+# On MIT-BIH only the teacher's *window term* is cross-fitted (our choice). The teacher's logit is its
+# rhythm anchor plus a window term; every fold teacher keeps the anchor fitted on the whole training
+# split, the very anchor each student holds, and learns its window term on its half. A soft target is
+# then the student's own anchor plus a window term that never saw the patient. Had each fold teacher
+# refitted the anchor on its half of the patients, the targets would carry a different anchor from
+# the student's, and distillation would pull the student away from its own anchor rather than teach
+# it what the window adds.
 
 # %%
 teachers = {name: prepare_teacher(cfg, name, progress=False) for name in ("mitbih", "ptbxl")}

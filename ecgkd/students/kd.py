@@ -10,7 +10,9 @@ alpha:
 
     loss = (1 - alpha) * BCE(z_s, y) + alpha * T^2 * KL(p_t^T || p_s^T)
 
-alpha = 0 is plain supervised training; alpha = 1 learns from the teacher alone.
+alpha = 0 is plain supervised training; alpha = 1 learns from the teacher alone. Both terms weight
+each example by its class (abnormal ones by ``pos_weight``), so KD and no-KD runs train against the
+same class balance.
 """
 
 from __future__ import annotations
@@ -22,21 +24,32 @@ from ..train import LossFn, bce_loss
 
 
 def binary_kl(
-    student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    temperature: float,
+    weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """KL(teacher || student) of the two-class distributions at ``temperature``, batch mean."""
+    """KL(teacher || student) of the two-class distributions at ``temperature``, averaged over the
+    batch (each example counted ``weight`` times when given)."""
     s, t = student_logits / temperature, teacher_logits / temperature
     log_ps1, log_ps0 = F.logsigmoid(s), F.logsigmoid(-s)
     log_pt1, log_pt0 = F.logsigmoid(t), F.logsigmoid(-t)
     kl = log_pt1.exp() * (log_pt1 - log_ps1) + log_pt0.exp() * (log_pt0 - log_ps0)
-    return kl.mean()
+    return kl.mean() if weight is None else (weight * kl).mean()
+
+
+def class_weights(y: torch.Tensor, pos_weight: float) -> torch.Tensor | None:
+    """Each example's weight in a loss balanced by class: ``pos_weight`` for abnormal (y = 1), 1
+    for normal, as binary cross-entropy's ``pos_weight`` counts them; None when all are 1."""
+    return None if pos_weight == 1 else 1 + (pos_weight - 1) * y
 
 
 def kd_loss(temperature: float = 4.0, alpha: float = 0.5, pos_weight: float = 1.0) -> LossFn:
     """``loss(student_logits, y, teacher_logits)`` for :func:`ecgkd.train.fit`.
 
-    ``pos_weight`` up-weights abnormal examples in the hard-label term only: the teacher's soft
-    targets already carry its judgement of each example.
+    ``pos_weight`` up-weights abnormal examples in both terms alike (:func:`class_weights`), so
+    that a KD run trains against the same class balance as its no-KD twin: with the soft term
+    unweighted, alpha = 1 would be an unbalanced run set against a balanced baseline.
     """
     if temperature <= 0:
         raise ValueError(f"temperature T={temperature} must be > 0")
@@ -53,7 +66,8 @@ def kd_loss(temperature: float = 4.0, alpha: float = 0.5, pos_weight: float = 1.
             raise ValueError(
                 f"alpha={alpha} needs the teacher's logits: pass TrainData(..., teacher=...)"
             )
-        soft = temperature**2 * binary_kl(logits, teacher, temperature)
+        weight = class_weights(y, pos_weight)
+        soft = temperature**2 * binary_kl(logits, teacher, temperature, weight)
         return soft if alpha == 1 else (1 - alpha) * hard(logits, y) + alpha * soft
 
     return loss

@@ -10,6 +10,13 @@ folds, with early stopping on the same validation split, and scores the held-out
 training window's target then comes from a teacher that did not see that patient, as the validation
 and test windows' targets do.
 
+Only the window term is cross-fitted (our choice): a teacher that reads rhythm adds its window term
+to a fixed rhythm anchor, and every fold teacher keeps the anchor fitted on the *whole* training
+split, the very anchor each student holds. A soft target is then (the student's own anchor + a
+window term that never saw the patient). Had each fold teacher refitted its anchor on its half of
+the patients, the targets would carry another anchor than the student's, and distillation would
+pull the student away from its own.
+
 Validation and test targets stay those of the teacher trained on all training patients (the one
 notebook 02 evaluates and every table compares with). Cost: K teachers on (K-1)/K of the training
 data each, with epochs shrunk to match (:func:`fold_settings`); for K = 2, about one more teacher.
@@ -25,6 +32,7 @@ import pandas as pd
 
 from .. import cache
 from ..config import Config
+from ..rhythm_head import fit_rhythm_model
 from ..scoring.metrics import calibration, roc_auc, sigmoid, unit_scores
 from ..train import TrainSettings
 from .finetune import TeacherRun, finite_logits, train_teacher
@@ -93,6 +101,8 @@ def cross_fit(
     spec, views = teacher.run.spec, teacher.teacher_data
     train, students = views.train, teacher.student_data.train
     folds = patient_folds(train.patient, k, cfg.seed)
+    # the whole training split's anchor, the students': only the window term is cross-fitted
+    anchor = fit_rhythm_model({"train": train, "val": views.val})[0] if spec.rhythm else None
     runs = [
         train_teacher(
             cfg,
@@ -103,6 +113,7 @@ def cross_fit(
             settings=fold_settings(spec.settings, float(np.mean(folds != fold))),
             rhythm=spec.rhythm,
             progress=progress,
+            anchor=anchor,
         )
         for fold in range(k)
     ]

@@ -31,6 +31,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.pipeline import Pipeline
 from torch import nn
 
 from .. import cache
@@ -255,8 +256,11 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40]
 
 
-def run_key(spec: TeacherSpec, train: Split, val: Split, seed: int) -> str:
-    """Fingerprint of a teacher run: spec, data, seed, weights file and the code that trains it."""
+def run_key(
+    spec: TeacherSpec, train: Split, val: Split, seed: int, anchor: Pipeline | None = None
+) -> str:
+    """Fingerprint of a teacher run: spec, data, seed, weights file, a rhythm anchor fitted
+    elsewhere (``anchor``) and the code that trains it."""
     weights = None
     if spec.weights is not None:
         path = Path(spec.weights)
@@ -271,6 +275,7 @@ def run_key(spec: TeacherSpec, train: Split, val: Split, seed: int) -> str:
             "train": train.fingerprint(),
             "val": val.fingerprint(),
             "seed": seed,
+            **({"anchor": rhythm_head_mod.anchor_fingerprint(anchor)} if anchor else {}),
             "code": cache.code_version(
                 net1d_mod, inputs_mod, train_mod, rhythm_mod, rhythm_head_mod, sys.modules[__name__]
             ),
@@ -301,9 +306,10 @@ def _linear_probe(
     seed: int,
     device: str,
     progress: bool,
+    anchor: Pipeline | None = None,
 ) -> FitResult:
     """Frozen features computed once, then the head (``dense``, with the rhythm features when the
-    teacher reads them) fitted on them and put back."""
+    teacher reads them, anchored as :func:`train_teacher` says) fitted on them and put back."""
 
     def probe_inputs(split: Split) -> np.ndarray:
         _, feats = predict(
@@ -318,7 +324,7 @@ def _linear_probe(
         return model_inputs(replace(split, x=feats[:, None, :]), spec.rhythm)
 
     head = ProbeHead(dense_head(model.config.feature_dim, 1, spec.rhythm_features))
-    rhythm_head_mod.anchor_rhythm(head, train, val)
+    rhythm_head_mod.anchor_rhythm(head, train, val, anchor)
     result = fit(
         head,
         TrainData(probe_inputs(train), train.y),
@@ -345,15 +351,20 @@ def train_teacher(
     rhythm: bool | None = None,
     test: Split | None = None,
     progress: bool = True,
+    anchor: Pipeline | None = None,
 ) -> TeacherRun:
     """Train (or reload) the teacher for ``train.dataset`` on the teacher's view of the splits.
+
+    A teacher that reads rhythm starts from the rhythm-only regression fitted on ``train``, or
+    from ``anchor``, one fitted elsewhere: the fold teachers of :mod:`.crossfit` take the whole
+    training split's, the anchor every student holds, and cross-fit the window term alone.
 
     Cached under ``<cache>/teacher/``: a finished run is reloaded from its checkpoint (official
     format, with the teacher's label, history and threshold in its metadata); an interrupted one
     resumes from its last saved epoch.
     """
     spec = teacher_spec(cfg, train.dataset, weights, method, settings, rhythm)
-    key = run_key(spec, train, val, cfg.seed)
+    key = run_key(spec, train, val, cfg.seed, anchor)
     folder = Path(cfg.cache_root) / "teacher" / f"{train.dataset}-{_slug(spec.label)}-{key}"
     final = folder / "teacher.pth"
     model, loaded = build_teacher(spec, cfg.seed)
@@ -386,11 +397,11 @@ def train_teacher(
             for s in (val, test)
             if s is not None
         }
-    rhythm_head_mod.anchor_rhythm(model, train, val)  # the rhythm head starts at the baseline
+    rhythm_head_mod.anchor_rhythm(model, train, val, anchor)  # the head starts at the baseline
     if method == "linear":
         for p in model.parameters():
             p.requires_grad_(False)
-        result = _linear_probe(model, train, val, spec, cfg.seed, cfg.device, progress)
+        result = _linear_probe(model, train, val, spec, cfg.seed, cfg.device, progress, anchor)
     else:
         result = fit(
             model,
