@@ -18,13 +18,16 @@ from ecgkd import cli, config
 TIMINGS = ["latency_ms"]  # not results: they vary with the load
 # the tables each notebook saves under results_root, by the CLI's file name
 TABLES = {
-    "05_vqc_on_device": ("hardware", "hardware_thresholds"),
+    "05_vqc_on_device": ("hardware", "hardware_thresholds", "hardware_window_only"),
     "06_evaluation": (
         "comparison",
         "retention",
         "baselines",
         "kd_gains",
         "rhythm_gains",
+        "fidelity",
+        "kd_fidelity",
+        "own_share",
         "per_class_mitbih",
         "vqc_on_device",
     ),

@@ -162,6 +162,38 @@ titled(
 )
 
 # %% [markdown]
+# ### Did distillation transfer the teacher's behaviour? Fidelity
+# Accuracy is not what distillation promises; the teacher's behaviour is. How closely each student
+# follows its teacher on the test units {cite:p}`stanton2021kd`: the share of units both call alike
+# at their own validation thresholds, the correlation of their logits, and the mean KL divergence
+# from the teacher's probabilities to the student's (lower is closer).
+
+# %%
+fidelity = comparison.fidelity_table(everything)
+titled(fidelity, "Fidelity of each student to its dataset's teacher, test split", precision=3)
+
+# %% [markdown]
+# And the question KD answers: is the distilled student closer to its teacher than its no-KD twin?
+# Each fidelity metric's difference KD - no KD, paired on the same units with an interval that
+# resamples records (MIT-BIH) or patients (PTB-XL):
+
+# %%
+kd_fidelity = comparison.kd_fidelity_table(everything, RESAMPLES)
+titled(kd_fidelity, "KD minus no KD, each fidelity metric, paired, test split", precision=3)
+
+# %% [markdown]
+# ### How much of each model's score is its own
+# Every model that reads the rhythm on MIT-BIH is the rhythm-only regression, fixed, plus a term of
+# its own (a window term for the teacher and the classical students, the circuit's or the MLP's term
+# for the latent students). Its logit minus the regression's is that own term. The table gives the
+# AUROC of the sum, of the anchor and of the own term alone, the sum minus the anchor (paired, with
+# an interval), and how much of the logit's variance each part carries.
+
+# %%
+own_share = comparison.own_share_table(everything, RESAMPLES)
+titled(own_share, "MIT-BIH DS2: each anchored model's own term beside its anchor", precision=3)
+
+# %% [markdown]
 # ### What the rhythm adds
 # Each model that reads the rhythm (MIT-BIH) minus the same model and configuration on the window
 # alone, paired on DS2's beats with an interval over its records:
@@ -313,6 +345,9 @@ saved = save_tables(
         "baselines": against_baseline,
         "kd_gains": gains,
         "rhythm_gains": rhythm_gains,
+        "fidelity": fidelity,
+        "kd_fidelity": kd_fidelity,
+        "own_share": own_share,
         "per_class_mitbih": per_class,
         "vqc_on_device": on_device,
     },
@@ -343,6 +378,13 @@ for (name, verdict), rows in gains.groupby(["dataset", "distinguishable from zer
     print(f"{name}: KD gain distinguishable from zero: {verdict}: {', '.join(rows['student'])}")
 for verdict, rows in rhythm_gains.groupby("distinguishable from zero"):
     print(f"mitbih: rhythm gain distinguishable from zero: {verdict}: {', '.join(rows['model'])}")
+for (name, metric, verdict), rows in kd_fidelity.groupby(
+    ["dataset", "metric", "distinguishable from zero"]
+):
+    print(f"{name}: KD - no KD in {metric}: {verdict}: {', '.join(rows['student'])}")
+for _, row in own_share.iterrows():
+    own, anchor = row["own term auroc"], row["anchor auroc"]
+    print(f"mitbih: {row['what it is']}: own term AUROC {own:.3f} beside its anchor's {anchor:.3f}")
 
 # %% [markdown]
 # Read them with their limits:

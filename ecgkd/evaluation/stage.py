@@ -27,7 +27,16 @@ from ..quantum.hardware import Transpiled
 from ..quantum.model import LatentStudent
 from ..quantum.stage import best_vqc, latent_grids, trained_latent
 from ..rhythm_head import RHYTHM
-from ..scoring.metrics import latency_ms, per_class_detection, unit_groups, unit_scores
+from ..scoring.bootstrap import paired_fidelity_difference
+from ..scoring.metrics import (
+    fidelity,
+    fidelity_terms,
+    latency_ms,
+    per_class_detection,
+    roc_auc,
+    unit_groups,
+    unit_scores,
+)
 from ..scoring.reports import ModelReport, evaluate_scores, paired_reports
 from ..students.grid import StudentJob, TrainedRun, describe_job, selected_jobs
 from ..students.inputs import StudentData
@@ -423,6 +432,112 @@ def rhythm_gain_table(
     return pd.DataFrame(rows)
 
 
+def _teachers_and_students(reports: list[ModelReport]):
+    """(the teacher of each dataset, every student report with one), refusing other units."""
+    teachers = {r.dataset: r for r in reports if r.role == "teacher"}
+    students = [r for r in reports if r.role == "student" and r.dataset in teachers]
+    for report in students:
+        if not np.array_equal(report.y, teachers[report.dataset].y):
+            raise ValueError(f"{report.model} and its teacher are scored on other test units")
+    return teachers, students
+
+
+def fidelity_table(reports: list[ModelReport]) -> pd.DataFrame:
+    """How closely each student behaves like its dataset's teacher on the test units
+    (:func:`~ecgkd.scoring.metrics.fidelity`; Stanton et al. 2021): the share of units both call
+    alike at their own validation thresholds, the correlation of their logits, and the mean KL
+    divergence from the teacher's probabilities to the student's. KD is meant to transfer the
+    teacher's behaviour, which accuracy alone does not show."""
+    teachers, students = _teachers_and_students(reports)
+    rows = []
+    for report in students:
+        teacher = teachers[report.dataset]
+        rows.append(
+            {
+                "dataset": report.dataset,
+                "model": report.model,
+                "auroc": report.metrics["auroc"],
+                **fidelity(report.scores, report.threshold, teacher.scores, teacher.threshold),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def kd_fidelity_table(
+    reports: list[ModelReport], resamples: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """Does distillation make a student more like its teacher? For each student's best-KD
+    configuration and its no-KD twin (same seed, same initial weights), each fidelity metric's
+    difference KD - no KD, with a bootstrap interval that resamples the same records (MIT-BIH) or
+    patients (PTB-XL) for both; one row per (student, metric)."""
+    teachers, students = _teachers_and_students(reports)
+    rows = []
+    for plain in (r for r in students if r.kd is False):
+        teacher = teachers[plain.dataset]
+        for distilled in (
+            r for r in students if r.kd and (r.dataset, r.family) == (plain.dataset, plain.family)
+        ):
+            terms = [
+                fidelity_terms(r.scores, r.threshold, teacher.scores, teacher.threshold)
+                for r in (distilled, plain)
+            ]
+            values = [
+                fidelity(r.scores, r.threshold, teacher.scores, teacher.threshold)
+                for r in (distilled, plain)
+            ]
+            paired = paired_fidelity_difference(*terms, plain.groups, resamples, seed)
+            for metric, result in paired.items():
+                rows.append(
+                    {
+                        "dataset": plain.dataset,
+                        "student": plain.family,
+                        "KD configuration": distilled.model.removeprefix(f"{plain.family}, "),
+                        "metric": metric,
+                        "no KD": values[1][metric],
+                        "KD": values[0][metric],
+                        **result,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def own_share_table(
+    reports: list[ModelReport], resamples: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """What each anchored model adds of its own. Every model that reads rhythm (MIT-BIH) is the
+    rhythm-only regression, fixed, plus its own term (the window term of the teacher and the
+    classical students, the circuit's or the MLP's term of the latent students): its logit minus
+    the regression's. Per model: the AUROC of the sum, of the anchor and of its own term alone; the
+    sum minus the anchor as a paired difference with an interval; and the shares of the logit's
+    variance that the anchor and the own term carry (they need not add up to 1: the two
+    covary)."""
+    anchors = {r.dataset: r for r in reports if r.role == "baseline" and r.model == RHYTHM}
+    rows = []
+    for report in reports:
+        anchor = anchors.get(report.dataset)
+        if RHYTHM_SUFFIX not in report.model or anchor is None or report.role == "baseline":
+            continue
+        own = report.scores - anchor.scores  # the anchor in float64; the model holds it in float32
+        name = (report.family or report.model).replace(RHYTHM_SUFFIX, "")
+        if report.role == "teacher":
+            name = "teacher window"
+        total = float(np.var(report.scores))
+        rows.append(
+            {
+                "dataset": report.dataset,
+                "model": report.model,
+                "what it is": f"rhythm LR + {name} correction",
+                "auroc": report.metrics["auroc"],
+                "anchor auroc": anchor.metrics["auroc"],
+                "own term auroc": roc_auc(report.y, own),
+                **paired_reports(report, anchor, resamples, seed),
+                "anchor's share of the logit variance": float(np.var(anchor.scores)) / total,
+                "own term's share of the logit variance": float(np.var(own)) / total,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def evaluation_tables(
     reports: list[ModelReport], resamples: int = 1000, seed: int = 0
 ) -> dict[str, pd.DataFrame]:
@@ -434,6 +549,9 @@ def evaluation_tables(
         "baselines": baseline_table(reports, resamples, seed),
         "kd_gains": kd_gain_table(reports, resamples, seed),
         "rhythm_gains": rhythm_gain_table(reports, resamples, seed),
+        "fidelity": fidelity_table(reports),
+        "kd_fidelity": kd_fidelity_table(reports, resamples, seed),
+        "own_share": own_share_table(reports, resamples, seed),
     }
 
 

@@ -113,7 +113,10 @@ class DeviceScores:
     for the exact value. ``val_logits`` are the exact model's on the whole validation split (the
     threshold chosen on the simulator, before any circuit is sent). ``device_val`` holds the noisy
     modes' logits on ``val_index``, a class-balanced subset of validation windows run at the largest
-    number of shots: the device's own outputs, for an on-device threshold.
+    number of shots: the device's own outputs, for an on-device threshold. ``offset`` and
+    ``val_offset`` are the rhythm anchor's logits, computed classically, on the scored test windows
+    and on the whole validation split (zeros for a student without an anchor): every logit minus
+    its offset is the circuit's own term, ``scale * <O> + bias``.
     """
 
     index: np.ndarray
@@ -123,6 +126,13 @@ class DeviceScores:
     compiled: hardware.Transpiled
     val_index: np.ndarray
     device_val: dict[str, np.ndarray]
+    offset: np.ndarray
+    val_offset: np.ndarray
+
+    @property
+    def anchored(self) -> bool:
+        """Whether the student adds its circuit's term to a rhythm anchor."""
+        return bool(np.any(self.offset != 0) or np.any(self.val_offset != 0))
 
 
 def device_scores(
@@ -212,27 +222,39 @@ def device_scores(
                 runs.append((mode + MITIGATED, float(n), scale * out["mitigated"] + bias + offset))
     val_index = balanced_subset(val.y, size, seed)
     out = sampled("val", val_index, noisy_mode, max(shots))
-    val_offset = window_anchor_logits(student, val, val_index)
+    device_offset = window_anchor_logits(student, val, val_index)
     device_val = {
-        noisy_mode: scale * out["expectations"] + bias + val_offset,
-        noisy_mode + MITIGATED: scale * out["mitigated"] + bias + val_offset,
+        noisy_mode: scale * out["expectations"] + bias + device_offset,
+        noisy_mode + MITIGATED: scale * out["mitigated"] + bias + device_offset,
     }
-    return DeviceScores(index, y_val, s_val, runs, compiled, val_index, device_val)
+    val_offset = window_anchor_logits(student, val, np.arange(len(val)))
+    return DeviceScores(
+        index, y_val, s_val, runs, compiled, val_index, device_val, offset, val_offset
+    )
+
+
+MODEL_TERM, CIRCUIT_TERM = "the student's logit", "the circuit's own term"
 
 
 def hardware_study(result: DeviceScores, data: StudentData) -> pd.DataFrame:
     """Test metrics of a trained VQC student from its :func:`device_scores`: ideal, with finite
-    shots, with a device's noise, raw and readout-mitigated; one row per (mode, shots), every row on
-    the same windows at the threshold chosen on validation with the exact model."""
-    threshold = youden_threshold(result.y_val, result.val_logits)
+    shots, with a device's noise, raw and readout-mitigated; one row per (term, mode, shots), every
+    row on the same windows at the threshold chosen on validation with the exact model.
+
+    ``term``: the student's logit, and for a student anchored on the rhythm also the circuit's own
+    term (the logit minus the anchor, its threshold chosen on the exact model's validation term):
+    a fully depolarised circuit leaves the anchor's ranking to the logit, so only the own term shows
+    what noise does to the circuit."""
     y = data.splits["test"].y[result.index]
-    table = pd.DataFrame(
-        [
-            {"mode": mode, "shots": n, **binary_metrics(y, logits, threshold)}
-            for mode, n, logits in result.runs
-        ]
-    )
-    table.insert(2, "windows", len(result.index))
+    terms = [(MODEL_TERM, 0.0)] + ([(CIRCUIT_TERM, 1.0)] if result.anchored else [])
+    rows = []
+    for term, remove in terms:
+        threshold = youden_threshold(result.y_val, result.val_logits - remove * result.val_offset)
+        for mode, n, logits in result.runs:
+            metrics = binary_metrics(y, logits - remove * result.offset, threshold)
+            rows.append({"term": term, "mode": mode, "shots": n, **metrics})
+    table = pd.DataFrame(rows)
+    table.insert(3, "windows", len(result.index))
     return table
 
 
@@ -291,12 +313,15 @@ def run_device_study(
     shots: tuple[int, ...] | None = None,
     windows: int | None = None,
     device: str = hardware.DEFAULT_DEVICE,
+    window_only: bool = False,
 ) -> DeviceStudy:
     """The device study in one call: the best-KD VQC of ``study`` (:func:`.stage.best_vqc`, seed
     ``cfg.seed``) scored on ``windows`` MIT-BIH test windows with each of ``shots`` (defaults:
     :func:`hardware_windows`, :func:`hardware_shots`), ideal and under ``device``'s noise, raw and
-    mitigated; each sampled run cached under :func:`hardware_cache`."""
-    selection, run = best_vqc(cfg, study.data, study.encoders.main, study.runs)
+    mitigated; each sampled run cached under :func:`hardware_cache`. ``window_only``: the VQC of
+    the window-only encoder instead (no rhythm anchor), the ablation row at the same KD cell."""
+    encoder = study.encoders.window if window_only else study.encoders.main
+    selection, run = best_vqc(cfg, study.data, encoder, study.runs)
     scores = device_scores(
         run.model,
         study.data,

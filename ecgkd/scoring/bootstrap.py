@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sklearn import metrics as skm
 
-from .metrics import binary_metrics, check_scores
+from .metrics import binary_metrics, check_scores, fidelity_from_means
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -256,3 +256,51 @@ def paired_difference(
         "CI high": high,
         "distinguishable from zero": verdict(low, high),
     }
+
+
+def resampled_fidelity(
+    terms: dict[str, np.ndarray], counts: np.ndarray, rows: np.ndarray
+) -> dict[str, np.ndarray]:
+    """:func:`~ecgkd.scoring.metrics.fidelity` of each bootstrap resample in ``counts``
+    (resamples, groups): every term's mean over a resample is its groups' sums weighted by how
+    often the resample draws them, divided by its units."""
+    units = np.bincount(rows, minlength=counts.shape[1]).astype(np.float64)
+    total = counts @ units
+    means = {
+        name: counts @ np.bincount(rows, weights=values, minlength=counts.shape[1]) / total
+        for name, values in terms.items()
+    }
+    return fidelity_from_means(means)
+
+
+def paired_fidelity_difference(
+    terms: dict[str, np.ndarray],
+    reference: dict[str, np.ndarray],
+    groups: np.ndarray | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, dict[str, float | str]]:
+    """Each fidelity metric of ``terms`` minus that of ``reference`` (both
+    :func:`~ecgkd.scoring.metrics.fidelity_terms` on the same units against the same teacher),
+    with a bootstrap interval that resamples the same groups for both and the :func:`verdict`."""
+    n = len(terms["s"])
+    counts, rows, _ = resample_weights(groups, n, resamples, seed)
+    ours, theirs = (
+        resampled_fidelity(terms, counts, rows),
+        resampled_fidelity(reference, counts, rows),
+    )
+    point = fidelity_from_means({k: v.mean() for k, v in terms.items()})
+    base = fidelity_from_means({k: v.mean() for k, v in reference.items()})
+    tail = (1 - level) / 2 * 100
+    out = {}
+    for metric in ours:
+        draws = ours[metric] - theirs[metric]
+        draws = draws[np.isfinite(draws)]
+        low, high = np.percentile(draws, [tail, 100 - tail]) if len(draws) else (np.nan, np.nan)
+        out[metric] = {
+            "difference": float(point[metric] - base[metric]),
+            f"{level:.0%} CI": f"[{low:.3f}, {high:.3f}]",
+            "distinguishable from zero": verdict(low, high),
+        }
+    return out

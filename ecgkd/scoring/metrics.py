@@ -170,3 +170,42 @@ def unit_groups(split: Split) -> np.ndarray:
         _, first = np.unique(records, return_index=True)  # the order of unit_scores' records
         return np.asarray(split.patient).astype(str)[first]
     return np.asarray(split.record).astype(str)
+
+
+def fidelity_terms(
+    student: np.ndarray, student_threshold: float, teacher: np.ndarray, teacher_threshold: float
+) -> dict[str, np.ndarray]:
+    """Per-unit terms whose means give :func:`fidelity`: whether the two models decide alike at
+    their own thresholds, the KL divergence from the teacher's probability to the student's, and
+    the moments of their logits' correlation. Means of per-unit terms resample exactly under a
+    bootstrap that reweights units (:func:`ecgkd.scoring.bootstrap.resampled_fidelity`)."""
+    s, t = np.asarray(student, np.float64), np.asarray(teacher, np.float64)
+    if s.shape != t.shape or s.ndim != 1:
+        raise ValueError(f"student {s.shape} and teacher {t.shape} logits must be 1-d and aligned")
+    log_ps1, log_ps0 = -np.logaddexp(0.0, -s), -np.logaddexp(0.0, s)
+    log_pt1, log_pt0 = -np.logaddexp(0.0, -t), -np.logaddexp(0.0, t)
+    kl = np.exp(log_pt1) * (log_pt1 - log_ps1) + np.exp(log_pt0) * (log_pt0 - log_ps0)
+    agree = ((s >= student_threshold) == (t >= teacher_threshold)).astype(np.float64)
+    return {"agreement": agree, "kl": kl, "s": s, "t": t, "ss": s * s, "tt": t * t, "st": s * t}
+
+
+def fidelity_from_means(means: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Agreement, logit correlation and KL from the means of :func:`fidelity_terms` (arrays: one
+    value per resample, or scalars)."""
+    cov = means["st"] - means["s"] * means["t"]
+    var_s, var_t = means["ss"] - means["s"] ** 2, means["tt"] - means["t"] ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        correlation = cov / np.sqrt(var_s * var_t)
+    return {"agreement": means["agreement"], "logit correlation": correlation, "kl": means["kl"]}
+
+
+def fidelity(
+    student: np.ndarray, student_threshold: float, teacher: np.ndarray, teacher_threshold: float
+) -> dict[str, float]:
+    """How closely a student behaves like its teacher on the same units (Stanton et al. 2021):
+    the share of units both call alike at their own validation thresholds, the Pearson
+    correlation of their logits, and the mean KL divergence KL(teacher || student) of their
+    probabilities sigmoid(logit)."""
+    terms = fidelity_terms(student, student_threshold, teacher, teacher_threshold)
+    values = fidelity_from_means({k: v.mean() for k, v in terms.items()})
+    return {k: float(v) for k, v in values.items()}

@@ -27,7 +27,9 @@ from ecgkd.quantum.autoencoder import (
 )
 from ecgkd.quantum.circuit import VQCCircuit
 from ecgkd.quantum.device import (
+    CIRCUIT_TERM,
     MITIGATED,
+    MODEL_TERM,
     device_scores,
     hardware_study,
     hardware_subset,
@@ -568,6 +570,32 @@ def test_device_scores_add_the_rhythm_anchor_to_the_circuits_logit():
     np.testing.assert_allclose(result.runs[0][2], exact, atol=1e-5)
     anchor = fit_rhythm_model(data.splits)[0].decision_function(test.rhythm[result.index])
     assert np.all(np.abs(result.runs[1][2] - anchor) <= 2.0 + 1e-5)  # |scale <O> + bias| <= 2
+
+
+def test_noise_cannot_hide_behind_the_anchor_in_the_circuits_own_term():
+    """An anchored VQC whose circuit says nothing (scale 0: what full depolarisation leaves)
+    keeps the anchor's AUROC by construction, in every mode: an AUROC that survives noise is not
+    the circuit's. The study's circuit-term rows remove the anchor, and show chance."""
+    data = student_data()
+    model = tiny_rhythm_run().builder()(StudentJob("mitbih", "vqc", 2.0, 0.5, 0, rhythm=True))
+    anchor_rhythm(model, data.splits["train"], data.splits["val"])
+    with torch.no_grad():
+        model.head.scale.fill_(0.0)
+    result = device_scores(model, data, shots=(32,), size=16, seed=1)
+    assert result.anchored and len(result.val_offset) == len(data.splits["val"])
+    study = hardware_study(result, data)
+    assert set(study["term"]) == {MODEL_TERM, CIRCUIT_TERM}
+    y = data.splits["test"].y[result.index]
+    anchor_auroc = roc_auc(y, result.offset)
+    model_rows, circuit_rows = (study[study["term"] == t] for t in (MODEL_TERM, CIRCUIT_TERM))
+    np.testing.assert_allclose(model_rows["auroc"], anchor_auroc)
+    np.testing.assert_allclose(circuit_rows["auroc"], 0.5)  # a constant: chance
+    threshold = youden_threshold(result.y_val, result.val_logits - result.val_offset)
+    for (mode, _, logits), row in zip(result.runs, circuit_rows.itertuples(), strict=True):
+        assert row.mode == mode and row.threshold == threshold  # the own term's own threshold
+        assert row.auroc == roc_auc(y, logits - result.offset)
+    unanchored = device_scores(trained_vqc(data), data, shots=(32,), size=16, seed=1)
+    assert not unanchored.anchored and set(hardware_study(unanchored, data)["term"]) == {MODEL_TERM}
 
 
 def test_device_scores_keep_their_sampled_runs_and_reuse_them(tmp_path, monkeypatch):
