@@ -16,6 +16,7 @@ the teacher, the students and the evaluation all read the anchor from here.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -25,6 +26,7 @@ from torch import nn
 from . import cache
 from .data.rhythm import RHYTHM_FEATURES, split_rhythm
 from .data.split import Split
+from .scoring.bootstrap import ABOVE, paired_difference
 from .scoring.metrics import roc_auc
 
 RHYTHM_C = (0.001, 0.01, 0.1, 1.0, 10.0)  # candidates for C, chosen on validation
@@ -163,3 +165,42 @@ def anchor_rhythm(
         for anchor in anchors:
             anchor.set(pipeline)
     return len(anchors)
+
+
+def feature_set_study(
+    splits_by_set: dict[str, dict[str, Split]], resamples: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """What the causal rhythm features cost against the look-ahead ones
+    (:data:`ecgkd.data.rhythm.FEATURE_SETS`), measured with the rhythm-only regression, the anchor
+    every rhythm model starts from: per set, its C, validation and test AUROC, and the set minus
+    the causal one on validation (the choice rests on it: paired over the validation records) and
+    on test (reported, not used), with bootstrap intervals. The splits of every set must hold the
+    same beats."""
+    causal = splits_by_set["causal"]
+    scores = {}
+    for name, splits in splits_by_set.items():
+        for split in ("val", "test"):
+            if not np.array_equal(splits[split].y, causal[split].y):
+                raise ValueError(f"the {name} and causal {split} splits hold other beats")
+        model, c, _ = fit_rhythm_model(splits)
+        scores[name] = (c, {s: model.decision_function(splits[s].rhythm) for s in ("val", "test")})
+    rows = []
+    for name, (c, by_split) in scores.items():
+        row = {"features": name, "C (chosen on validation)": c}
+        for split in ("val", "test"):
+            y, groups = causal[split].y, causal[split].record
+            row[f"{split} auroc"] = roc_auc(y, by_split[split])
+            if name != "causal":
+                paired = paired_difference(
+                    y, by_split[split], scores["causal"][1][split], groups, resamples, seed
+                )
+                row |= {f"{split}: minus causal, {k}": v for k, v in paired.items()}
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("features")
+
+
+def chosen_feature_set(study: pd.DataFrame) -> str:
+    """The rule applied to a :func:`feature_set_study`: the causal set, what a monitor knows,
+    unless the look-ahead set is better on validation with a paired interval above zero."""
+    verdict = study.loc["lookahead", "val: minus causal, distinguishable from zero"]
+    return "lookahead" if verdict == ABOVE else "causal"

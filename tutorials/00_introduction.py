@@ -46,6 +46,7 @@ import ecgkd
 from ecgkd import plots
 from ecgkd.modelinfo import count_parameters
 from ecgkd.quantum import VQCSpec
+from ecgkd.quantum.model import RHYTHM_ANGLES
 from ecgkd.report import titled, versions_table
 from ecgkd.students import build_student
 from ecgkd.teacher import Net1D, ecgfounder_config
@@ -123,9 +124,10 @@ choices = pd.DataFrame(
         ),
         (
             "data",
-            "MIT-BIH rhythm: each beat's RR intervals (previous, next, local and record averages,"
-            " their ratios) from its own record's annotations; the next RR and the record median"
-            " look ahead (a deployed model would wait one beat and use a running median)",
+            "MIT-BIH rhythm: each beat's causal RR features (the interval before it and the one"
+            " before that, a local mean and a running median of past beats, their ratios) from"
+            " its own record's annotations, what a bedside monitor knows; notebook 01 measures"
+            " what they cost against features that look ahead (the next RR, the record median)",
         ),
         (
             "teacher",
@@ -168,7 +170,7 @@ choices = pd.DataFrame(
         (
             "quantum",
             "a convolutional autoencoder to 6 numbers, scaled to [0, pi] with training percentiles;"
-            " on MIT-BIH 4 numbers and 2 rhythm ratios (RR before / local, RR after / before),"
+            f" on MIT-BIH 4 numbers and 2 rhythm ratios ({', '.join(RHYTHM_ANGLES)}),"
             " the circuit's logit added to the same fixed rhythm anchor as the other students'",
         ),
         (

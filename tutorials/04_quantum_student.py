@@ -28,7 +28,8 @@
 # - why training goes through an exact torch simulation of the circuit, and how it is checked against
 #   Qiskit and trained through qiskit-machine-learning's EstimatorQNN + TorchConnector as well;
 # - how the VQC does with and without the teacher, against a classical head of the same size;
-# - what two angles of rhythm (how early a beat came, the pause after it) add on MIT-BIH.
+# - what two angles of rhythm (how early a beat came, against the local rate and the beat before)
+#   add on MIT-BIH.
 #
 # **Runtime**: under two minutes in quick mode on 2 CPU cores. Full mode trains on all of MIT-BIH DS1
 # and runs the T x alpha grid with 3 seeds for the VQC and its control on both datasets: tens of
@@ -169,8 +170,8 @@ fig = plots.plot_angles(angles, train.y, title="MIT-BIH training beats: the six 
 # %% [markdown]
 # **Rhythm on two qubits (MIT-BIH).** A beat's window does not say when it came ({doc}`01_data`).
 # Our main quantum student on MIT-BIH gives two of its six angles to the rhythm, the RR before the
-# beat over the local average and the RR after over the RR before (`RHYTHM_ANGLES`: a premature beat
-# comes early and is followed by a pause), scaled to [0, pi] by their training percentiles like the
+# beat over the local average and over the RR before it (`RHYTHM_ANGLES`, causal features: a
+# premature beat comes early against both), scaled to [0, pi] by their training percentiles like the
 # latent; the other four come from an autoencoder with a 4-d latent (its reconstruction error is in the
 # table above). This split of the six angles is our choice and has not been measured against
 # others (5 + 1, 3 + 3: an exercise). The window-only VQC on the 6-d latent is kept as the ablation.

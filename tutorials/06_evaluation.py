@@ -69,7 +69,8 @@ DEVICE_WINDOWS = 100 if cfg.quick else 2000
 # Beside them, the simplest models that could explain a result (`ecgkd.evaluation.baselines`), on
 # the same splits: a **constant score** (the training prevalence: it has learnt nothing but the
 # class balance) and, on MIT-BIH, a **logistic regression on the beat's RR intervals alone**
-# (previous and next RR, a local and a record average, their ratios; {doc}`01_data` computes them),
+# (causal: the two previous RR intervals, a local mean and a running median, their ratios;
+# {doc}`01_data` computes them and measures what causality costs),
 # the baseline of inter-patient beat classification since {cite:t}`dechazal2004`. A 0.71 s window
 # shows a beat's shape but not when it came, so on MIT-BIH our teacher and students read the same RR
 # features beside the window ({doc}`02_teacher` to {doc}`04_quantum_student`); the window-only
@@ -392,9 +393,9 @@ for _, row in own_share.iterrows():
 #   features; the rhythm-only baseline reads the RR features alone. The models that the lines above
 #   name as not beating it have not been shown to learn more than the rhythm says. Every model with
 #   rhythm starts from that very baseline (the anchored head of {doc}`02_teacher`) and learns what the
-#   window adds, so beating it means the window helped on new patients. Two of the RR
-#   features look ahead (the next RR, one beat; the record's median RR, the whole record): a
-#   deployed model would decide one beat late and use a running median instead.
+#   window adds, so beating it means the window helped on new patients. The RR features are causal
+#   (what a monitor knows when the beat arrives); {doc}`01_data` measures what features that look
+#   ahead would add on validation.
 # - **Stand-in teacher.** Without ECGFounder's weights the teacher is the same network trained here on the
 #   same training split, so its soft targets carry no outside knowledge, and "what the student keeps of
 #   the teacher" is measured against a much weaker teacher than the study's.

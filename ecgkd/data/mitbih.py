@@ -228,6 +228,7 @@ def _prepare(
     max_seconds: float | None,
     filters: preprocess.Filters,
     progress: bool,
+    rhythm_set: str = rhythm_mod.RHYTHM_SET,
 ) -> tuple[dict[str, np.ndarray], dict]:
     from ..progress import progress_bar
 
@@ -245,7 +246,7 @@ def _prepare(
             row["split"] = place
         dropped += lost
         ignored.update(beats.ignored)
-        rhythm = rhythm_mod.rr_features(beats.r_peaks, FS)[kept]
+        rhythm = rhythm_mod.rr_features(beats.r_peaks, FS, feature_set=rhythm_set)[kept]
         parts[place].append((record, x, beats.r_peaks[kept] - PRE_R, beats.aami[kept], rhythm))
     checksums.warn_unlisted("MIT-BIH")
     arrays: dict[str, np.ndarray] = {}
@@ -288,9 +289,12 @@ def load_mitbih(
     max_seconds: float | None = None,
     filters: preprocess.Filters = preprocess.STUDENT_FILTERS["mitbih"],
     progress: bool = True,
+    rhythm_set: str = rhythm_mod.RHYTHM_SET,
 ) -> PreparedData:
     """MIT-BIH train/val/test splits of beat windows, prepared once and cached.
 
+    ``rhythm_set``: the beats' rhythm features (:data:`ecgkd.data.rhythm.FEATURE_SETS`; default
+    the set every model reads).
     ``cfg`` (default: :func:`ecgkd.config.load`) gives the data root, cache folder and mode; keyword
     arguments override it. Quick mode reads the first :data:`QUICK_SECONDS` of each record unless
     ``max_seconds`` says otherwise. ``filters``: see :func:`ecgkd.data.preprocess.clean` (the
@@ -305,6 +309,8 @@ def load_mitbih(
         max_seconds = QUICK_SECONDS
     val_records = tuple(sorted(str(r) for r in val_records))
     preprocess.check_filters(filters)
+    if rhythm_set not in rhythm_mod.FEATURE_SETS:
+        raise ValueError(f"rhythm_set={rhythm_set!r}: use one of {sorted(rhythm_mod.FEATURE_SETS)}")
     unknown = set(val_records) - set(DS1)
     if unknown:
         raise ValueError(
@@ -323,6 +329,7 @@ def load_mitbih(
             "window": [WINDOW, PRE_R],
             "mains": MAINS_HZ,
             "flat": windows_mod.FLAT_PTP_MV,
+            "rhythm": rhythm_set,
             "files": cache.file_stamp(files, root),
             "code": cache.code_version(
                 preprocess, windows_mod, integrity, split_mod, rhythm_mod, sys.modules[__name__]
@@ -331,7 +338,7 @@ def load_mitbih(
     )
     path = Path(cache_root or cfg.cache_root) / "data" / f"mitbih-{filters}-{key}.npz"
     arrays, meta, _ = cache.cached_arrays(
-        path, lambda: _prepare(root, val_records, max_seconds, filters, progress), key
+        path, lambda: _prepare(root, val_records, max_seconds, filters, progress, rhythm_set), key
     )
     splits = {
         name: Split.from_arrays(arrays, name, "mitbih", FS, (LEAD,))

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from .. import cache
-from ..data.rhythm import N_RHYTHM, RHYTHM_FEATURES, split_rhythm
+from ..data.rhythm import N_RHYTHM, RHYTHM_FEATURES, RHYTHM_SET, split_rhythm
 from ..modelinfo import count_parameters
 from ..rhythm_head import RhythmAnchor
 from . import autoencoder as autoencoder_mod
@@ -40,9 +40,12 @@ from .circuit import VQCCircuit, VQCSpec, build_vqc
 from .statevector import TorchVQC
 
 Backend = Literal["torch", "qiskit"]
-#: The rhythm features a circuit reads beside the latent (our choice, two angles of six): how early
-#: the beat came against the local rhythm, and the pause after it (a premature beat's signature).
-RHYTHM_ANGLES = ("pre/local", "post/pre")
+#: The two rhythm features a latent student reads as angles beside the latent (our choice, two of
+#: six), per feature set: how early the beat came against the local rhythm (pre/local), and its
+#: interval against the one before (causal) or the pause after it (look-ahead).
+RHYTHM_ANGLES = {"causal": ("pre/local", "pre/prev"), "lookahead": ("pre/local", "post/pre")}[
+    RHYTHM_SET
+]
 RHYTHM_COLUMNS = [RHYTHM_FEATURES.index(name) for name in RHYTHM_ANGLES]
 
 

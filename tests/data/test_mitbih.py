@@ -275,6 +275,16 @@ def test_rhythm_features_come_from_each_records_own_beats(mitdb_root: Path, tmp_
         rows = test.record == record
         kept = np.searchsorted(peaks, test.start[rows] + mitbih.PRE_R)
         assert np.array_equal(test.rhythm[rows], rr_features(peaks, mitbih.FS)[kept])
-    record_rr = test.rhythm[:, RHYTHM_FEATURES.index("record_rr")]
-    assert np.allclose(record_rr[test.record == "100"], 0.6)
-    assert np.allclose(record_rr[test.record != "100"], 1.0)
+    median_rr = test.rhythm[:, RHYTHM_FEATURES.index("median_rr")]
+    assert np.allclose(median_rr[test.record == "100"], 0.6)
+    assert np.allclose(median_rr[test.record != "100"], 1.0)
+    ahead = mitbih.load_mitbih(
+        root=mitdb_root, cache_root=tmp_path, quick=False, progress=False, rhythm_set="lookahead"
+    ).test
+    assert ahead.same_rows(test) and len(list((tmp_path / "data").glob("mitbih-*.npz"))) == 2
+    rows = ahead.record == "100"
+    kept = np.searchsorted(fast, ahead.start[rows] + mitbih.PRE_R)
+    expected = rr_features(fast, mitbih.FS, feature_set="lookahead")[kept]
+    assert np.array_equal(ahead.rhythm[rows], expected)
+    with pytest.raises(ValueError, match="rhythm_set='psychic'"):
+        mitbih.load_mitbih(root=mitdb_root, cache_root=tmp_path, rhythm_set="psychic")

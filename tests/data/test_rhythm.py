@@ -6,7 +6,9 @@ import pytest
 import torch
 
 from ecgkd.data.rhythm import (
+    FEATURE_SETS,
     LOCAL_BEATS,
+    MEDIAN_BEATS,
     N_RHYTHM,
     RHYTHM_FEATURES,
     has_rhythm,
@@ -20,13 +22,17 @@ from ecgkd.rhythm_head import RhythmClassifier
 FS = 360.0
 
 
-def column(features: np.ndarray, name: str) -> np.ndarray:
-    return features[:, RHYTHM_FEATURES.index(name)]
+def column(features: np.ndarray, name: str, feature_set: str = "lookahead") -> np.ndarray:
+    return features[:, FEATURE_SETS[feature_set].index(name)]
+
+
+def lookahead(peaks: np.ndarray) -> np.ndarray:
+    return rr_features(peaks, FS, feature_set="lookahead")
 
 
 def test_steady_rhythm_gives_its_interval_and_ratios_of_one():
     peaks = np.arange(20) * 288  # 0.8 s
-    f = rr_features(peaks, FS)
+    f = lookahead(peaks)
     assert f.shape == (20, len(RHYTHM_FEATURES)) and f.dtype == np.float32
     for name in ("pre_rr", "post_rr", "local_rr", "record_rr"):
         assert np.allclose(column(f, name), 0.8)
@@ -36,7 +42,7 @@ def test_steady_rhythm_gives_its_interval_and_ratios_of_one():
 
 def test_first_and_last_beats_borrow_their_only_neighbouring_interval():
     peaks = np.array([0, 360, 900, 1260])  # 1.0 s, 1.5 s, 1.0 s
-    f = rr_features(peaks, FS)
+    f = lookahead(peaks)
     assert column(f, "pre_rr")[0] == column(f, "post_rr")[0] == pytest.approx(1.0)
     assert column(f, "post_rr")[-1] == column(f, "pre_rr")[-1] == pytest.approx(1.0)
     assert np.allclose(column(f, "pre_rr"), [1.0, 1.0, 1.5, 1.0])
@@ -46,7 +52,7 @@ def test_first_and_last_beats_borrow_their_only_neighbouring_interval():
 
 def test_a_premature_beat_stands_out_in_its_ratios():
     peaks = np.cumsum([0] + [288] * 12 + [180, 396] + [288] * 10)  # early beat, compensatory pause
-    f = rr_features(peaks, FS)
+    f = lookahead(peaks)
     early = 13
     assert column(f, "pre/local")[early] < 0.75 < 0.95 < column(f, "pre/local")[early - 1]
     assert column(f, "post/pre")[early] > 2.0
@@ -55,23 +61,53 @@ def test_a_premature_beat_stands_out_in_its_ratios():
 
 def test_local_average_is_causal_and_follows_a_rate_change():
     peaks = np.cumsum([0] + [360] * 30 + [180] * 30)  # 1.0 s, then 0.5 s
-    f = rr_features(peaks, FS)
+    f = lookahead(peaks)
     local = column(f, "local_rr")
     assert np.allclose(local[:31], 1.0)  # nothing of the faster beats leaks backwards
     assert local[31] == pytest.approx((0.5 + (LOCAL_BEATS - 1) * 1.0) / LOCAL_BEATS)
     assert np.allclose(local[31 + LOCAL_BEATS - 1 :], 0.5)
-    changed = rr_features(np.concatenate([peaks[:31], peaks[31:] + 100]), FS)
+    changed = lookahead(np.concatenate([peaks[:31], peaks[31:] + 100]))
     assert np.array_equal(column(changed, "local_rr")[:31], local[:31])
 
 
 def test_records_are_computed_alone_and_bad_peaks_are_refused():
     a, b = np.arange(10) * 300, np.arange(10) * 200
     assert np.array_equal(rr_features(a, FS), rr_features(a, FS))
-    assert not np.allclose(column(rr_features(b, FS), "record_rr"), 300 / FS)
+    assert not np.allclose(column(lookahead(b), "record_rr"), 300 / FS)
     with pytest.raises(ValueError, match="two or more"):
         rr_features(np.array([5]), FS)
     with pytest.raises(ValueError, match="increasing"):
         rr_features(np.array([0, 300, 300]), FS)
+    with pytest.raises(ValueError, match="feature_set='psychic'"):
+        rr_features(a, FS, feature_set="psychic")
+
+
+def test_causal_features_of_a_beat_know_nothing_of_later_beats():
+    """What a bedside monitor knows: change every beat after beat j, and the causal features of
+    beats 1..j stay as they were (beat 0 borrows its next interval, the one exception); the
+    look-ahead set does change there, which is why it is the one with a delay."""
+    rng = np.random.default_rng(0)
+    peaks = np.cumsum(rng.integers(200, 400, size=400))
+    later = peaks.copy()
+    j = 250
+    later[j + 1 :] += rng.integers(1, 50, size=len(peaks) - j - 1).cumsum()
+    causal, moved = rr_features(peaks, FS), rr_features(later, FS)
+    assert FEATURE_SETS["causal"] == RHYTHM_FEATURES  # the set every model reads
+    assert np.array_equal(causal[1 : j + 1], moved[1 : j + 1])
+    assert not np.array_equal(lookahead(peaks)[1 : j + 1], lookahead(later)[1 : j + 1])
+
+
+def test_the_running_median_follows_the_past_and_flags_a_premature_beat():
+    peaks = np.cumsum([0] + [360] * (MEDIAN_BEATS + 20) + [180] * (MEDIAN_BEATS + 20))
+    f = rr_features(peaks, FS)
+    median = column(f, "median_rr", "causal")
+    assert np.allclose(median[: MEDIAN_BEATS + 21], 1.0)  # nothing of the faster beats leaks back
+    assert np.allclose(median[-10:], 0.5)  # a window's worth of fast beats later: the new rate
+    early = np.cumsum([0] + [288] * 12 + [180, 396] + [288] * 10)
+    g = rr_features(early, FS)
+    assert column(g, "pre/prev", "causal")[13] == pytest.approx(0.5 / 0.8)
+    assert column(g, "pre/median", "causal")[13] == pytest.approx(0.5 / 0.8)
+    assert column(g, "prev_rr", "causal")[14] == pytest.approx(0.5)
 
 
 def test_joined_inputs_carry_the_window_and_the_rhythm_unchanged():

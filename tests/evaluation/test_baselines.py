@@ -164,3 +164,29 @@ def test_rhythm_gain_pairs_each_model_with_its_window_only_twin():
     assert table.loc["CNN-1D + rhythm, KD T=2 alpha=0.5", "distinguishable from zero"] == HOLDS_ZERO
     row = table.loc["teacher (T + rhythm)"]
     assert row["difference"] == pytest.approx(row["auroc with rhythm"] - row["window-only auroc"])
+
+
+def test_the_causal_rhythm_set_is_kept_unless_looking_ahead_is_better_on_validation():
+    """The rule of notebook 01: what a monitor knows, unless the look-ahead features beat it on
+    validation with a paired interval above zero; the test split is scored, never used."""
+    from dataclasses import replace
+
+    from ecgkd.rhythm_head import chosen_feature_set, feature_set_study
+
+    causal = splits_with_rhythm()
+    ahead = {}
+    for name, split in causal.items():
+        rhythm = split.rhythm.copy()
+        rhythm[:, 1] += 0.5 * split.y  # a look-ahead column that tells the class well
+        ahead[name] = replace(split, rhythm=rhythm)
+    study = feature_set_study({"causal": causal, "lookahead": ahead}, resamples=200)
+    assert list(study.index) == ["causal", "lookahead"]
+    assert study.loc["lookahead", "val auroc"] > study.loc["causal", "val auroc"]
+    assert study.loc["lookahead", "val: minus causal, distinguishable from zero"] == ABOVE
+    assert chosen_feature_set(study) == "lookahead"
+    same = feature_set_study({"causal": causal, "lookahead": causal}, resamples=200)
+    assert same.loc["lookahead", "val: minus causal, difference"] == 0
+    assert chosen_feature_set(same) == "causal"
+    shuffled = {**ahead, "val": replace(ahead["val"], y=ahead["val"].y[::-1].copy())}
+    with pytest.raises(ValueError, match="other beats"):
+        feature_set_study({"causal": causal, "lookahead": shuffled})
