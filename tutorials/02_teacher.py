@@ -53,7 +53,8 @@ from ecgkd import plots
 from ecgkd.data import load
 from ecgkd.modelinfo import count_parameters
 from ecgkd.report import settings_table, show_source, titled, versions_table
-from ecgkd.rhythm_head import RhythmClassifier
+from ecgkd.rhythm_head import RHYTHM, RhythmClassifier
+from ecgkd.scoring.bootstrap import ABOVE
 from ecgkd.scoring.metrics import per_class_detection
 from ecgkd.teacher import (
     CheckpointError,
@@ -272,6 +273,25 @@ titled(mit_teacher.zero_shot_table(), "MIT-BIH: zero-shot score of the released 
 window_teacher = window_only_teacher(cfg, "mitbih")
 ablation = rhythm_ablation(mit_teacher, window_teacher, resamples=RESAMPLES, seed=cfg.seed)
 titled(ablation, "MIT-BIH: the teacher with and without rhythm (test: DS2 beats)")
+
+# %% [markdown]
+# A teacher worth distilling beats its own anchor, with an interval above zero: otherwise its soft
+# targets say nothing the rhythm-only regression does not, and every student already holds that
+# regression. Whether this one does, computed from the table:
+
+# %%
+anchor_row = ablation.loc[f"its rhythm anchor alone: {RHYTHM}"]
+print(
+    f"{mit_teacher.label} minus its rhythm anchor on DS2: "
+    f"{anchor_row['teacher with rhythm - this row']:+.3f} {anchor_row['95% CI']} "
+    f"({anchor_row['distinguishable from zero']})"
+)
+if anchor_row["distinguishable from zero"] != ABOVE:
+    print(
+        "Not shown to beat its anchor: distillation here can pass on the rhythm at best. "
+        f"This teacher trained {len(mit_teacher.run.fit.history)} epochs of "
+        f"{mit_teacher.run.spec.settings.samples_per_epoch} beats ({cfg.mode} mode's budget)."
+    )
 
 # %% [markdown]
 # Where does the difference come from? The share of each AAMI class each teacher calls abnormal on

@@ -372,6 +372,9 @@ for name in data:
     )
 records = {name: len(set(d.splits["test"].record)) for name, d in data.items()}
 print(f"test records: {records}")
+for name, rows in retention.groupby("dataset", sort=False):
+    above = rows.loc[rows["distinguishable from zero"] == ABOVE, "model"].tolist()
+    print(f"{name}: students above their teacher (paired): {', '.join(above) if above else 'none'}")
 for (name, base), rows in against_baseline.groupby(["dataset", "baseline"], sort=False):
     behind = rows.loc[rows["distinguishable from zero"] != ABOVE, "model"].tolist()
     print(f"{name}: not shown to beat {base}: {', '.join(behind) if behind else 'none'}")
