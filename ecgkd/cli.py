@@ -19,6 +19,7 @@ finished stage appends its wall time to ``stage_times.csv`` in the output folder
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,7 +33,7 @@ import pandas as pd  # noqa: E402
 from . import cache, config  # noqa: E402
 from .report import save_tables  # noqa: E402
 
-STAGES = ("data", "teacher", "students", "quantum", "device", "evaluate")
+STAGES = ("data", "teacher", "students", "quantum", "device", "evaluate", "transfer")
 DATASETS = ("mitbih", "ptbxl")
 
 
@@ -156,6 +157,25 @@ def write_evaluation(
     _write_figure(fig, out / "comparison_roc.png")
 
 
+def write_transfer(
+    cfg: config.Config, out: Path, datasets: tuple[str, ...], progress: bool
+) -> None:
+    """Notebook 07's studies (MIT-BIH only: the one dataset whose teacher knows the rhythm):
+    ``primary.csv``, ``privileged*.csv``, ``scarce_*.csv`` and ``scarce_labels.png``."""
+    from . import plots
+    from .evaluation.transfer import run_transfer
+
+    if "mitbih" not in datasets:
+        return
+    study = run_transfer(cfg, "mitbih", progress=progress)
+    save_tables(out, study.tables)
+    teacher = study.setup.window_teacher.test_metrics()["auroc"]
+    _write_figure(
+        plots.plot_scarce_labels(study.tables["scarce_curve"], teacher, "MIT-BIH DS2"),
+        out / "scarce_labels.png",
+    )
+
+
 WRITERS = {
     "data": write_data,
     "teacher": write_teacher,
@@ -163,6 +183,7 @@ WRITERS = {
     "quantum": write_quantum,
     "device": write_device,
     "evaluate": write_evaluation,
+    "transfer": write_transfer,
 }
 
 
@@ -215,6 +236,42 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
+
+
+def provenance(cfg: config.Config, argv: list[str], stages: list[str]) -> dict[str, str]:
+    """Where a folder of tables came from: the commit (and whether the checkout had uncommitted
+    changes), the machine, the command and the settings. The CLI writes it beside the tables
+    (``provenance.csv``), so that committed results say what made them."""
+    import platform
+    import subprocess
+
+    import torch
+
+    def git(*args: str) -> str:
+        try:
+            run = subprocess.run(
+                ["git", *args], cwd=config.project_root(), capture_output=True, text=True
+            )
+        except OSError:
+            return ""
+        return run.stdout.strip() if run.returncode == 0 else ""
+
+    commit = git("rev-parse", "HEAD") or "unknown (not a git checkout)"
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    gpu = torch.cuda.get_device_name(0) if cfg.device.startswith("cuda") else "none"
+    return {
+        "commit": commit + (" + uncommitted changes" if dirty else ""),
+        "command": "python -m ecgkd " + " ".join(argv),
+        "stages": " ".join(stages),
+        "mode": cfg.mode,
+        "machine": f"{platform.platform()}, {os.cpu_count()} CPU cores, GPU: {gpu}",
+        "device": cfg.device,
+        "jobs": str(cfg.n_jobs),
+        "seed": str(cfg.seed),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "finished (UTC)": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+    }
 
 
 def user_errors() -> tuple[type[Exception], ...]:
@@ -280,6 +337,9 @@ def run(argv: list[str] | None = None) -> int:
         times = pd.concat([times, row], ignore_index=True)
         save_tables(times_path.parent, {times_path.stem: times})
         print(f"ecgkd: stage {stage} done in {seconds} s", file=sys.stderr)
+    stages = [s for s in STAGES if s in args.stages]
+    info = provenance(cfg, sys.argv[1:] if argv is None else list(argv), stages)
+    save_tables(out, {"provenance": pd.DataFrame([info])})
     return 0
 
 

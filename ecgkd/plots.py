@@ -602,3 +602,26 @@ def plot_score_distributions(
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_scarce_labels(curve, teacher_auroc: float | None = None, title: str = "") -> plt.Figure:
+    """Test AUROC against the number of labelled training patients, one line per arm (labels
+    only, KD, pseudo-labels), the interval over records and seeds shaded; ``teacher_auroc`` as a
+    dashed line. The x axis places "all" one step beyond the largest count."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    counts = sorted(k for k in curve["k"].unique() if k != 0)
+    position = {k: i for i, k in enumerate(counts)} | {0: len(counts)}
+    for arm, rows in curve.groupby("arm", sort=False):
+        rows = rows.sort_values("k", key=lambda k: k.map(position))
+        x = rows["k"].map(position).to_numpy()
+        (line,) = ax.plot(x, rows["test auroc"], marker="o", label=arm)
+        ax.fill_between(x, rows["CI low"], rows["CI high"], color=line.get_color(), alpha=0.15)
+    if teacher_auroc is not None:
+        ax.axhline(teacher_auroc, color="0.4", ls="--", lw=1, label="its teacher")
+    ax.set_xticks(range(len(position)), [str(k) for k in counts] + ["all"])
+    ax.set_xlabel("training patients whose labels the student sees")
+    ax.set_ylabel("test AUROC")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

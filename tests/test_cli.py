@@ -88,3 +88,7 @@ def test_data_and_teacher_stages_write_their_tables(tmp_path):
     assert (tmp_path / "teacher_roc.png").stat().st_size > 10_000
     times = pd.read_csv(tmp_path / "stage_times.csv")
     assert list(times["stage"]) == ["data", "teacher"] and (times["mode"] == "quick").all()
+    made = pd.read_csv(tmp_path / "provenance.csv").iloc[0]
+    assert made["stages"] == "data teacher" and made["mode"] == "quick"
+    assert made["command"].startswith("python -m ecgkd --quick --stages teacher data")
+    assert len(made["commit"].split()[0]) == 40 and "CPU cores" in made["machine"]

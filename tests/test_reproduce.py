@@ -1,5 +1,5 @@
 """End to end in quick mode, on the repository's real sample: ``python -m ecgkd`` runs every stage,
-and its tables equal those notebooks 05 and 06 saved when the book build executed them (``make
+and its tables equal those notebooks 05 to 07 saved when the book build executed them (``make
 test`` builds the book first).
 
 The CLI reloads the compared models the grids saved, then bootstraps again in its own process, so
@@ -30,6 +30,14 @@ TABLES = {
         "own_share",
         "per_class_mitbih",
         "vqc_on_device",
+    ),
+    "07_what_distillation_transfers": (
+        "privileged_auroc",
+        "privileged",
+        "privileged_by_class",
+        "scarce_curve",
+        "scarce_gains",
+        "primary",
     ),
 }
 
@@ -67,7 +75,7 @@ def notebook_tables(notebook: str) -> Path:
     return folder
 
 
-def test_cli_reproduces_notebooks_05_and_06(tmp_path, monkeypatch):
+def test_cli_reproduces_notebooks_05_to_07(tmp_path, monkeypatch):
     monkeypatch.setenv("ECGKD_QUICK", "1")
     saved = {notebook: notebook_tables(notebook) for notebook in TABLES}
     assert cli.main(["--quick", "--out", str(tmp_path), "--no-progress"]) == 0
@@ -91,6 +99,7 @@ def test_cli_reproduces_notebooks_05_and_06(tmp_path, monkeypatch):
         "hardware",
         "comparison_roc",
         "vqc_on_device",
+        "scarce_labels",
     ):
         assert (tmp_path / f"{figure}.png").stat().st_size > 10_000, figure
 

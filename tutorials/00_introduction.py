@@ -63,6 +63,18 @@ cfg = ecgkd.setup()
 # further: several seeds, a classical control of the same size as the VQC, finite shots and the noise
 # model of a real quantum device.
 #
+# ## The primary contrasts, named before anything runs
+# A tutorial that computes dozens of differences will find some "effects" by chance. We name the three
+# that the study stands on here, before a model is trained; {doc}`07_what_distillation_transfers`
+# tests them together, with intervals that resample records and seeds and Holm's correction
+# {cite:p}`holm1979simple` across the three. Every other paired table is secondary.
+
+# %%
+from ecgkd.evaluation.transfer import PRIMARY_CONTRASTS
+
+titled(pd.Series(PRIMARY_CONTRASTS, name="contrast").to_frame(), "The primary contrasts")
+
+# %% [markdown]
 # ## The pipeline
 # One notebook per stage, and one package of `ecgkd` behind each (`ls tutorials ecgkd` shows the same
 # pipeline); data flows one way, and so do the package's imports: data, then the shared floors
@@ -82,6 +94,7 @@ fig = plots.plot_pipeline(count_parameters(ecgfounder))
 # | {doc}`04_quantum_student` | autoencoder, 6-qubit VQC in Qiskit, distillation, circuit ablation | `ecgkd.quantum` |
 # | {doc}`05_vqc_on_device` | the trained VQC with shots, a device's noise, M3, on-device threshold | `ecgkd.quantum.device` |
 # | {doc}`06_evaluation` | every model on the same test splits, paired intervals, calibration, cost | `ecgkd.evaluation` |
+# | {doc}`07_what_distillation_transfers` | privileged information, scarce labels, the primary contrasts | `ecgkd.evaluation.transfer` |
 #
 # Beside them: `ecgkd.config` (settings), `ecgkd.cache` (fingerprints, atomic files), `ecgkd.train` (the
 # one training loop), `ecgkd.scoring` (metrics, thresholds, bootstrap and paired differences, for every
@@ -220,7 +233,8 @@ titled(choices, "Our choices, where the study is silent").hide(axis="index").set
 # - **Quick**: the repository's real sample (the first 5 minutes of each MIT-BIH record, PTB-XL records
 #   1-500), a quarter-width stand-in teacher, short training, small grids and one seed: minutes per notebook on 2 CPU cores
 #   ({doc}`/book/status` has this build's times); CI runs this mode.
-# - **Full**: whole records, the full-size Net1D, 3 seeds over the 2 x 3 T x alpha grid: the experiment.
+# - **Full**: whole records, the full-size Net1D, 3 seeds over a 3 x 3 grid of KD cells (T x alpha) and no KD, 5 seeds for
+#   the primary contrasts: the experiment.
 #   Hours on 2 CPU cores (`ECGKD_DEVICE=auto` trains on a GPU when one is present). Every stage caches
 #   its results under `ECGKD_CACHE`, so a rerun resumes where it stopped.
 #

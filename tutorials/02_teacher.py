@@ -219,12 +219,12 @@ fig = plots.plot_teacher_view(
 # validation AUROC kept. The official code uses Adam; our one training loop (`ecgkd.train.fit`) uses
 # AdamW, our choice for every model here. Our other additions: the abnormal class weighted by the ratio of normal to abnormal beats
 # (abnormal beats are about 1 in 10); for the stand-in, which starts from random weights, a learning rate
-# of 1e-3, batches of 64 and epochs of 4,096 random training beats: at most 8 such epochs in full mode
-# (a compute budget for 2 CPU cores, where the full-size stand-in trains ~50 beats/s), 3 epochs of
-# 2,048 beats in quick mode (a coffee-break budget; PTB-XL: 3 passes over its records). Both modes stop
-# at the first MIT-BIH epoch that does not improve validation AUROC (our choice: across patients the
-# validation AUROC peaks within the first epochs, and on 2 cores each more epoch costs minutes).
-# Training resumes from its last epoch if interrupted. The settings used are printed with the teacher:
+# of 1e-3, batches of 64 and epochs of random training beats (4,096 in full mode, 2,048 in quick mode;
+# PTB-XL: passes over its records). Every teacher trains until its validation AUROC has not improved
+# for two epochs in a row, within a cap of epochs (a compute budget for 2 CPU cores; our choice): one
+# epoch without a gain, on which the learning rate drops tenfold, does not end a run. Training resumes
+# from its last epoch if interrupted. The settings used, with the cap (`epochs`) and the patience, are
+# printed with the teacher, and the table below says how many epochs it ran:
 
 # %%
 mit_teacher = prepare_teacher(cfg, "mitbih")
@@ -392,7 +392,8 @@ except StaleOutputsError as err:
 # - Without weights, a clearly labelled stand-in teacher of the same architecture is trained from scratch.
 # - The teacher sees a 500 Hz, z-scored view from one function: the beat window on MIT-BIH, the whole
 #   12-lead record on PTB-XL. On MIT-BIH its head also reads the beat's rhythm features; the
-#   window-only teacher is the ablation, compared on the same DS2 beats with a paired interval.
+#   window-only teacher is the ablation, compared on the same DS2 beats with a paired interval, and
+#   the control teacher of {doc}`07_what_distillation_transfers` (it has fold teachers too).
 # - The threshold comes from validation; the test splits are only scored.
 # - The teacher's logits are cached per student split with fingerprints; the students read them next.
 #

@@ -32,12 +32,12 @@
 #   (cross-fitting), and what changes when they do not;
 # - where distillation helps here, and where it does not.
 #
-# **Runtime**: under two minutes in quick mode on 2 CPU cores (a 2 x 3 grid, one seed, short epochs, a
-# quarter-width ResNet-1D). Full mode runs the same grid with 3 seeds for 2 students on 2 datasets
-# with a half-width ResNet-1D (our 2-core budget; `benchmarks/students.py` prints its speed), and on
-# MIT-BIH the window-only students at two cells and the first seed: {doc}`/book/status` has the
-# measured times. Finished runs are
-# saved as they complete, so an interrupted study resumes where it stopped.
+# **Runtime**: under two minutes in quick mode on 2 CPU cores (2 x 2 KD cells and no KD, one seed,
+# short epochs, a quarter-width ResNet-1D). Full mode runs 3 x 3 KD cells (T 1, 2, 4 x alpha 0.25,
+# 0.5, 1) and no KD with 3 seeds for 2 students on 2 datasets with a half-width ResNet-1D
+# (`benchmarks/students.py` prints its speed), and on MIT-BIH the window-only students at two cells
+# and the first seed: {doc}`/book/status` has the measured times. Finished runs are saved as they
+# complete, so an interrupted study resumes where it stopped.
 
 # %% [markdown]
 # ## Parameters
@@ -63,8 +63,8 @@ from ecgkd.train import bce_loss, train_step
 
 cfg = ecgkd.setup()
 # the KD cells: temperatures T and weights alpha (alpha = 0: no KD, run once per seed)
-TEMPERATURES = (2.0, 4.0)
-ALPHAS = (0.0, 0.5, 1.0)
+TEMPERATURES = (2.0, 4.0) if cfg.quick else (1.0, 2.0, 4.0)
+ALPHAS = (0.0, 0.5, 1.0) if cfg.quick else (0.0, 0.25, 0.5, 1.0)
 # seeds of the grid, counted from ECGKD_SEED
 SEEDS = 1 if cfg.quick else 3
 # teacher logits drawn for the loss checks of section 3.1

@@ -78,8 +78,8 @@ LAYERS = 5
 # for the rhythm angles, so their encoder's latent is two smaller)
 LATENT = 6
 # the T x alpha grid of notebook 03, for the VQC and its control (alpha = 0: no KD)
-TEMPERATURES = (2.0, 4.0)
-ALPHAS = (0.0, 0.5, 1.0)
+TEMPERATURES = (2.0, 4.0) if cfg.quick else (1.0, 2.0, 4.0)
+ALPHAS = (0.0, 0.5, 1.0) if cfg.quick else (0.0, 0.25, 0.5, 1.0)
 SEEDS = 1 if cfg.quick else 3
 # seeds of the circuit ablation of section 4.6
 ABLATION_SEEDS = 2 if cfg.quick else 3

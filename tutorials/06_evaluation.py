@@ -427,7 +427,9 @@ for _, row in own_share.iterrows():
 #   logistic regression; `baseline_table` and `kd_gain_table` turn "better" into paired differences
 #   with intervals, and the conclusion names the models that do not beat the baseline.
 #
-# This is the last notebook. `python -m ecgkd` runs the stages without notebooks.
+# Next: {doc}`07_what_distillation_transfers` sets up the two situations where the teacher knows
+# more than its students (privileged information, scarce labels) and tests the tutorial's primary
+# contrasts together. `python -m ecgkd` runs the stages without notebooks.
 #
 # ## Exercises
 # **Exercise 6.1.** Recompute the teacher's MIT-BIH AUROC interval resampling beats instead of records:

@@ -162,12 +162,20 @@ def train_student(
         seed_everything(job.seed)
         model = build(job)
         tr, va, te = (data.splits[s] for s in ("train", "val", "test"))
+        y_tr = data.train_y
         if job.rhythm:
+            if data.train_labels is not None:
+                raise ValueError(
+                    f"{job.student} reads rhythm: its anchor is fitted on the training split's "
+                    f"own labels, not on {data.labels!r}; train the window-only student instead"
+                )
             rhythm_head.anchor_rhythm(model, tr, va)  # a rhythm model starts at the baseline
         initial = model_fingerprint(model)
         x_tr, x_va = (model_inputs(s, job.rhythm) for s in (tr, va))
         loss = kd_loss(
-            job.temperature if job.kd else 1.0, job.alpha, pos_weight=balancing_weight(tr.y)
+            job.temperature if job.kd else 1.0,
+            job.alpha,
+            pos_weight=balancing_weight(y_tr[~np.isnan(y_tr)]),
         )
         trained, fit_tr, fit_va = model, x_tr, x_va
         head = model.trainable() if hasattr(model, "trainable") else None
@@ -178,7 +186,7 @@ def train_student(
             # (a finished run is only reloaded: fit reads none of its inputs)
         result = fit(
             trained,
-            TrainData(fit_tr, tr.y, data.teacher_logits["train"] if job.kd else None),
+            TrainData(fit_tr, y_tr, data.teacher_logits["train"] if job.kd else None),
             TrainData(fit_va, va.y),
             loss,
             settings,
@@ -204,6 +212,7 @@ def train_student(
             "kd": job.kd,
             "model": job_label(job, label),
             "teacher": data.teacher_label,
+            "labels": data.labels,
             "initial_weights": initial,
             "best_epoch": result.best_epoch,
             "epochs_run": len(result.history),
@@ -253,7 +262,7 @@ def append_row(path: Path, row: dict) -> None:
 
 def run_grid(
     jobs: list[StudentJob],
-    data: StudentData,
+    data: StudentData | list[StudentData],
     settings: TrainSettings,
     results: Path,
     *,
@@ -283,8 +292,9 @@ def run_grid(
 
     results = Path(results)
     done = set(pd.read_csv(results)["key"]) if results.is_file() else set()
-    keys = {job: job_key(job, data, settings, model_code) for job in jobs}
-    todo = [job for job in jobs if keys[job] not in done]
+    datas = job_data(jobs, data)
+    keys = [job_key(job, d, settings, model_code) for job, d in zip(jobs, datas)]
+    todo = list({k: (job, d, k) for job, d, k in zip(jobs, datas, keys) if k not in done}.values())
     options = {
         "device": device,
         "progress": progress and epoch_bars and n_jobs == 1 and not cluster,
@@ -294,18 +304,27 @@ def run_grid(
     }
     if todo:
         results.with_suffix("").mkdir(parents=True, exist_ok=True)
-        with grid_backend(cluster, n_jobs, [data], results.with_suffix("")) as workers:
+        unique = list({id(d): d for _, d, _ in todo}.values())
+        with grid_backend(cluster, n_jobs, unique, results.with_suffix("")) as workers:
             runner = Parallel(n_jobs=workers, return_as="generator_unordered")(
-                delayed(grid_row)(
-                    job, data, settings, weights_path(results, keys[job]), keys[job], options
-                )
-                for job in todo
+                delayed(grid_row)(job, d, settings, weights_path(results, key), key, options)
+                for job, d, key in todo
             )
             for row in progress_bar(
-                runner, desc=f"{data.dataset} students", enabled=progress, total=len(todo)
+                runner, desc=f"{datas[0].dataset} students", enabled=progress, total=len(todo)
             ):
                 append_row(results, row)
     return finished_runs(jobs, data, settings, results, model_code)
+
+
+def job_data(jobs: list[StudentJob], data: StudentData | list[StudentData]) -> list[StudentData]:
+    """The data of each job: one :class:`StudentData` for all, or a list aligned with ``jobs``
+    (a study whose runs differ in their training labels, notebook 07's scarce labels)."""
+    if isinstance(data, StudentData):
+        return [data] * len(jobs)
+    if len(data) != len(jobs):
+        raise ValueError(f"{len(jobs)} jobs and {len(data)} data: give one data per job")
+    return list(data)
 
 
 def grid_row(
@@ -335,7 +354,7 @@ def describe_job(job: StudentJob) -> str:
 
 def finished_runs(
     jobs: list[StudentJob],
-    data: StudentData,
+    data: StudentData | list[StudentData],
     settings: TrainSettings,
     results: Path,
     model_code: str = "",
@@ -345,7 +364,7 @@ def finished_runs(
     results = Path(results)
     if not results.is_file():
         return pd.DataFrame(columns=["key"])
-    keys = {job_key(job, data, settings, model_code) for job in jobs}
+    keys = {job_key(job, d, settings, model_code) for job, d in zip(jobs, job_data(jobs, data))}
     table = pd.read_csv(results)
     return table[table["key"].isin(keys)].reset_index(drop=True)
 
@@ -428,18 +447,19 @@ class Grid:
     def run(
         self,
         jobs: list[StudentJob],
-        data: StudentData,
+        data: StudentData | list[StudentData],
         *,
         progress: bool = True,
         epoch_bars: bool = False,
         score_test: bool = True,
     ) -> pd.DataFrame:
-        """:func:`run_grid` of ``jobs`` on ``data``: the runs not finished yet are trained."""
+        """:func:`run_grid` of ``jobs`` on ``data`` (one for all, or one per job): the runs not
+        finished yet are trained."""
         return run_grid(
             jobs,
             data,
             self.settings,
-            self.path(data.dataset),
+            self.path(data.dataset if isinstance(data, StudentData) else data[0].dataset),
             n_jobs=self.cfg.n_jobs,
             cluster=self.cfg.cluster,
             device=self.cfg.device,

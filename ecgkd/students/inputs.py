@@ -8,7 +8,7 @@ another teacher.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -32,6 +32,10 @@ class StudentData:
     teacher_label: str
     teacher_fingerprint: str
     targets: str = "in-sample"  # how the training split's soft targets were made
+    # the labels the student trains on, when not the training split's own (NaN: a label the
+    # student may not see; notebook 07's scarce labels), and what they are
+    train_labels: np.ndarray | None = None
+    labels: str = "all"
 
     @classmethod
     def from_teacher(
@@ -71,10 +75,49 @@ class StudentData:
     def dataset(self) -> str:
         return self.splits["train"].dataset
 
+    @property
+    def train_y(self) -> np.ndarray:
+        """The training labels the student learns from: float, NaN where it may not see one."""
+        if self.train_labels is not None:
+            return self.train_labels
+        return self.splits["train"].y.astype(np.float32)
+
+    def with_train_labels(self, labels: np.ndarray, name: str) -> StudentData:
+        """The same splits and targets, the student training on ``labels`` (0, 1 or NaN for
+        unlabelled; one per training window), named ``name`` in its fingerprint."""
+        labels = np.asarray(labels, np.float32)
+        train = self.splits["train"]
+        if labels.shape != (len(train),):
+            raise ValueError(
+                f"{self.dataset}: train_labels has shape {labels.shape}, the training split "
+                f"{len(train)} windows"
+            )
+        known = labels[~np.isnan(labels)]
+        if not set(np.unique(known)) <= {0.0, 1.0} or len(np.unique(known)) < 2:
+            raise ValueError(
+                f"{self.dataset} ({name}): the known training labels must hold both classes, "
+                "0 and 1 only (NaN: unlabelled)"
+            )
+        return replace(self, train_labels=labels, labels=name)
+
+    def restricted(self, rows: np.ndarray, name: str) -> StudentData:
+        """Only the training windows ``rows`` (a mask or index), their labels and targets: a
+        student that never sees the other windows (validation and test unchanged)."""
+        train = self.splits["train"]
+        rows = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows)
+        splits = self.splits | {"train": train.subset(rows)}
+        logits = self.teacher_logits | {"train": self.teacher_logits["train"][rows]}
+        labels = None if self.train_labels is None else self.train_labels[rows]
+        return replace(self, splits=splits, teacher_logits=logits, train_labels=labels, labels=name)
+
     def fingerprint(self, teacher: bool = True) -> str:
         """The splits' fingerprint and, with ``teacher``, that of the soft targets (a run without
         KD never reads them, so its key leaves them out and any teacher's data reuse it)."""
         splits = {n: s.fingerprint() for n, s in self.splits.items()}
+        if self.train_labels is not None:
+            splits["train labels"] = cache.fingerprint(
+                [self.labels, self.train_labels.tobytes().hex()]
+            )
         return cache.fingerprint(
             splits | ({"teacher": self.teacher_fingerprint} if teacher else {})
         )

@@ -13,9 +13,16 @@ alpha:
 alpha = 0 is plain supervised training; alpha = 1 learns from the teacher alone. Both terms weight
 each example by its class (abnormal ones by ``pos_weight``), so KD and no-KD runs train against the
 same class balance.
+
+A transfer set (notebook 07's scarce labels): a label of NaN marks an example whose label the
+student may not see. The hard term then averages over the labelled examples of the batch only, and
+the soft term weights an unlabelled example by its class as the teacher expects it (``pos_weight``
+times the teacher's probability of "abnormal", plus 1 times the rest).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -38,10 +45,36 @@ def binary_kl(
     return kl.mean() if weight is None else (weight * kl).mean()
 
 
-def class_weights(y: torch.Tensor, pos_weight: float) -> torch.Tensor | None:
+def class_weights(
+    y: torch.Tensor, pos_weight: float, teacher: torch.Tensor | None = None
+) -> torch.Tensor | None:
     """Each example's weight in a loss balanced by class: ``pos_weight`` for abnormal (y = 1), 1
-    for normal, as binary cross-entropy's ``pos_weight`` counts them; None when all are 1."""
-    return None if pos_weight == 1 else 1 + (pos_weight - 1) * y
+    for normal, as binary cross-entropy's ``pos_weight`` counts them; None when all are 1. An
+    unlabelled example (y NaN) counts as the ``teacher``'s logit expects its class to."""
+    if pos_weight == 1:
+        return None
+    unlabelled = torch.isnan(y)
+    if unlabelled.any():
+        if teacher is None:
+            raise ValueError("unlabelled examples (y NaN) need the teacher's logits to be weighted")
+        y = torch.where(unlabelled, torch.sigmoid(teacher), y)
+    return 1 + (pos_weight - 1) * y
+
+
+def labelled_bce(pos_weight: float) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """Binary cross-entropy over the labelled examples of a batch (y not NaN); 0 when a batch holds
+    none, so that a transfer set's unlabelled batches train on the soft term alone."""
+    hard = bce_loss(pos_weight)
+
+    def loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        labelled = ~torch.isnan(y)
+        if bool(labelled.all()):
+            return hard(logits, y)
+        if not bool(labelled.any()):
+            return logits.sum() * 0.0
+        return hard(logits[labelled], y[labelled])
+
+    return loss
 
 
 def kd_loss(temperature: float = 4.0, alpha: float = 0.5, pos_weight: float = 1.0) -> LossFn:
@@ -55,7 +88,7 @@ def kd_loss(temperature: float = 4.0, alpha: float = 0.5, pos_weight: float = 1.
         raise ValueError(f"temperature T={temperature} must be > 0")
     if not 0 <= alpha <= 1:
         raise ValueError(f"alpha={alpha} must be in [0, 1] (0: labels only, 1: teacher only)")
-    hard = bce_loss(pos_weight)
+    hard = labelled_bce(pos_weight)
 
     def loss(
         logits: torch.Tensor, y: torch.Tensor, teacher: torch.Tensor | None = None
@@ -66,7 +99,7 @@ def kd_loss(temperature: float = 4.0, alpha: float = 0.5, pos_weight: float = 1.
             raise ValueError(
                 f"alpha={alpha} needs the teacher's logits: pass TrainData(..., teacher=...)"
             )
-        weight = class_weights(y, pos_weight)
+        weight = class_weights(y, pos_weight, teacher)
         soft = temperature**2 * binary_kl(logits, teacher, temperature, weight)
         return soft if alpha == 1 else (1 - alpha) * hard(logits, y) + alpha * soft
 

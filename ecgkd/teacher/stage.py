@@ -157,14 +157,12 @@ def window_only_teacher(
     cfg: Config, dataset: str, *, progress: bool = True, **kwargs
 ) -> PreparedTeacher | None:
     """The ablation of the teacher's rhythm: the same teacher reading the window alone, where the
-    main one reads rhythm too (MIT-BIH); None elsewhere. A baseline, not a teacher of students: no
-    fold teachers, and no outputs on the training split (no student learns from it). ``kwargs`` go
-    to :func:`prepare_teacher`."""
+    main one reads rhythm too (MIT-BIH); None elsewhere. A baseline, and the control teacher of
+    notebook 07 (a teacher that knows no more than a window-only student), so it has its fold
+    teachers and cross-fitted targets too. ``kwargs`` go to :func:`prepare_teacher`."""
     if not has_rhythm(dataset):
         return None
-    return prepare_teacher(
-        cfg, dataset, progress=progress, rhythm=False, folds=0, splits=("val", "test"), **kwargs
-    )
+    return prepare_teacher(cfg, dataset, progress=progress, rhythm=False, **kwargs)
 
 
 def rhythm_ablation(

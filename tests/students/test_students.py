@@ -34,6 +34,7 @@ from ecgkd.students.stage import (
     chosen_filters,
     classical_jobs,
     filter_summary,
+    grid_plan,
     window_only_jobs,
 )
 from ecgkd.students.tables import gain_table
@@ -214,7 +215,7 @@ def test_ptbxl_is_scored_per_record():
 def test_grid_runs_alpha_zero_once_per_seed():
     cfg = ecgkd.config.load(env={"ECGKD_QUICK": "0"})
     jobs = [j for j in classical_jobs(cfg, "mitbih") if j.student == "cnn1d"]
-    assert len(jobs) == 3 * (1 + 2 * 2)  # 3 seeds x (no KD + 2 T x 2 alpha > 0)
+    assert len(jobs) == 3 * (1 + 3 * 3)  # 3 seeds x (no KD + 3 T x 3 alpha > 0)
     assert sum(j.alpha == 0 for j in jobs) == 3 and all(
         math.isnan(j.temperature) for j in jobs if j.alpha == 0
     )
@@ -527,3 +528,10 @@ def test_best_cell_by_seed_says_when_seeds_disagree():
     table = best_cell_by_seed(pd.DataFrame(rows)).set_index("seed")
     assert table.loc[0, "best T"] == 2.0 and table.loc[0, "same as the mean's choice"]
     assert table.loc[1, "best T"] == 4.0 and not table.loc[1, "same as the mean's choice"]
+
+
+def test_full_mode_grid_is_wide_enough_for_a_sensitivity_curve():
+    """Issue 32, item 9: at least 3 temperatures x 3 KD weights in full mode, and no KD."""
+    full = grid_plan(ecgkd.config.load(env={"ECGKD_QUICK": "0"}))
+    assert len(full.temperatures) >= 3 and len([a for a in full.alphas if a > 0]) >= 3
+    assert 0.0 in full.alphas and len(full.seeds) >= 3

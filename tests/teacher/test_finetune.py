@@ -319,3 +319,15 @@ def test_outputs_of_a_differently_filtered_view_stay_row_for_row(cfg):
     out = teacher_outputs(cfg, run, students, view, progress=False)
     assert np.allclose(out["test"].logits, run.logits(view["test"]))
     assert not np.allclose(out["test"].logits, run.logits(students["test"]))
+
+
+def test_a_stand_in_teacher_survives_one_epoch_without_a_gain(cfg):
+    """Issue 32, defect 2: a stand-in stopped at its first epoch without a better validation AUROC
+    (patience 1), after 64 steps in full mode. Now it trains until two epochs in a row bring none,
+    within a cap of several epochs, in both modes and for the fold teachers too."""
+    from ecgkd.teacher.crossfit import fold_settings
+
+    for mode in (cfg, cfg.with_(quick=False)):
+        settings = teacher_spec(mode, "mitbih").settings
+        assert settings.patience >= 2 and settings.epochs >= settings.patience + 3
+        assert fold_settings(settings, 0.5).patience == settings.patience
