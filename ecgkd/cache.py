@@ -22,6 +22,31 @@ import numpy as np
 META_KEY = "__meta__"
 
 
+class CacheError(RuntimeError):
+    """A cache file that cannot be read (truncated, overwritten by hand, from another tool). The
+    message names the file and what to delete; nothing is rebuilt behind the user's back."""
+
+
+def damaged(path: Path, error: BaseException) -> CacheError:
+    """The one message for a cache file that cannot be read."""
+    reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+    return CacheError(
+        f"{path} is damaged and cannot be read ({reason[:160]}). Delete this file and run again: "
+        "only what it held is rebuilt (every other cache entry is kept)."
+    )
+
+
+def read_cached(path: Path, read: Callable[[Path], Any]) -> Any:
+    """``read(path)`` for a cache file this package wrote; any failure to read it becomes a
+    :class:`CacheError` naming the file and what to delete."""
+    try:
+        return read(Path(path))
+    except CacheError:
+        raise
+    except Exception as error:  # zip, pickle, torch and parser errors all mean the same here
+        raise damaged(Path(path), error) from None
+
+
 def _canonical(obj: Any) -> Any:
     """Turn paths, numpy scalars, tuples and sets into JSON-stable values."""
     if isinstance(obj, Mapping):
@@ -96,11 +121,31 @@ def save_arrays(path: Path, arrays: Mapping[str, np.ndarray], meta: Mapping[str,
 
 
 def load_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Load what :func:`save_arrays` wrote: (arrays, metadata)."""
-    with np.load(Path(path), allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files if k != META_KEY}
-        meta = json.loads(str(data[META_KEY])) if META_KEY in data.files else {}
-    return arrays, meta
+    """Load what :func:`save_arrays` wrote: (arrays, metadata); a damaged file is a
+    :class:`CacheError`."""
+
+    def read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files if k != META_KEY}
+            meta = json.loads(str(data[META_KEY])) if META_KEY in data.files else {}
+        return arrays, meta
+
+    return read_cached(path, read)
+
+
+def load_torch(path: Path, device: str = "cpu") -> Any:
+    """A torch file this package saved (checkpoints, encoders); a damaged one is a
+    :class:`CacheError`."""
+    import torch
+
+    return read_cached(path, lambda p: torch.load(p, map_location=device, weights_only=False))
+
+
+def read_table(path: Path) -> Any:
+    """A results CSV this package wrote (a grid's runs); a damaged one is a :class:`CacheError`."""
+    import pandas as pd
+
+    return read_cached(path, pd.read_csv)
 
 
 def cached_arrays(

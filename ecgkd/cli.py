@@ -280,7 +280,7 @@ def user_errors() -> tuple[type[Exception], ...]:
     from .teacher.checkpoint import CheckpointError
     from .teacher.outputs import StaleOutputsError
 
-    return config.ConfigError, DataError, CheckpointError, StaleOutputsError
+    return config.ConfigError, DataError, CheckpointError, StaleOutputsError, cache.CacheError
 
 
 def main(argv: list[str] | None = None) -> int:

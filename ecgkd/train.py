@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .cache import atomic_write
+from .cache import atomic_write, load_torch
 from .progress import progress_bar
 from .scoring.metrics import roc_auc
 
@@ -355,7 +355,7 @@ def _load_checkpoint(checkpoint: Path | None, full_key: str, device: str = "cpu"
     """The state saved in ``checkpoint`` when it was written with ``full_key``, else None."""
     if checkpoint is None or not Path(checkpoint).is_file():
         return None
-    saved = torch.load(checkpoint, map_location=device, weights_only=False)
+    saved = load_torch(checkpoint, device)
     return saved if saved.get("key") == full_key else None
 
 

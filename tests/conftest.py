@@ -19,8 +19,8 @@ from ecgkd.students.inputs import StudentData
 REPO_DATA = project_root() / "data"
 SHARED_DATA = project_root().parent / "shared" / "data"
 # Started first, so that with pytest-xdist's workers (make test) the longest test does not run
-# alone at the end: the CLI end to end, about a minute and a half.
-FIRST = ("test_reproduce.py",)
+# alone at the end: the CLI end to end, and the CLI killed and resumed (a minute and a half each).
+FIRST = ("test_reproduce.py", "test_resume.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -58,3 +58,49 @@ def test_file_stamp_changes_with_content(tmp_path: Path):
     before = cache.file_stamp([f], tmp_path)
     f.write_bytes(b"22")
     assert cache.file_stamp([f], tmp_path) != before and before[0][0] == "a.dat"
+
+
+def truncate(path: Path) -> None:
+    """Cut a file in half, as a disk full or a copy interrupted by hand would."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_a_truncated_cache_file_is_named_with_what_to_delete(tmp_path: Path):
+    import pandas as pd
+    import torch
+
+    from ecgkd import train
+
+    arrays = cache.save_arrays(tmp_path / "a.npz", {"x": np.arange(1000)}, {"k": 1})
+    weights = tmp_path / "run.pt"
+    torch.save({"key": "k", "done": True, "state": torch.zeros(1000)}, weights)
+    table = tmp_path / "runs.csv"
+    pd.DataFrame({"key": ["a", "b"], "auroc": [0.5, 0.6]}).to_csv(table, index=False)
+    table.write_text('key,auroc\n"a,0.5\n')  # an unterminated quote: not a table any more
+    truncate(arrays)
+    truncate(weights)
+    for read, path in (
+        (cache.load_arrays, arrays),
+        (lambda p: train.finished_checkpoint(p, "k", train.TrainSettings()), weights),
+        (cache.read_table, table),
+    ):
+        with pytest.raises(cache.CacheError) as caught:
+            read(path)
+        assert str(path) in str(caught.value) and "Delete this file" in str(caught.value)
+
+
+def test_the_cli_reports_a_damaged_cache_file_in_one_line(tmp_path: Path, capsys, monkeypatch):
+    """A damaged prepared-data file: exit status 2 and one line naming it, no traceback."""
+    from ecgkd import cli
+
+    monkeypatch.setenv("ECGKD_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("ECGKD_QUICK", "1")
+    args = ["--stages", "data", "--datasets", "mitbih", "--out", str(tmp_path), "--no-progress"]
+    assert cli.main(args) == 0
+    (prepared,) = (tmp_path / "cache" / "data").glob("mitbih*.npz")
+    truncate(prepared)
+    capsys.readouterr()
+    assert cli.main(args) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("ecgkd: error: ") and str(prepared) in error

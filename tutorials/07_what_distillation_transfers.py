@@ -145,7 +145,7 @@ print("the KD loss of this batch:", round(float(loss(logits, y, teacher)), 4))
 
 # %% [markdown]
 # The KD cell is chosen on validation at the smallest k, among the T x alpha cells of notebook 03's
-# plan (mean over seeds), then kept for every k:
+# plan (mean validation AUROC over the first two seeds), then kept for every k:
 
 # %%
 scarce, cell = transfer.scarce_study(setup, COUNTS, transfer.transfer_seeds(cfg, SEEDS))

@@ -150,7 +150,7 @@ def prepare_autoencoder(
     seed_everything(cfg.seed)
     model = ConvAutoencoder(latent)
     if path.is_file():
-        saved = torch.load(path, map_location="cpu", weights_only=False)
+        saved = cache.load_torch(path)
         model.load_state_dict(saved["model"])
         history = pd.DataFrame(saved["history"])
     else:

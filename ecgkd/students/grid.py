@@ -255,7 +255,7 @@ def job_key(
 def append_row(path: Path, row: dict) -> None:
     """Add one record to the results CSV, rewriting it atomically (never half a file)."""
     path = Path(path)
-    table = pd.read_csv(path) if path.is_file() else pd.DataFrame()
+    table = cache.read_table(path) if path.is_file() else pd.DataFrame()
     table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
     cache.atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
 
@@ -291,7 +291,7 @@ def run_grid(
     from ..cluster import grid_backend
 
     results = Path(results)
-    done = set(pd.read_csv(results)["key"]) if results.is_file() else set()
+    done = set(cache.read_table(results)["key"]) if results.is_file() else set()
     datas = job_data(jobs, data)
     keys = [job_key(job, d, settings, model_code) for job, d in zip(jobs, datas)]
     todo = list({k: (job, d, k) for job, d, k in zip(jobs, datas, keys) if k not in done}.values())
@@ -359,14 +359,19 @@ def finished_runs(
     results: Path,
     model_code: str = "",
 ) -> pd.DataFrame:
-    """The rows of ``results`` that belong to ``jobs`` (same data, settings and code), training
+    """The rows of ``results`` that belong to ``jobs`` (same data, settings and code), in the
+    order of ``jobs`` (not the order the runs finished in, which depends on the workers), training
     nothing."""
     results = Path(results)
     if not results.is_file():
         return pd.DataFrame(columns=["key"])
-    keys = {job_key(job, d, settings, model_code) for job, d in zip(jobs, job_data(jobs, data))}
-    table = pd.read_csv(results)
-    return table[table["key"].isin(keys)].reset_index(drop=True)
+    keys = [job_key(job, d, settings, model_code) for job, d in zip(jobs, job_data(jobs, data))]
+    order = {key: i for i, key in reversed(list(enumerate(keys)))}  # a key's first job
+    table = cache.read_table(results)
+    table = table[table["key"].isin(order)]
+    return table.sort_values("key", key=lambda k: k.map(order), kind="stable").reset_index(
+        drop=True
+    )
 
 
 def results_path(cfg: Config, kind: str, dataset: str) -> Path:

@@ -375,7 +375,7 @@ def train_teacher(
     model, loaded = build_teacher(spec, cfg.seed)
     zero_shot = None
     if final.is_file():
-        saved = read_checkpoint(final)
+        saved = cache.read_cached(final, read_checkpoint)  # ours: damaged means delete it
         if saved.get("key") == key:
             model.load_state_dict(saved["state_dict"])
             history = pd.DataFrame(saved["history"])
