@@ -66,6 +66,7 @@ from ecgkd.quantum.stage import (
     quantum_settings,
     trained_latent,
 )
+from ecgkd.quantum.statevector import PauliReadout
 from ecgkd.report import settings_table, show_source, titled, versions_table
 from ecgkd.students import kd_loss
 from ecgkd.teacher import prepare_teacher, stand_in_note
@@ -224,15 +225,22 @@ print("\n".join(hardware.to_qasm3(vqc.circuit).splitlines()[:12]))
 # gate by gate and computes the same numbers for a whole batch: the angle encoding is a product of six
 # 2-vectors, the ansatz a 64 x 64 matrix built once per batch from the weights, the parity a diagonal.
 # Autograd gives the gradients. The student's forward pass, from angles to logit, is these lines:
+#
+# One shortcut on top (`PauliReadout`): with one RY per qubit, the encoded state is real and a
+# product, so the expectation needs no statevector. The parity seen through the ansatz is one
+# 64 x 64 matrix M per batch, and psi^T M psi is a sum over Pauli strings of {I, Z, X}: each
+# qubit contributes 1, cos t or sin t. Split into two halves of three qubits, that is a 27-vector
+# times a 27 x 27 matrix times a 27-vector per window (`benchmarks/vqc.py` measures what it saves;
+# the statevector road, `TorchVQC.states`, is what `probabilities` and the shots use):
 
 # %%
 show_source(VQCHead.forward)
 
 # %%
-show_source(TorchVQC.states)
+show_source(TorchVQC.expectation)
 
 # %%
-show_source(TorchVQC.expectation)
+show_source(PauliReadout.expectation)
 
 # %% [markdown]
 # A check against Qiskit's own `Statevector`, on a few test windows:

@@ -667,3 +667,25 @@ def test_end_to_end_runs_train_the_encoder_at_the_autoencoders_step():
         e2e = end_to_end_settings(cfg, dataset)
         assert e2e.lr == ae_settings(cfg, dataset).lr < quantum_settings(cfg, dataset).lr
         assert e2e.epochs == quantum_settings(cfg, dataset).epochs
+
+
+@pytest.mark.parametrize(
+    "spec", SPECS, ids=lambda s: f"{s.encoding}-{s.ansatz}-{s.readout}-{s.entanglement}"
+)
+def test_the_pauli_readout_equals_the_statevector_and_its_gradients(spec):
+    """The angle encoding's shortcut (issue 33, item 3): the same expectations and gradients, in
+    both the inputs and the weights, as the statevector road, to 1e-12; other encodings take the
+    statevector road."""
+    sim = TorchVQC(build_vqc(spec))
+    assert (sim.pauli is not None) == (spec.encoding == "angle")
+    x, w = random_inputs(sim.vqc, 16, seed=5)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    fast, slow = sim.expectation(xt, wt), sim.statevector_expectation(xt, wt)
+    torch.testing.assert_close(fast, slow, rtol=0, atol=1e-12)
+    weights = (torch.arange(16, dtype=torch.float64) - 7.5) / 8  # a loss that mixes the rows
+    grads = [torch.autograd.grad((out * weights).sum(), (xt, wt)) for out in (fast, slow)]
+    for ours, theirs in zip(*grads):
+        torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        fast.detach().numpy(), qiskit_expectations(sim.vqc, x, w), atol=1e-12
+    )
