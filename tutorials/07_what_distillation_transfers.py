@@ -23,8 +23,8 @@
 # measures, with paired intervals, whether the students take it:
 #
 # 1. **Privileged information** {cite:p}`vapnik2009privileged,lopezpaz2016unifying`: the students
-#    read a 256-sample window, as in the paper; the teacher also reads the beat's rhythm. The control
-#    teacher reads the window alone.
+#    read a 256-sample window, as in the paper; the teacher also reads the beat's rhythm. The
+#    control teacher reads the window alone.
 # 2. **Scarce labels** {cite:p}`hinton2015distilling`: the student sees the labels of only a few
 #    training patients, and the teacher's soft targets on every training beat.
 #
@@ -189,19 +189,27 @@ titled(primary[columns + [primary.columns[-1]]], "MIT-BIH DS2: the primary contr
 
 # %%
 significant = primary[primary.columns[-1]]
-difference = gains.set_index(["student", "contrast"])["difference"]
 for name, row in primary.iterrows():
     verdict = "holds after Holm" if significant[name] else "does not hold after Holm"
     print(f"{name}: {row['difference']:+.3f} {row['95% CI']}, {verdict}")
 smallest = curve[curve["k"] == 1].set_index("arm")["test auroc"]
 print("k = 1:", ", ".join(f"{arm} {v:.3f}" for arm, v in smallest.items()))
 print(f"the window-only teacher: {teacher_auroc:.3f}")
+soft_vs_hard = scarce_gains[scarce_gains["contrast"] == f"{transfer.KD} - {transfer.PSEUDO}"]
+for _, row in soft_vs_hard.iterrows():
+    print(
+        f"k = {row['labelled patients']}: soft minus hard targets {row['difference']:+.3f}", end=""
+    )
+    print(f" {row['95% CI']} ({row['distinguishable from zero']})")
 
 # %% [markdown]
 # What these numbers cannot tell:
-# - The teachers are **stand-ins**, not ECGFounder: small networks trained here on DS1. A foundation
-#   model knows far more than the labels of 22 patients; whether its soft targets transfer that is
-#   the question this notebook sets up but cannot answer without its weights.
+# - The teachers are **stand-ins**, not ECGFounder: networks trained here from random weights on
+#   DS1's training patients alone. A foundation model pretrained on millions of ECGs knows far more
+#   than those labels; whether its soft targets transfer that is the question this notebook sets up
+#   but cannot answer without its weights.
+# - The scarce-label curve is one student (the CNN-1D) and one teacher (the window-only one); the
+#   privileged-information contrast has only four students and one pair of teachers.
 # - In quick mode every record is a five-minute excerpt, the students train for seconds and there
 #   are two seeds: the intervals are wide, and a contrast that holds zero here says little about
 #   full mode.
@@ -238,7 +246,8 @@ print(", ".join(p.name for p in saved))
 # - Intervals resample records and seeds together (`ecgkd.scoring.bootstrap.seeded_auroc_draws`);
 #   the three primary contrasts are tested together with Holm's correction.
 #
-# This is the last notebook. `python -m ecgkd` runs every stage without notebooks, this one included.
+# This is the last notebook. `python -m ecgkd` runs every stage without notebooks, this one
+# included.
 #
 # ## Exercises
 # **Exercise 7.1.** Rerun the scarce-label study with the KD cell re-chosen on validation at every

@@ -198,15 +198,20 @@ def train_student(
             desc=f"{job.student} {job.dataset} T={job.temperature:g} a={job.alpha:g}",
         )
         model.cpu()
-        scores = {"val": unit_scores(va, predict(model, x_va, batch_size=settings.eval_batch_size))}
+        kept = scores_path(weights)
+        scores = saved_scores(kept, key, score_test) if result.reused else None
+        if scores is None:  # trained now, or a run from before scores were kept: predict
+            predicted = {"val": (va, x_va)}
+            if score_test:
+                predicted["test"] = (te, model_inputs(te, job.rhythm))
+            scores = {
+                name: unit_scores(split, predict(model, x, batch_size=settings.eval_batch_size))
+                for name, (split, x) in predicted.items()
+            }
+            if kept is not None:
+                save_scores(kept, key, scores)
         threshold = youden_threshold(*scores["val"])
-        metrics = {}
-        if score_test:
-            x_te = model_inputs(te, job.rhythm)
-            scores["test"] = unit_scores(
-                te, predict(model, x_te, batch_size=settings.eval_batch_size)
-            )
-            metrics = binary_metrics(*scores["test"], threshold)
+        metrics = binary_metrics(*scores["test"], threshold) if score_test else {}
         record = {
             **job.as_dict(),
             "kd": job.kd,
@@ -225,6 +230,32 @@ def train_student(
 
 
 _RUNNER_CODE = cache.fingerprint(inspect.getsource(train_student) + inspect.getsource(unit_scores))
+
+
+def scores_path(weights: Path | None) -> Path | None:
+    """Where a grid run keeps the (labels, logits) of the splits it scored, beside its weights: a
+    reloaded run reads them instead of predicting again (the same numbers: the same weights, one
+    thread)."""
+    return None if weights is None else Path(weights).with_suffix(".scores.npz")
+
+
+def save_scores(path: Path, key: str, scores: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    arrays = {f"{name}.{part}": v for name, yv in scores.items() for part, v in zip("ys", yv)}
+    cache.save_arrays(path, arrays, {"key": key})
+
+
+def saved_scores(
+    path: Path | None, key: str, score_test: bool
+) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+    """The scores :func:`save_scores` kept for run ``key`` (None when absent, of another run, or
+    without the test split a caller wants)."""
+    if path is None or not path.is_file():
+        return None
+    arrays, meta = cache.load_arrays(path)
+    names = ("val", "test") if score_test else ("val",)
+    if meta.get("key") != key or any(f"{n}.s" not in arrays for n in names):
+        return None
+    return {n: (arrays[f"{n}.y"], arrays[f"{n}.s"]) for n in names}
 
 
 def job_key(

@@ -535,3 +535,29 @@ def test_full_mode_grid_is_wide_enough_for_a_sensitivity_curve():
     full = grid_plan(ecgkd.config.load(env={"ECGKD_QUICK": "0"}))
     assert len(full.temperatures) >= 3 and len([a for a in full.alphas if a > 0]) >= 3
     assert 0.0 in full.alphas and len(full.seeds) >= 3
+
+
+def test_a_reloaded_run_reads_its_kept_scores_instead_of_predicting(tmp_path, monkeypatch):
+    """A finished run's (labels, logits) are kept beside its weights; reloading it reads them
+    (no forward pass), and they are the numbers a fresh prediction gives."""
+    from ecgkd.students import grid as grid_mod
+
+    cfg = ecgkd.config.load(env={"ECGKD_QUICK": "1", "ECGKD_JOBS": "1"}, cache_root=tmp_path)
+    grid = Grid(cfg, "students", SETTINGS)
+    data = student_data()
+    job = StudentJob("mitbih", "cnn1d", 2.0, 0.5, 0)
+    (key,) = grid.run([job], data, progress=False)["key"]
+    kept = grid_mod.scores_path(weights_path(grid.path("mitbih"), key))
+    assert kept.is_file()
+    row = grid.finished([job], data).iloc[0]
+    monkeypatch.setattr(grid_mod, "predict", lambda *a, **k: pytest.fail("predicted again"))
+    reloaded = grid.load(grid.select(job, data), data)
+    for name in ("val", "test"):
+        split = data.splits[name]
+        with torch_threads(1):
+            expected = unit_scores(split, predict(reloaded.model, split.x))
+        for ours, theirs in zip(reloaded.scores[name], expected):
+            np.testing.assert_array_equal(ours, theirs)
+    assert reloaded.record["test_auroc"] == row["test_auroc"]
+    # scores of another run (another key) are not taken for this one's
+    assert grid_mod.saved_scores(kept, "another key", score_test=True) is None
