@@ -425,10 +425,10 @@ def plot_shots(table, metric: str = "auroc", title: str = "") -> plt.Figure:
 
 def plot_pipeline(teacher_parameters: int) -> plt.Figure:
     """The tutorial's pipeline as boxes and arrows, one box per notebook: data -> teacher ->
-    students -> quantum -> device -> evaluation (``teacher_parameters``: ECGFounder's, counted by
-    the caller)."""
+    students -> quantum -> device -> evaluation -> what distillation transfers
+    (``teacher_parameters``: ECGFounder's, counted by the caller)."""
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH, 3.4))
-    ax.set(xlim=(0, 11.4), ylim=(0, 4.2))
+    ax.set(xlim=(0, 13.9), ylim=(0, 4.2))
     ax.axis("off")
     millions = f"{teacher_parameters / 1e6:.1f} M parameters"
     boxes = {  # centre, text, colour
@@ -442,6 +442,11 @@ def plot_pipeline(teacher_parameters: int) -> plt.Figure:
         "quantum": ((6.8, 0.8), "04 quantum student\nautoencoder 256 -> 6\n6-qubit VQC", "#ece0f5"),
         "device": ((10.0, 0.8), "05 VQC on a device\nshots, noise\nM3, threshold", "#ece0f5"),
         "evaluate": ((10.0, 3.4), "06 evaluation\nsame test sets\npaired intervals", "#eeeeee"),
+        "transfer": (
+            (12.7, 2.1),
+            "07 what KD\ntransfers\nprivileged info,\nscarce labels",
+            "#fbf3c9",
+        ),
     }
     for (x, y), text, colour in boxes.values():
         ax.text(
@@ -461,6 +466,7 @@ def plot_pipeline(teacher_parameters: int) -> plt.Figure:
         ((7.85, 0.8), (9.0, 0.8), "trained VQC"),
         ((7.6, 1.3), (9.1, 2.95), ""),
         ((10.0, 1.35), (10.0, 2.85), ""),
+        ((11.05, 3.1), (11.95, 2.6), ""),
     ]
     for start, end, label in arrows:
         ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "color": "black"})

@@ -155,13 +155,26 @@ choices = pd.DataFrame(
             "teacher",
             "MIT-BIH: an anchored head, the rhythm-only logistic regression (fitted on the"
             " training split, fixed) plus a zero-initialised linear layer on Net1D's 1024"
-            " features; the window-only teacher is kept as an ablation",
+            " features; the window-only teacher is kept as an ablation and as notebook 07's"
+            " control teacher",
+        ),
+        (
+            "teacher",
+            "training until the validation AUROC has not improved for two epochs in a row, within"
+            " a cap of epochs (a compute budget)",
         ),
         (
             "teacher",
             "cross-fitted soft targets: the training windows' logits come from two fold teachers"
             " trained on the other half of the training patients; validation and test logits from"
             " the teacher trained on all of them",
+        ),
+        (
+            "transfer",
+            "notebook 07: window-only students taught by the rhythm teacher and by the window-only"
+            " teacher (privileged information); a transfer set of k labelled DS1 patients with the"
+            " teacher's cross-fitted soft targets on every beat, against labels only and hard"
+            " pseudo-labels (scarce labels); three primary contrasts, Holm-corrected",
         ),
         (
             "threshold",
