@@ -11,6 +11,7 @@ variable            meaning                                                 defa
 ``ECGKD_CACHE``     prepared arrays, checkpoints, teacher outputs           repo ``cache/``
 ``ECGKD_SEED``      base random seed                                        ``0``
 ``ECGKD_DEVICE``    ``auto`` (GPU when present), ``cpu``, ``cuda[:N]``      ``auto``
+``ECGKD_GRID_DEVICE`` where the grids' small students train                 ``ECGKD_DEVICE``
 ``ECGKD_JOBS``      parallel training runs in the grids                     CPU cores (GPU 1)
 ``ECGKD_CLUSTER``   a Dask scheduler's address: the grids run there         unset (local)
 ``ECGKD_WEIGHTS``   folder holding ECGFounder's released ``.pth`` files     unset (stand-in)
@@ -57,6 +58,9 @@ class Config:
     seed: int = 0
     device: str = "cpu"
     n_jobs: int = 1
+    # where the grids' runs train (students, latent heads); None: ``device``. On a machine with a
+    # GPU and many cores, the teacher on the GPU and the small students on the cores, in parallel
+    grid_device: str | None = None
     # folder holding ECGFounder's released .pth files, when the user has them
     weights: Path | None = None
     # a Dask scheduler's address ("tcp://host:8786"): the grids run on that cluster
@@ -70,6 +74,11 @@ class Config:
     def results_root(self) -> Path:
         """Where tables and figures go by default: ``_build/results-<mode>/`` in the checkout."""
         return project_root() / "_build" / f"results-{self.mode}"
+
+    @property
+    def grids_on(self) -> str:
+        """The device the grids' runs train on (``ECGKD_GRID_DEVICE``, else ``device``)."""
+        return self.grid_device or self.device
 
     def with_(self, **changes: object) -> Config:
         """A copy with some fields changed (e.g. ``cfg.with_(seed=1)``)."""
@@ -180,13 +189,18 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> Config:
             "ECGKD_WEIGHTS at it, or unset it to train the stand-in teacher."
         )
     device = resolve_device("ECGKD_DEVICE", env.get("ECGKD_DEVICE", "auto"))
+    grid_text = env.get("ECGKD_GRID_DEVICE", "").strip()
+    grid_device = resolve_device("ECGKD_GRID_DEVICE", grid_text) if grid_text else None
     cfg = Config(
         quick=quick,
         data_root=data_root.resolve(),
         cache_root=cache_root.resolve(),
         seed=parse_int("ECGKD_SEED", env.get("ECGKD_SEED", "0")),
         device=device,
-        n_jobs=parse_int("ECGKD_JOBS", env.get("ECGKD_JOBS") or default_jobs(device), minimum=1),
+        n_jobs=parse_int(
+            "ECGKD_JOBS", env.get("ECGKD_JOBS") or default_jobs(grid_device or device), minimum=1
+        ),
+        grid_device=grid_device,
         weights=weights,
         cluster=parse_cluster("ECGKD_CLUSTER", env.get("ECGKD_CLUSTER", "")),
     )

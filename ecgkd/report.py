@@ -63,7 +63,9 @@ def banner(cfg: config.Config) -> str:
     """One line saying which mode, data, cache, seed, device and jobs a notebook runs with."""
     return (
         f"ecgkd {metadata.version('ecgkd')} | mode: {cfg.mode} | data: {cfg.data_root} | "
-        f"seed: {cfg.seed} | device: {cfg.device} | jobs: {cfg.n_jobs}"
+        f"seed: {cfg.seed} | device: {cfg.device}"
+        + (f" (grids: {cfg.grids_on})" if cfg.grids_on != cfg.device else "")
+        + f" | jobs: {cfg.n_jobs}"
     )
 
 

@@ -103,3 +103,17 @@ def test_seeding_reproduces_numbers():
     assert np.array_equal(a[0], b[0]) and torch.equal(a[1], b[1])
     with pytest.raises(ConfigError):
         seed_everything(-1)
+
+
+def test_the_grids_may_train_elsewhere_than_the_teacher():
+    """ECGKD_GRID_DEVICE: the small students' grids on the CPU cores while the teacher uses the
+    device (a GPU machine with many cores); by default the grids follow ECGKD_DEVICE, and the
+    default number of parallel runs follows where the grids train."""
+    from ecgkd.config import default_jobs
+
+    plain = load(env={"ECGKD_DEVICE": "cpu"})
+    assert plain.grid_device is None and plain.grids_on == "cpu"
+    split = load(env={"ECGKD_DEVICE": "cpu", "ECGKD_GRID_DEVICE": "cpu"})
+    assert split.grids_on == "cpu" and split.n_jobs == int(default_jobs("cpu"))
+    with pytest.raises(ConfigError, match="ECGKD_GRID_DEVICE"):
+        load(env={"ECGKD_GRID_DEVICE": "tpu"})
