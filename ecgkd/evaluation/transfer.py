@@ -30,14 +30,13 @@ import pandas as pd
 from ..config import Config
 from ..quantum.encoders import LatentEncoders, prepare_encoders
 from ..quantum.stage import LATENT_STUDENTS, latent_grid, latent_grids
-from ..rhythm_head import fit_rhythm_model
 from ..scoring.bootstrap import draws_summary, holm, seeded_auroc_draws
 from ..scoring.metrics import unit_groups, unit_scores
 from ..students.grid import Grid, StudentJob, job_data, job_label
 from ..students.inputs import StudentData
 from ..students.stage import CLASSICAL, classical_grid, finished_classical_grid, grid_plan
 from ..students.tables import best_kd_cell
-from ..teacher.stage import PreparedTeacher, prepare_teacher, window_only_teacher
+from ..teacher.stage import PreparedTeacher, anchor_scores, prepare_teacher, window_only_teacher
 
 PRIVILEGED_STUDENTS = CLASSICAL + LATENT_STUDENTS  # ResNet-1D, CNN-1D, VQC, its MLP control
 SCARCE_STUDENT = "cnn1d"  # the cheapest student: the one the scarce-label curve is drawn for
@@ -150,26 +149,15 @@ class SeededScores:
     test_auroc: list[float]
 
 
-def trained_scores(
-    grid: Grid,
-    jobs: list[StudentJob],
-    data: StudentData | list[StudentData],
-    label: str,
-    progress: bool = False,
-) -> SeededScores:
-    """Train (or reload) ``jobs`` (one configuration, one job per seed; ``data``: one for all or
-    one per job) in ``grid``, and collect their test logits."""
-    return train_configurations(grid, [(jobs, data)], label, progress)[0]
-
-
 def train_configurations(
     grid: Grid,
     configurations: list[tuple[list[StudentJob], StudentData | list[StudentData]]],
     label: str,
     progress: bool = False,
 ) -> list[SeededScores]:
-    """Several configurations at once (all their runs dispatched together, so that the workers
-    stay busy), each as (jobs, data) like :func:`trained_scores`."""
+    """Train (or reload) several configurations at once (all their runs dispatched together, so
+    that the workers stay busy), each as (jobs, one job per seed; data, one for all or one per
+    job), and collect each configuration's test logits."""
     jobs = [job for these, _ in configurations for job in these]
     datas = [d for these, data in configurations for d in job_data(these, data)]
     grid.run(jobs, datas, progress=progress)
@@ -289,8 +277,6 @@ def privileged_by_class(
     for runs in study.values():
         for cls in sorted(set(classes[test.y == 1])):
             keep = (classes == "N") | (classes == cls)
-            if (classes == cls).sum() == 0:
-                continue
             sub = {t: _subset(s, keep, cls, classes) for t, s in runs.items()}
             for contrast, a, b in (
                 ("gain from the rhythm teacher", RHYTHM_TEACHER, NO_TEACHER),
@@ -457,11 +443,9 @@ def teacher_anchor_draws(
 ) -> tuple[float, np.ndarray]:
     """The rhythm teacher minus its rhythm anchor alone (the rhythm-only logistic regression
     fitted on the same training split), DS2 AUROC: estimate and draws over records."""
-    splits = teacher.student_data.splits
     test, logits = teacher.split_logits("test")
-    anchor, _, _ = fit_rhythm_model(splits)
     y, s_teacher = unit_scores(test, logits)
-    _, s_anchor = unit_scores(splits["test"], anchor.decision_function(splits["test"].rhythm))
+    _, s_anchor = anchor_scores(teacher.student_data.splits)["test"]
     return seeded_auroc_draws(y, [s_teacher], [s_anchor], unit_groups(test), resamples, seed)
 
 

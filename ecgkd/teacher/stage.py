@@ -165,6 +165,16 @@ def window_only_teacher(
     return prepare_teacher(cfg, dataset, progress=progress, rhythm=False, **kwargs)
 
 
+def anchor_scores(splits: dict[str, Split]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(labels, logits) on validation and test of the rhythm anchor alone: the rhythm-only
+    logistic regression fitted on the training split, the anchor a rhythm teacher's head holds."""
+    anchor, _, _ = fit_rhythm_model(splits)
+    return {
+        name: unit_scores(splits[name], anchor.decision_function(splits[name].rhythm))
+        for name in ("val", "test")
+    }
+
+
 def rhythm_ablation(
     with_rhythm: PreparedTeacher, window_only: PreparedTeacher, resamples: int = 1000, seed: int = 0
 ) -> pd.DataFrame:
@@ -176,12 +186,7 @@ def rhythm_ablation(
     other, s_without = window_only.split_logits("test")
     if not np.array_equal(test.y, other.y):
         raise ValueError("the two teachers were scored on other test units: not comparable")
-    splits = with_rhythm.student_data.splits
-    anchor, _, _ = fit_rhythm_model(splits)
-    anchor_scores = {
-        name: unit_scores(splits[name], anchor.decision_function(splits[name].rhythm))
-        for name in ("val", "test")
-    }
+    anchor = anchor_scores(with_rhythm.student_data.splits)
     rows = [
         (t.label, t.test_metrics("val")["auroc"], t.test_metrics("test")["auroc"], s)
         for t, s in ((with_rhythm, s_with), (window_only, s_without))
@@ -189,9 +194,9 @@ def rhythm_ablation(
     rows.append(
         (
             "its rhythm anchor alone: " + RHYTHM,
-            roc_auc(*anchor_scores["val"]),
-            roc_auc(*anchor_scores["test"]),
-            anchor_scores["test"][1],
+            roc_auc(*anchor["val"]),
+            roc_auc(*anchor["test"]),
+            anchor["test"][1],
         )
     )
     table = []
