@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import wfdb
 
 from ecgkd.config import project_root
@@ -21,6 +22,17 @@ SHARED_DATA = project_root().parent / "shared" / "data"
 # Started first, so that with pytest-xdist's workers (make test) the longest test does not run
 # alone at the end: the CLI end to end, and the CLI killed and resumed (a minute and a half each).
 FIRST = ("test_reproduce.py", "test_resume.py")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One torch thread in each test process. With pytest-xdist's two workers on two cores, two
+    processes of two threads each spin against each other: a teacher's training step ran about
+    three times slower than alone. Inference gives the same numbers on any thread count, so the
+    CLI's reloads in tests/test_reproduce.py still equal the book's; a model trained in a test is
+    compared only with one trained in tests. The CLIs that tests start as subprocesses keep
+    torch's default, the book's (tests/test_resume.py retrains teachers and compares them with the
+    book's)."""
+    torch.set_num_threads(1)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,7 +1,9 @@
 """Killed and resumed, nothing lost (issue 33, item 4): the command line in quick mode on MIT-BIH,
-on an empty cache, killed with SIGKILL in the middle of the teacher stage and again in the middle
-of the students' grid, then run to the end. Its tables must equal an uninterrupted run's, no cache
-file may be half-written, and the grid runs finished before the second kill must not run again.
+on a cache holding only the window-only teachers (a baseline, copied from the book's cache so that
+the test trains three teachers, not six), killed with SIGKILL in the middle of the teacher stage
+(while the teacher with rhythm trains) and again in the middle of the students' grid, then run to
+the end. Its tables must equal an uninterrupted run's, no cache file may be half-written, and the
+grid runs finished before the second kill must not run again.
 
 The uninterrupted run is the one this checkout's cache holds (the book's build trained it): the
 same command on that cache trains nothing and writes the reference tables.
@@ -10,6 +12,7 @@ same command on that cache trains nothing and writes the reference tables.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +24,7 @@ import pytest
 import torch
 
 from ecgkd import cache, config
+from ecgkd.teacher.stage import window_only_teacher
 
 COMMAND = ["--quick", "--datasets", "mitbih", "--stages", "data", "teacher", "students"]
 TIMINGS = ("seconds",)
@@ -60,6 +64,20 @@ def kill_when(process: subprocess.Popen, ready, what: str, limit: float = 600) -
     process.wait()
 
 
+def copy_window_only_teachers(cache_root: Path) -> list[str]:
+    """Copy the window-only teacher and its fold teachers from the book's cache into
+    ``cache_root`` (their folders, as trained: reloaded, not retrained); their folder names."""
+    book = config.load(quick=True)
+    if book.cache_root == cache_root.resolve():
+        raise ValueError("copy from the book's cache into another one")
+    teacher = window_only_teacher(book, "mitbih", progress=False)
+    runs = [teacher.run, *teacher.cross_fitted.runs]
+    folders = [run.checkpoint.parent for run in runs]
+    for folder in folders:
+        shutil.copytree(folder, cache_root / "teacher" / folder.name)
+    return [folder.name for folder in folders]
+
+
 def grid_rows(cache_root: Path) -> int:
     path = cache_root / GRID
     try:
@@ -93,6 +111,7 @@ def same_tables(ours: Path, reference: Path, names: tuple[str, ...]) -> None:
 def test_killed_twice_then_resumed_equals_an_uninterrupted_run(tmp_path):
     fresh = tmp_path / "cache"
     teachers = fresh / "teacher"
+    copied = copy_window_only_teachers(fresh)
 
     # 1. killed while a teacher trains: one epoch saved, the stage not finished
     process = start(tmp_path / "run1", fresh)
@@ -102,6 +121,8 @@ def test_killed_twice_then_resumed_equals_an_uninterrupted_run(tmp_path):
         "a teacher's first saved epoch",
     )
     assert not (tmp_path / "run1" / "teacher.csv").exists()
+    trained = [f.parent.name for f in teachers.glob("*/fit-state.pt")]
+    assert trained and not set(trained) & set(copied), "killed while a copied teacher trained"
     every_cache_file_reads(fresh)
     # 2. killed in the middle of the grid, after its first runs were appended
     process = start(tmp_path / "run2", fresh)

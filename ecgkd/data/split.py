@@ -41,6 +41,9 @@ class Split:
     leads: tuple[str, ...]
     aami: np.ndarray | None = None
     rhythm: np.ndarray | None = None
+    # the content's hash, computed once: a split's arrays are never changed in place (every stage
+    # makes new splits: subset, replace), and the grids ask for it at every run's key
+    _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.x)
@@ -110,6 +113,11 @@ class Split:
 
     def fingerprint(self) -> str:
         """sha256 of the content: teacher outputs saved for this split are keyed by it."""
+        if self._fingerprint is None:
+            self._fingerprint = self._content_hash()
+        return self._fingerprint
+
+    def _content_hash(self) -> str:
         digest = hashlib.sha256()
         rhythm = () if self.rhythm is None else (self.rhythm,)
         for arr in (self.x, self.y, self.record.astype(str), self.start, *rhythm):

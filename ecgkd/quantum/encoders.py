@@ -124,6 +124,21 @@ def prepare_encoders(
     return LatentEncoders(window, rhythm)
 
 
+def measures(model: ConvAutoencoder, splits: dict) -> tuple[AngleScaler, dict[str, float]]:
+    """The trained autoencoder's angle scaler (fitted on the training latents) and its
+    reconstruction error on every split."""
+    scaler = AngleScaler.fit(encode(model, splits["train"].x))
+    return scaler, {name: reconstruction_error(model, split.x) for name, split in splits.items()}
+
+
+def saved_measures(saved: dict) -> tuple[AngleScaler, dict[str, float]] | None:
+    """:func:`measures` as the checkpoint stored them; None in a checkpoint from before they
+    were stored (they are then computed again)."""
+    if "scaler" not in saved:
+        return None
+    return AngleScaler(saved["scaler"]["low"], saved["scaler"]["high"]), dict(saved["errors"])
+
+
 def prepare_autoencoder(
     cfg: Config,
     data: StudentData,
@@ -152,7 +167,9 @@ def prepare_autoencoder(
     if path.is_file():
         saved = cache.load_torch(path)
         model.load_state_dict(saved["model"])
+        model.eval()
         history = pd.DataFrame(saved["history"])
+        scaler, errors = saved_measures(saved) or measures(model, splits)
     else:
         result = train_autoencoder(
             model,
@@ -165,12 +182,18 @@ def prepare_autoencoder(
             progress=progress,
         )
         history = result.history
-        payload = {"model": model.state_dict(), "history": history.to_dict("list"), "key": key}
+        model.eval()
+        scaler, errors = measures(model, splits)
+        payload = {
+            "model": model.state_dict(),
+            "history": history.to_dict("list"),
+            "key": key,
+            # what every reload would compute again (encoding the training split, decoding all)
+            "scaler": {"low": scaler.low.numpy(), "high": scaler.high.numpy()},
+            "errors": errors,
+        }
         cache.atomic_write(path, lambda tmp: torch.save(payload, tmp))
         path.with_suffix(".fit-state.pt").unlink(missing_ok=True)
-    model.eval()
-    scaler = AngleScaler.fit(encode(model, splits["train"].x))
-    errors = {name: reconstruction_error(model, split.x) for name, split in splits.items()}
     rhythm_scaler = None
     if rhythm:
         train_rhythm = model_inputs(splits["train"], True)[:, 0, -N_RHYTHM:]  # checks it is there

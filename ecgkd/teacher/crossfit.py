@@ -35,10 +35,11 @@ from ..config import Config
 from ..rhythm_head import fit_rhythm_model
 from ..scoring.metrics import calibration, roc_auc, sigmoid, unit_scores
 from ..train import TrainSettings
-from .finetune import TeacherRun, finite_logits, train_teacher
+from .finetune import TeacherRun, TeacherSpec, finite_logits, train_teacher
 from .outputs import expand_to_windows
 
 if TYPE_CHECKING:
+    from ..data.split import PreparedData
     from .stage import PreparedTeacher
 
 FOLDS = 2  # our choice: two half-data teachers cost about one full one
@@ -91,6 +92,30 @@ def fold_settings(settings: TrainSettings, share: float) -> TrainSettings:
     return replace(settings, samples_per_epoch=spe)
 
 
+def fold_teacher_calls(
+    cfg: Config, spec: TeacherSpec, views: PreparedData, k: int = FOLDS
+) -> list[dict]:
+    """The arguments of :func:`~.finetune.train_teacher` for each of the ``k`` fold teachers of
+    the teacher ``spec``: the training split without one fold of patients, the main teacher's
+    settings (epochs shrunk to the fold's share) and, with rhythm, the whole training split's
+    anchor, the students' (only the window term is cross-fitted)."""
+    train = views.train
+    folds = patient_folds(train.patient, k, cfg.seed)
+    anchor = fit_rhythm_model({"train": train, "val": views.val})[0] if spec.rhythm else None
+    return [
+        {
+            "train": train.subset(folds != fold),
+            "val": views.val,
+            "weights": spec.weights,
+            "method": spec.method,
+            "settings": fold_settings(spec.settings, float(np.mean(folds != fold))),
+            "rhythm": spec.rhythm,
+            "anchor": anchor,
+        }
+        for fold in range(k)
+    ]
+
+
 def cross_fit(
     cfg: Config, teacher: PreparedTeacher, k: int = FOLDS, progress: bool = True
 ) -> CrossFit:
@@ -98,24 +123,12 @@ def cross_fit(
     of the students' training windows (cached under ``<cache>/teacher_outputs/``). On PTB-XL the
     teachers read records and each student window inherits its record's out-of-fold logit.
     """
-    spec, views = teacher.run.spec, teacher.teacher_data
-    train, students = views.train, teacher.student_data.train
+    views, students = teacher.teacher_data, teacher.student_data.train
+    train = views.train
     folds = patient_folds(train.patient, k, cfg.seed)
-    # the whole training split's anchor, the students': only the window term is cross-fitted
-    anchor = fit_rhythm_model({"train": train, "val": views.val})[0] if spec.rhythm else None
     runs = [
-        train_teacher(
-            cfg,
-            train.subset(folds != fold),
-            views.val,
-            weights=spec.weights,
-            method=spec.method,
-            settings=fold_settings(spec.settings, float(np.mean(folds != fold))),
-            rhythm=spec.rhythm,
-            progress=progress,
-            anchor=anchor,
-        )
-        for fold in range(k)
+        train_teacher(cfg, **call, progress=progress)
+        for call in fold_teacher_calls(cfg, teacher.run.spec, views, k)
     ]
     key = cache.fingerprint(
         {"runs": [r.key for r in runs], "students": students.fingerprint(), "k": k}

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import re
 import sys
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -345,6 +346,65 @@ def _linear_probe(
     return result
 
 
+# A teacher trains on one CPU thread, as every grid run does: its numbers then do not depend on the
+# machine's cores (a training run's sums add up in another order on another thread count), and
+# the fold teachers train beside the main one (train_teachers) instead of after it: on 2 cores,
+# two teachers on one thread each make more steps than one on two (1.45x the quick MIT-BIH
+# stand-in's steps a second on two threads; ``benchmarks/teacher.py --threads``).
+TRAIN_THREADS = 1
+
+
+def teacher_folder(
+    cfg: Config, spec: TeacherSpec, train: Split, val: Split, anchor: Pipeline | None = None
+) -> tuple[Path, str]:
+    """(the cache folder, the run's key) of the teacher ``spec`` trained on these splits."""
+    key = run_key(spec, train, val, cfg.seed, anchor)
+    return Path(cfg.cache_root) / "teacher" / f"{train.dataset}-{_slug(spec.label)}-{key}", key
+
+
+def teacher_finished(cfg: Config, train: Split, val: Split, **options) -> bool:
+    """Whether :func:`train_teacher` with these arguments would only reload a finished run."""
+    spec = teacher_spec(
+        cfg,
+        train.dataset,
+        options.get("weights"),
+        options.get("method", "full"),
+        options.get("settings"),
+        options.get("rhythm"),
+    )
+    folder, key = teacher_folder(cfg, spec, train, val, options.get("anchor"))
+    final = folder / "teacher.pth"
+    return final.is_file() and cache.read_cached(final, read_checkpoint).get("key") == key
+
+
+def train_teachers(cfg: Config, calls: list[dict], progress: bool = True) -> None:
+    """Train the teachers of ``calls`` (keyword arguments of :func:`train_teacher`) not finished
+    yet, up to ``ECGKD_JOBS`` at once on the CPU: the main teacher and its fold teachers, which do
+    not depend on each other. Their numbers are those of :func:`train_teacher` called one after
+    another (one thread each). The callers then reload them; on a GPU, or with one job, this does
+    nothing and they train one after another there."""
+    from joblib import Parallel, delayed
+
+    from ..progress import progress_bar
+
+    todo = [call for call in calls if not teacher_finished(cfg, **call)]
+    jobs = min(cfg.n_jobs, len(todo))
+    if cfg.device != "cpu" or jobs < 2:
+        return
+    runner = Parallel(n_jobs=jobs, return_as="generator_unordered")(
+        delayed(_train_and_forget)(cfg, call) for call in todo
+    )
+    dataset = todo[0]["train"].dataset
+    for _ in progress_bar(runner, desc=f"{dataset} teachers", enabled=progress, total=len(todo)):
+        pass
+
+
+def _train_and_forget(cfg: Config, call: dict) -> None:
+    """A worker's task: train one teacher into the cache (its epoch bar off: bars of parallel
+    workers would interleave)."""
+    train_teacher(cfg, **{**call, "progress": False})
+
+
 def train_teacher(
     cfg: Config,
     train: Split,
@@ -369,8 +429,7 @@ def train_teacher(
     resumes from its last saved epoch.
     """
     spec = teacher_spec(cfg, train.dataset, weights, method, settings, rhythm)
-    key = run_key(spec, train, val, cfg.seed, anchor)
-    folder = Path(cfg.cache_root) / "teacher" / f"{train.dataset}-{_slug(spec.label)}-{key}"
+    folder, key = teacher_folder(cfg, spec, train, val, anchor)
     final = folder / "teacher.pth"
     model, loaded = build_teacher(spec, cfg.seed)
     zero_shot = None
@@ -403,25 +462,8 @@ def train_teacher(
             if s is not None
         }
     rhythm_head_mod.anchor_rhythm(model, train, val, anchor)  # the head starts at the baseline
-    if method == "linear":
-        for p in model.parameters():
-            p.requires_grad_(False)
-        result = _linear_probe(model, train, val, spec, cfg.seed, cfg.device, progress, anchor)
-    else:
-        result = fit(
-            model,
-            TrainData(model_inputs(train, spec.rhythm), train.y),
-            TrainData(model_inputs(val, spec.rhythm), val.y),
-            bce_loss(balancing_weight(train.y)),
-            spec.settings,
-            seed=cfg.seed,
-            device=cfg.device,
-            checkpoint=folder / "fit-state.pt",
-            key=key,
-            transform=inputs_mod.teacher_transform(train, spec.rhythm),
-            progress=progress,
-            desc=f"teacher {train.dataset}",
-        )
+    with train_mod.torch_threads(TRAIN_THREADS) if cfg.device == "cpu" else nullcontext():
+        result = _fit_teacher(model, train, val, spec, method, cfg, folder, key, progress, anchor)
     model.cpu()
     unthresholded = TeacherRun(spec, model, result, math.nan, final, key)
     val_logits = unthresholded.logits(val, device=cfg.device)
@@ -460,3 +502,36 @@ def finite_logits(logits: np.ndarray, where: str) -> np.ndarray:
             f"{where}: the teacher produced NaN or infinite logits; retrain it"
         )
     return logits
+
+
+def _fit_teacher(
+    model: Net1D,
+    train: Split,
+    val: Split,
+    spec: TeacherSpec,
+    method: Method,
+    cfg: Config,
+    folder: Path,
+    key: str,
+    progress: bool,
+    anchor: Pipeline | None,
+) -> FitResult:
+    """Fine-tune everything or probe the head (``method``), checkpointing each epoch."""
+    if method == "linear":
+        for p in model.parameters():
+            p.requires_grad_(False)
+        return _linear_probe(model, train, val, spec, cfg.seed, cfg.device, progress, anchor)
+    return fit(
+        model,
+        TrainData(model_inputs(train, spec.rhythm), train.y),
+        TrainData(model_inputs(val, spec.rhythm), val.y),
+        bce_loss(balancing_weight(train.y)),
+        spec.settings,
+        seed=cfg.seed,
+        device=cfg.device,
+        checkpoint=folder / "fit-state.pt",
+        key=key,
+        transform=inputs_mod.teacher_transform(train, spec.rhythm),
+        progress=progress,
+        desc=f"teacher {train.dataset}",
+    )

@@ -18,8 +18,8 @@ from ..rhythm_head import RHYTHM, fit_rhythm_model
 from ..scoring.bootstrap import paired_difference
 from ..scoring.metrics import binary_metrics, roc_auc, unit_groups, unit_scores
 from .checkpoint import released_weights
-from .crossfit import FOLDS, CrossFit, cross_fit
-from .finetune import LEADS, Method, TeacherRun, train_teacher
+from .crossfit import FOLDS, CrossFit, cross_fit, fold_teacher_calls
+from .finetune import LEADS, Method, TeacherRun, teacher_spec, train_teacher, train_teachers
 from .inputs import teacher_length
 from .outputs import TeacherOutputs, teacher_outputs
 
@@ -134,16 +134,18 @@ def prepare_teacher(
         if dataset == "ptbxl" or filters != data_mod.student_filters(dataset)
         else student_data
     )
-    run = train_teacher(
-        cfg,
-        teacher_view.train,
-        teacher_view.val,
-        weights=weights,
-        method=method,
-        test=teacher_view.test,
-        progress=progress,
-        rhythm=rhythm,
-    )
+    main = {
+        "train": teacher_view.train,
+        "val": teacher_view.val,
+        "weights": weights,
+        "method": method,
+        "rhythm": rhythm,
+        "test": teacher_view.test,  # the released model's zero-shot logits are saved for it too
+    }
+    if folds:  # the main teacher and its fold teachers side by side, then reloaded below
+        spec = teacher_spec(cfg, dataset, weights, method, None, rhythm)
+        train_teachers(cfg, [main, *fold_teacher_calls(cfg, spec, teacher_view, folds)], progress)
+    run = train_teacher(cfg, **main, progress=progress)
     outputs = teacher_outputs(
         cfg, run, student_data, teacher_view, features=features, progress=progress, splits=splits
     )

@@ -31,7 +31,11 @@ from ecgkd.teacher import (
     train_teacher,
 )
 from ecgkd.teacher.checkpoint import read_checkpoint, released_weights
-from ecgkd.teacher.finetune import ZERO_SHOT_OUTPUTS
+from ecgkd.teacher.finetune import (
+    ZERO_SHOT_OUTPUTS,
+    teacher_finished,
+    train_teachers,
+)
 from ecgkd.teacher.net1d import architecture_table
 from ecgkd.teacher.outputs import expand_to_windows
 from ecgkd.train import TrainSettings
@@ -331,3 +335,28 @@ def test_a_stand_in_teacher_survives_one_epoch_without_a_gain(cfg):
         settings = teacher_spec(mode, "mitbih").settings
         assert settings.patience >= 2 and settings.epochs >= settings.patience + 3
         assert fold_settings(settings, 0.5).patience == settings.patience
+
+
+def test_teachers_trained_side_by_side_equal_those_trained_one_after_another(cfg, tmp_path):
+    """train_teachers (two workers, one thread each) caches the same teachers as train_teacher
+    called in this process, whatever this process's own thread count."""
+    train, val = beat_split("train", 48, 0), beat_split("val", 24, 1)
+    calls = [
+        {"train": train, "val": val, "settings": TINY},
+        {"train": train.subset(np.arange(24)), "val": val, "settings": TINY},
+    ]
+    side_by_side = cfg.with_(n_jobs=2)
+    assert not any(teacher_finished(side_by_side, **call) for call in calls)
+    train_teachers(side_by_side, calls, progress=False)
+    assert all(teacher_finished(side_by_side, **call) for call in calls)
+    alone = cfg.with_(cache_root=tmp_path / "alone", n_jobs=1)
+    torch.set_num_threads(2)  # this process's setting plays no part in a teacher's training
+    try:
+        for call in calls:
+            reloaded = train_teacher(side_by_side, **call, progress=False)
+            trained = train_teacher(alone, **call, progress=False)
+            assert reloaded.fit.reused and not trained.fit.reused
+            for name, weights in trained.model.state_dict().items():
+                assert torch.equal(weights, reloaded.model.state_dict()[name]), name
+    finally:
+        torch.set_num_threads(1)
