@@ -12,7 +12,7 @@ variable            meaning                                                 defa
 ``ECGKD_SEED``      base random seed                                        ``0``
 ``ECGKD_DEVICE``    ``auto`` (GPU when present), ``cpu``, ``cuda[:N]``      ``auto``
 ``ECGKD_GRID_DEVICE`` where the grids' small students train                 ``ECGKD_DEVICE``
-``ECGKD_JOBS``      parallel training runs in the grids                     CPU cores (GPU 1)
+``ECGKD_JOBS``      parallel training runs (grids; teachers beside folds)   CPU cores (GPU 1)
 ``ECGKD_CLUSTER``   a Dask scheduler's address: the grids run there         unset (local)
 ``ECGKD_WEIGHTS``   folder holding ECGFounder's released ``.pth`` files     unset (stand-in)
 ``ECGKD_PROGRESS``  ``1`` progress bars, ``0`` none (the book's execution)  ``1``

@@ -64,7 +64,7 @@ def student_settings(cfg: Config, dataset: str) -> TrainSettings:
         batch_size=128,
         lr=3e-3 if cfg.quick else 1e-3,
         weight_decay=1e-4,
-        patience=2 if cfg.quick else 3,  # quick: a coffee-break budget
+        patience=2,  # two sixths of a pass without a gain: inter-patient AUROC peaks early
         samples_per_epoch=beats if dataset == "mitbih" else None,
     )
 

@@ -62,7 +62,8 @@ LEADS = {"mitbih": 1, "ptbxl": 12}
 QUICK_SCALE = (0.25, 0.5)  # (width, depth) of the quick-mode stand-in
 BEATS_PER_EPOCH = 4096  # MIT-BIH epochs: random training beats (a tenth of full DS1)
 QUICK_BEATS_PER_EPOCH = 2048  # quick mode: the anchored head starts from the rhythm baseline
-FULL_EPOCHS = 16  # full mode, MIT-BIH: the cap; early stopping ends a run first
+FULL_EPOCHS = 8  # full mode, MIT-BIH: the cap (our 2-core budget); early stopping ends most
+# runs first: after two epochs without a gain the learning rate has dropped a hundredfold
 QUICK_EPOCHS = 6  # quick mode: the cap of a coffee-break budget
 # Epochs without a better validation AUROC before a teacher stops: two, so that one noisy epoch
 # (the learning rate drops tenfold after it) does not end training, as one did before (issue 32)
@@ -349,8 +350,8 @@ def _linear_probe(
 # A teacher trains on one CPU thread, as every grid run does: its numbers then do not depend on the
 # machine's cores (a training run's sums add up in another order on another thread count), and
 # the fold teachers train beside the main one (train_teachers) instead of after it: on 2 cores,
-# two teachers on one thread each make more steps than one on two (1.45x the quick MIT-BIH
-# stand-in's steps a second on two threads; ``benchmarks/teacher.py --threads``).
+# two teachers on one thread each make more steps than one on two (``benchmarks/teacher.py
+# --threads 1`` and ``--threads 2`` print the steps a second of each).
 TRAIN_THREADS = 1
 
 
