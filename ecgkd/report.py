@@ -1,5 +1,6 @@
 """What every notebook opens and ends with: one setup call, shown source code, the versions
-table."""
+table; and the committed tables of the full-mode run, which the book's page ``book/full_run.md``
+renders."""
 
 from __future__ import annotations
 
@@ -144,3 +145,41 @@ def save_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> list[Path]:
 
 def _to_csv(table: pd.DataFrame, path: Path) -> None:
     table.to_csv(path, index=False)
+
+
+#: The committed tables of the last full-mode run, as ``python -m ecgkd --full`` wrote them (with
+#: its ``provenance.csv``: commit, machine, command); ``book/full_run.md`` renders them.
+FULL_RUN_DIR = "results/full"
+
+
+def full_run_folder() -> Path:
+    """The folder of the committed full-mode run's tables in this checkout."""
+    return config.project_root() / FULL_RUN_DIR
+
+
+def full_run_table(name: str, folder: Path | None = None) -> pd.DataFrame:
+    """The full-mode run's table ``name`` (``results/full/<name>.csv``) exactly as the CLI wrote
+    it; a missing file is an error that names it and says how to make it."""
+    path = Path(folder or full_run_folder()) / f"{name}.csv"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: no such table of the full-mode run. Make the run's tables with "
+            f"`python -m ecgkd --full --datasets mitbih --data <folder> --out {FULL_RUN_DIR}` "
+            "(README: Quick mode and full mode)."
+        )
+    return pd.read_csv(path)
+
+
+def full_run_caption(name: str, what: str) -> str:
+    """A caption that names the table, the dataset and the file it shows."""
+    return f"{what}. MIT-BIH DS2, full-mode run ({FULL_RUN_DIR}/{name}.csv)"
+
+
+def show_full_run(name: str, what: str, columns: list[str] | None = None, precision: int = 4):
+    """The full-mode run's table ``name`` (``columns`` of it, default all) as a captioned table;
+    a one-row table (the provenance) is shown as field / value pairs, read down."""
+    table = full_run_table(name)
+    table = table[columns] if columns else table
+    if len(table) == 1 and len(table.columns) > 4:
+        table = pd.DataFrame({"field": table.columns, "value": table.iloc[0].astype(str).values})
+    return titled(table, full_run_caption(name, what), precision)

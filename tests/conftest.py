@@ -39,6 +39,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.path.name not in FIRST)  # stable: the rest keep their order
 
 
+def executed_code_cells(executed: Path) -> list:
+    """The code cells of a notebook the book build executed (``make book``, which ``make test``
+    runs first); without it the test is skipped, or fails under CI."""
+    import os
+
+    import nbformat
+
+    if not executed.is_file():
+        message = f"{executed} missing: `make book` executes the notebooks, then run the tests"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return [c for c in nbformat.read(executed, as_version=4).cells if c.cell_type == "code"]
+
+
 def synthetic_ecg(n: int, fs: float, beats: np.ndarray, seed: int = 0) -> np.ndarray:
     """A crude ECG in mV: a Gaussian QRS spike at each beat on a little noise (tests only)."""
     t = np.arange(n)

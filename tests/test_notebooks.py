@@ -5,12 +5,12 @@ The notebooks are executed once, by the book build (``-W``: an error in a cell f
 here read what that execution wrote instead of running the notebooks a second time.
 """
 
-import os
 from pathlib import Path
 
 import jupytext
 import pytest
 
+from conftest import executed_code_cells
 from ecgkd.config import project_root
 
 TUTORIALS = sorted((project_root() / "tutorials").glob("[0-9][0-9]_*.py"))
@@ -157,15 +157,8 @@ def test_the_books_execution_ran_every_cell_of_this_text_without_error(source: P
     """``make test`` builds the book first; its executed copy must be of this very text, every code
     cell run once and in order, no error, no warning shown to the reader, and no model trained
     again for want of saved weights."""
-    import nbformat
-
     executed = EXECUTED / f"{source.stem}.ipynb"
-    if not executed.is_file():
-        message = f"{executed} missing: `make book` executes the notebooks, then run the tests"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    cells = [c for c in nbformat.read(executed, as_version=4).cells if c.cell_type == "code"]
+    cells = executed_code_cells(executed)
     text = [c.source for c in jupytext.read(source).cells if c.cell_type == "code"]
     assert [c.source for c in cells] == text, f"{executed.name} is stale: run `make book`"
     counts = [c.execution_count for c in cells]

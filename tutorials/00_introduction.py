@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -248,8 +248,9 @@ titled(choices, "Our choices, where the study is silent").hide(axis="index").set
 #   ({doc}`/book/status` has this build's times); CI runs this mode.
 # - **Full**: whole records, the full-size Net1D, 3 seeds over a 3 x 3 grid of KD cells (T x alpha) and no KD, 5 seeds for
 #   the primary contrasts: the experiment.
-#   Hours on 2 CPU cores (`ECGKD_DEVICE=auto` trains on a GPU when one is present). Every stage caches
-#   its results under `ECGKD_CACHE`, so a rerun resumes where it stopped.
+#   Its measured time on 2 CPU cores is on {doc}`/book/status` and its tables on {doc}`/book/full_run`
+#   (`ECGKD_DEVICE=auto` trains on a GPU when one is present). Every stage caches its results under
+#   `ECGKD_CACHE`, so a rerun resumes where it stopped.
 #
 # **Which mode runs** (our rule): `ECGKD_QUICK=1` or `0` when you set it; otherwise quick mode on the
 # shipped sample (`ECGKD_DATA` unset) and full mode when `ECGKD_DATA` names a data folder. The measured

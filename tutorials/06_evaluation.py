@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -429,7 +429,8 @@ for _, row in own_share.iterrows():
 #
 # Next: {doc}`07_what_distillation_transfers` sets up the two situations where the teacher knows
 # more than its students (privileged information, scarce labels) and tests the tutorial's primary
-# contrasts together. `python -m ecgkd` runs the stages without notebooks.
+# contrasts together. `python -m ecgkd` runs the stages without notebooks; its full-mode run on the
+# whole MIT-BIH database, every table of this notebook included, is on {doc}`../book/full_run`.
 #
 # ## Exercises
 # **Exercise 6.1.** Recompute the teacher's MIT-BIH AUROC interval resampling beats instead of records:

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -247,7 +247,8 @@ print(", ".join(p.name for p in saved))
 #   the three primary contrasts are tested together with Holm's correction.
 #
 # This is the last notebook. `python -m ecgkd` runs every stage without notebooks, this one
-# included.
+# included; {doc}`../book/full_run` shows its full-mode run on the whole MIT-BIH database (five
+# seeds, the 3 x 3 grid, whole records), the tables this notebook computes here on a sample.
 #
 # ## Exercises
 # **Exercise 7.1.** Rerun the scarce-label study with the KD cell re-chosen on validation at every
