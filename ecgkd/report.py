@@ -172,7 +172,7 @@ def full_run_table(name: str, folder: Path | None = None) -> pd.DataFrame:
 
 def full_run_caption(name: str, what: str) -> str:
     """A caption that names the table, the dataset and the file it shows."""
-    return f"{what}. MIT-BIH DS2, full-mode run ({FULL_RUN_DIR}/{name}.csv)"
+    return f"{what}. MIT-BIH, full-mode run ({FULL_RUN_DIR}/{name}.csv)"
 
 
 def show_full_run(name: str, what: str, columns: list[str] | None = None, precision: int = 4):
