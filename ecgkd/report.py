@@ -175,11 +175,19 @@ def full_run_caption(name: str, what: str) -> str:
     return f"{what}. MIT-BIH, full-mode run ({FULL_RUN_DIR}/{name}.csv)"
 
 
-def show_full_run(name: str, what: str, columns: list[str] | None = None, precision: int = 4):
+def show_full_run(
+    name: str,
+    what: str,
+    columns: list[str] | None = None,
+    precision: int = 4,
+    read_down: bool = False,
+):
     """The full-mode run's table ``name`` (``columns`` of it, default all) as a captioned table;
-    a one-row table (the provenance) is shown as field / value pairs, read down."""
+    ``read_down``: a one-row table (the provenance) as field / value pairs."""
     table = full_run_table(name)
     table = table[columns] if columns else table
-    if len(table) == 1 and len(table.columns) > 4:
+    if read_down:
+        if len(table) != 1:
+            raise ValueError(f"read_down shows a one-row table; {name}.csv has {len(table)} rows")
         table = pd.DataFrame({"field": table.columns, "value": table.iloc[0].astype(str).values})
     return titled(table, full_run_caption(name, what), precision)

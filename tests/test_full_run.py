@@ -173,3 +173,10 @@ def test_the_check_fails_on_a_changed_cell(tmp_path: Path, monkeypatch):
     (tmp_path / "t.csv").write_text("model,auroc,note\na,0.91334,\nb,0.85,x\n")
     with pytest.raises(AssertionError, match="row 0, auroc"):
         check_table(table, tmp_path)
+
+
+def test_only_a_one_row_table_is_read_down(tmp_path: Path, monkeypatch):
+    (tmp_path / "t.csv").write_text("model,auroc\na,0.9\nb,0.8\n")
+    monkeypatch.setattr("ecgkd.report.full_run_folder", lambda: tmp_path)
+    with pytest.raises(ValueError, match="t.csv has 2 rows"):
+        show_full_run("t", "A table", read_down=True)

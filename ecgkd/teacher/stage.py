@@ -111,7 +111,7 @@ def teacher_views(dataset: str, rhythm: bool | None = None) -> tuple[bool, ...]:
     on two cores in three rounds instead of four; elsewhere the one view."""
     if rhythm is not False and has_rhythm(dataset):
         return (True, False)
-    return (bool(rhythm) if rhythm is not None else False,)
+    return (bool(rhythm),)
 
 
 def prepare_teacher(

@@ -360,3 +360,13 @@ def test_teachers_trained_side_by_side_equal_those_trained_one_after_another(cfg
                 assert torch.equal(weights, reloaded.model.state_dict()[name]), name
     finally:
         torch.set_num_threads(1)
+
+
+def test_both_views_teachers_train_in_one_pool_where_the_data_carry_rhythm():
+    """Asking for the MIT-BIH teacher trains the window-only one beside it (one pool of six);
+    the window-only teacher alone, and PTB-XL, pool their own view only."""
+    from ecgkd.teacher.stage import teacher_views
+
+    assert teacher_views("mitbih") == teacher_views("mitbih", True) == (True, False)
+    assert teacher_views("mitbih", False) == (False,)
+    assert teacher_views("ptbxl") == teacher_views("ptbxl", False) == (False,)
