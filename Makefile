@@ -16,10 +16,11 @@ NOTEBOOKS := $(sort $(wildcard tutorials/[0-9][0-9]_*.ipynb))
 
 .PHONY: setup run book test clean
 
-# pip compiles every installed module to bytecode one file at a time; installing without that and
-# compiling on every core afterwards is faster (`make setup`: ~10 s of ~65 on 2 cores). Files that
-# do not compile on this Python (a package's tests for a newer one) are skipped, as pip skips them.
-export PRECOMPILE := import compileall, sys; compileall.compile_dir(sys.argv[1], quiet=2, workers=0)
+# Bytecode: pip would compile all ~17,000 installed modules, one file at a time (--no-compile skips
+# that); Python compiles the ~5,000 that the notebooks, the book and the tests import, once, the
+# first time each is imported, and keeps them, even where the environment says not to
+# (PYTHONDONTWRITEBYTECODE, which would compile them again in every kernel: 13 s of imports, not 6).
+unexport PYTHONDONTWRITEBYTECODE
 
 $(VENV)/.ecgkd-installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else f"ecgkd needs Python 3.11+; {sys.executable} is {v.major}.{v.minor}. Run: make PYTHON=python3.11 ...")'
@@ -27,7 +28,6 @@ $(VENV)/.ecgkd-installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-compile torch==2.13.0
 	$(BIN)/python -m pip install --quiet --no-compile -e ".[dev]"
-	$(BIN)/python -c "$$PRECOMPILE" $(VENV)/lib
 	touch $@
 
 setup: $(VENV)/.ecgkd-installed

@@ -224,5 +224,12 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
     torch.manual_seed(int(seed))
     if deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        # torch.use_deterministic_algorithms sets this flag and also configures torch.compile,
+        # importing torch._inductor and torch._dynamo (~800 modules, 0.8 s) in every kernel and
+        # every worker that seeds; nothing here is compiled, so the flag alone is set
+        flag = getattr(torch._C, "_set_deterministic_algorithms", None)
+        if flag is None:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        else:
+            flag(True, warn_only=True)
         torch.backends.cudnn.benchmark = False

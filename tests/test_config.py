@@ -105,6 +105,25 @@ def test_seeding_reproduces_numbers():
         seed_everything(-1)
 
 
+def test_seeding_asks_torch_for_deterministic_kernels_without_loading_its_compiler():
+    """seed_everything sets torch's deterministic flag (warnings only) as
+    torch.use_deterministic_algorithms does, without that call's import of torch._dynamo (0.8 s
+    in every process that seeds: each notebook kernel, each grid worker)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch\n"
+        "from ecgkd.config import seed_everything\n"
+        "seed_everything(0)\n"
+        "print(torch.are_deterministic_algorithms_enabled(),\n"
+        "      torch.is_deterministic_algorithms_warn_only_enabled(),\n"
+        "      'torch._dynamo' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True", "False"], out.stdout + out.stderr
+
+
 def test_the_grids_may_train_elsewhere_than_the_teacher():
     """ECGKD_GRID_DEVICE: the small students' grids on the CPU cores while the teacher uses the
     device (a GPU machine with many cores); by default the grids follow ECGKD_DEVICE, and the

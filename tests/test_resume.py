@@ -1,12 +1,14 @@
 """Killed and resumed, nothing lost (issue 33, item 4): the command line in quick mode on MIT-BIH,
-on a cache holding only the window-only teachers (a baseline, copied from the book's cache so that
-the test trains three teachers, not six), killed with SIGKILL in the middle of the teacher stage
-(while the teacher with rhythm trains) and again in the middle of the students' grid, then run to
-the end. Its tables must equal an uninterrupted run's, no cache file may be half-written, and the
-grid runs finished before the second kill must not run again.
+killed with SIGKILL in the middle of the teacher stage (while the teacher with rhythm trains) and
+again in the middle of the students' grid, then run to the end. Its tables must equal an
+uninterrupted run's, no cache file may be half-written, and the grid runs finished before the
+second kill must not run again.
 
 The uninterrupted run is the one this checkout's cache holds (the book's build trained it): the
-same command on that cache trains nothing and writes the reference tables.
+same command on that cache trains nothing and writes the reference tables. The killed run starts
+from a copy of part of that cache, so that it trains what the kills need and no more: every teacher
+but the one with rhythm (its fold teachers and the window-only ones, reloaded as trained), and the
+grid's finished runs but :data:`LEFT` of them.
 """
 
 from __future__ import annotations
@@ -24,11 +26,14 @@ import pytest
 import torch
 
 from ecgkd import cache, config
-from ecgkd.teacher.stage import window_only_teacher
+from ecgkd.students import StudentData, classical_grid, classical_jobs
+from ecgkd.students.stage import window_only_jobs
+from ecgkd.teacher.stage import prepare_teacher, window_only_teacher
 
 COMMAND = ["--quick", "--datasets", "mitbih", "--stages", "data", "teacher", "students"]
 TIMINGS = ("seconds",)
 GRID = "results/students-quick-mitbih.csv"
+LEFT = 4  # grid runs the killed run trains: two before the second kill, two after it
 
 
 def start(out: Path, cache_root: Path) -> subprocess.Popen:
@@ -64,18 +69,36 @@ def kill_when(process: subprocess.Popen, ready, what: str, limit: float = 600) -
     process.wait()
 
 
-def copy_window_only_teachers(cache_root: Path) -> list[str]:
-    """Copy the window-only teacher and its fold teachers from the book's cache into
-    ``cache_root`` (their folders, as trained: reloaded, not retrained); their folder names."""
+def copy_from_the_book(cache_root: Path) -> tuple[list[str], int]:
+    """Copy into ``cache_root`` the book's teachers but the one with rhythm (their folders, as
+    trained: reloaded, not retrained) and the rows and weights of the students stage's grid runs but
+    the last :data:`LEFT` of its T x alpha grid. Returns (the teachers' folder names, the grid rows
+    copied)."""
     book = config.load(quick=True)
     if book.cache_root == cache_root.resolve():
         raise ValueError("copy from the book's cache into another one")
-    teacher = window_only_teacher(book, "mitbih", progress=False)
-    runs = [teacher.run, *teacher.cross_fitted.runs]
+    teacher = prepare_teacher(book, "mitbih", progress=False)
+    window = window_only_teacher(book, "mitbih", progress=False)
+    runs = [*teacher.cross_fitted.runs, window.run, *window.cross_fitted.runs]
     folders = [run.checkpoint.parent for run in runs]
     for folder in folders:
         shutil.copytree(folder, cache_root / "teacher" / folder.name)
-    return [folder.name for folder in folders]
+    data, runner = StudentData.from_teacher(teacher), classical_grid(book, "mitbih")
+    jobs = classical_jobs(book, "mitbih")
+    stage = jobs + window_only_jobs(runner.finished(jobs, data))
+    keep = {runner.select(job, data).key for job in stage} - {
+        runner.select(job, data).key for job in jobs[-LEFT:]
+    }
+    source, target = book.cache_root / GRID, cache_root / GRID
+    rows = cache.read_table(source)
+    rows = rows[rows["key"].isin(keep)]
+    assert len(rows) == len(stage) - LEFT, "the book's cache lacks runs of the students stage"
+    target.with_suffix("").mkdir(parents=True)
+    rows.to_csv(target, index=False)
+    for key in rows["key"]:
+        for path in source.with_suffix("").glob(f"{key}.*"):
+            shutil.copy2(path, target.with_suffix("") / path.name)
+    return [folder.name for folder in folders], len(rows)
 
 
 def grid_rows(cache_root: Path) -> int:
@@ -111,7 +134,7 @@ def same_tables(ours: Path, reference: Path, names: tuple[str, ...]) -> None:
 def test_killed_twice_then_resumed_equals_an_uninterrupted_run(tmp_path):
     fresh = tmp_path / "cache"
     teachers = fresh / "teacher"
-    copied = copy_window_only_teachers(fresh)
+    copied, copied_rows = copy_from_the_book(fresh)
 
     # 1. killed while a teacher trains: one epoch saved, the stage not finished
     process = start(tmp_path / "run1", fresh)
@@ -126,7 +149,9 @@ def test_killed_twice_then_resumed_equals_an_uninterrupted_run(tmp_path):
     every_cache_file_reads(fresh)
     # 2. killed in the middle of the grid, after its first runs were appended
     process = start(tmp_path / "run2", fresh)
-    kill_when(process, lambda: grid_rows(fresh) >= 2, "the grid's second finished run")
+    kill_when(
+        process, lambda: grid_rows(fresh) >= copied_rows + 2, "the grid's second finished run"
+    )
     every_cache_file_reads(fresh)
     finished = pd.read_csv(fresh / GRID)
     stamps = {
@@ -139,6 +164,7 @@ def test_killed_twice_then_resumed_equals_an_uninterrupted_run(tmp_path):
     every_cache_file_reads(fresh)
     runs = pd.read_csv(fresh / GRID)
     assert runs["key"].is_unique, "a run was recorded twice"
+    assert len(runs) == copied_rows + LEFT, "the resumed run trained other runs than those left"
     for key, stamp in stamps.items():  # finished before the kill: reloaded, not trained again
         assert (fresh / GRID).with_suffix("").joinpath(f"{key}.pt").stat().st_mtime_ns == stamp
     # the reference: the same command on the cache the book's build filled, training nothing

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -72,7 +72,9 @@ CHECK_LOGITS = 512
 
 # %% [markdown]
 # The optimisation (epochs, batch, learning rate, early stopping) and the students' widths are the
-# package's choices per dataset and mode (`student_settings`, `student_widths`):
+# package's choices per dataset and mode (`student_settings`, `student_widths`). The patience, the
+# epochs without a better validation AUROC after which a run stops, is shorter in quick mode than in
+# full mode: our budget, shown in the table.
 
 # %%
 PLAN = students.GridPlan(TEMPERATURES, ALPHAS, tuple(cfg.seed + s for s in range(SEEDS)))

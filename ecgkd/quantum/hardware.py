@@ -239,6 +239,12 @@ def compact(circuit: QuantumCircuit, noise) -> tuple[QuantumCircuit, Any]:
     return small, _COMPACT[key][1]
 
 
+# Aer simulates a parameter array's rows as separate experiments, one after another by default;
+# 0 runs them on every core. Each row keeps its own seed, so the bits are the same either way
+# (tests/quantum/test_hardware.py), and a noisy device study takes half the time on 2 cores.
+PARALLEL_SAMPLES = {"max_parallel_experiments": 0}
+
+
 def sampled_expectations(
     vqc: VQCCircuit, angles: np.ndarray, weights: np.ndarray, shots: int, **options: Any
 ) -> np.ndarray:
@@ -267,7 +273,7 @@ def sampled_bits(
 
     if shots < 1:
         raise ValueError(f"shots={shots} must be >= 1")
-    options: dict = {"backend_options": {"method": "statevector"}}
+    backend: dict = {"method": "statevector", **PARALLEL_SAMPLES}
     circuit = measured(vqc)
     if noisy is not None:
         if noise is None:
@@ -275,7 +281,8 @@ def sampled_bits(
                 "sampled_bits: a transpiled circuit needs its device's noise model (noise=...)"
             )
         circuit, noise = compact(noisy.circuit, noise)  # the same noise, on the qubits used
-        options = {"backend_options": {"method": "density_matrix", "noise_model": noise}}
+        backend = {"method": "density_matrix", "noise_model": noise, **PARALLEL_SAMPLES}
+    options: dict = {"backend_options": backend}
     sampler = SamplerV2(seed=seed, options=options)
     values = parameter_table(circuit, vqc, angles, weights)
     result = sampler.run([(circuit, values, int(shots))]).result()[0]

@@ -172,3 +172,25 @@ def test_noise_of_the_circuits_qubits_equals_the_whole_devices_there():
         for noise in (part, whole)
     ]
     np.testing.assert_array_equal(*bits)
+
+
+@pytest.mark.parametrize("noisy", [False, True])
+def test_rows_sampled_on_every_core_give_the_bits_of_rows_sampled_one_by_one(monkeypatch, noisy):
+    """PARALLEL_SAMPLES only changes how many parameter rows Aer runs at once: each row keeps its
+    seed, so the bits equal those of the one-by-one default (ideal and noisy)."""
+    vqc = build_vqc()
+    rng = np.random.default_rng(4)
+    angles, weights = rng.uniform(0, np.pi, (8, 6)), rng.uniform(-np.pi, np.pi, vqc.num_weights)
+    options = {}
+    if noisy:
+        backend = hardware.fake_backend("FakePerth")
+        options = {
+            "noisy": hardware.transpile_for(vqc, backend, seed=0),
+            "noise": hardware.noise_model(backend),
+        }
+    assert hardware.PARALLEL_SAMPLES == {"max_parallel_experiments": 0}
+    parallel = hardware.sampled_bits(vqc, angles, weights, 300, seed=5, **options)
+    monkeypatch.setattr(hardware, "PARALLEL_SAMPLES", {"max_parallel_experiments": 1})
+    serial = hardware.sampled_bits(vqc, angles, weights, 300, seed=5, **options)
+    np.testing.assert_array_equal(parallel, serial)
+    assert len(np.unique(parallel.reshape(8, -1), axis=0)) == 8  # rows differ: not one row copied

@@ -561,3 +561,15 @@ def test_a_reloaded_run_reads_its_kept_scores_instead_of_predicting(tmp_path, mo
     assert reloaded.record["test_auroc"] == row["test_auroc"]
     # scores of another run (another key) are not taken for this one's
     assert grid_mod.saved_scores(kept, "another key", score_test=True) is None
+
+
+def test_quick_mode_stops_at_the_first_epoch_without_a_gain_and_full_mode_at_the_second():
+    """The students' patience: quick mode's budget (issue 33) and full mode's two epochs, for both
+    datasets (the teachers keep theirs: tests/teacher)."""
+    from ecgkd.students.stage import QUICK_PATIENCE, student_settings
+
+    for dataset in ("mitbih", "ptbxl"):
+        quick = student_settings(ecgkd.config.load(quick=True, env={}), dataset)
+        full = student_settings(ecgkd.config.load(quick=False, env={}), dataset)
+        assert (quick.patience, full.patience) == (QUICK_PATIENCE, 2) == (1, 2)
+        assert quick.plateau_patience >= quick.patience  # the learning rate never drops first
