@@ -152,17 +152,21 @@ class SeededScores:
 def train_configurations(
     grid: Grid,
     configurations: list[tuple[list[StudentJob], StudentData | list[StudentData]]],
-    label: str,
+    label: str | list[str],
     progress: bool = False,
 ) -> list[SeededScores]:
     """Train (or reload) several configurations at once (all their runs dispatched together, so
     that the workers stay busy), each as (jobs, one job per seed; data, one for all or one per
-    job), and collect each configuration's test logits."""
+    job), and collect each configuration's test logits. ``label``: the model's name, or one per
+    configuration."""
+    labels = [label] * len(configurations) if isinstance(label, str) else list(label)
+    if len(labels) != len(configurations):
+        raise ValueError(f"{len(configurations)} configurations and {len(labels)} labels")
     jobs = [job for these, _ in configurations for job in these]
     datas = [d for these, data in configurations for d in job_data(these, data)]
     grid.run(jobs, datas, progress=progress)
     out, start = [], 0
-    for these, _ in configurations:
+    for (these, _), label in zip(configurations, labels):
         y, scores, val, test = None, [], [], []
         for job, data in zip(these, datas[start : start + len(these)]):
             run = grid.load(grid.select(job, data), data)
@@ -180,24 +184,30 @@ def privileged_study(
 ) -> dict[str, dict[str, SeededScores]]:
     """For each window-only student: no KD, KD from the rhythm teacher and KD from the window-only
     teacher at the student's KD cell, for every seed. Returns {student: {teacher: scores}}."""
-    study = {}
+    teachers = (NO_TEACHER, RHYTHM_TEACHER, WINDOW_TEACHER)
+    groups: dict[str, list[str]] = {}  # the classical students share one grid, so one call
     for student in PRIVILEGED_STUDENTS:
-        temperature, alpha = setup.kd_cell(student)
-        grid = setup.grid(student)
-        plain = [
-            StudentJob(setup.dataset, student, np.nan, 0.0, s, _width(setup, student))
-            for s in seeds
-        ]
-        distilled = [replace(j, temperature=temperature, alpha=alpha) for j in plain]
-        label = job_label(plain[0], grid.label)
-        configurations = [
-            (plain, setup.from_rhythm),
-            (distilled, setup.data(RHYTHM_TEACHER)),
-            (distilled, setup.data(WINDOW_TEACHER)),
-        ]
-        runs = train_configurations(grid, configurations, label, progress)
-        study[student] = dict(zip((NO_TEACHER, RHYTHM_TEACHER, WINDOW_TEACHER), runs))
-    return study
+        groups.setdefault("classical" if student in CLASSICAL else student, []).append(student)
+    study = {}
+    for group in groups.values():
+        grid, configurations, labels = setup.grid(group[0]), [], []
+        for student in group:
+            temperature, alpha = setup.kd_cell(student)
+            plain = [
+                StudentJob(setup.dataset, student, np.nan, 0.0, s, _width(setup, student))
+                for s in seeds
+            ]
+            distilled = [replace(j, temperature=temperature, alpha=alpha) for j in plain]
+            configurations += [
+                (plain, setup.from_rhythm),
+                (distilled, setup.data(RHYTHM_TEACHER)),
+                (distilled, setup.data(WINDOW_TEACHER)),
+            ]
+            labels += [job_label(plain[0], grid.label)] * len(teachers)
+        runs = train_configurations(grid, configurations, labels, progress)
+        for i, student in enumerate(group):
+            study[student] = dict(zip(teachers, runs[i * len(teachers) : (i + 1) * len(teachers)]))
+    return {student: study[student] for student in PRIVILEGED_STUDENTS}
 
 
 def _width(setup: TransferSetup, student: str) -> float:
