@@ -21,10 +21,12 @@ NOTEBOOKS := $(sort $(wildcard tutorials/[0-9][0-9]_*.ipynb))
 # first time each is imported, and keeps them, even where the environment says not to
 # (PYTHONDONTWRITEBYTECODE, which would compile them again in every kernel: 13 s of imports, not 6).
 unexport PYTHONDONTWRITEBYTECODE
-# An idle OpenMP thread of PyTorch sleeps instead of spinning: where more processes than cores train
-# at once (the tests' two workers beside the command line's own workers), spinning threads take
-# the cores from the ones that work (the test suite: 216 s spinning, 162 s passive, same numbers).
-export OMP_WAIT_POLICY ?= PASSIVE
+# The tests: an idle OpenMP thread of PyTorch sleeps instead of spinning. There, more processes
+# than cores compute at once (two test workers beside the command line's own workers), and spinning
+# threads take the cores from those that work (the suite: 216 s spinning, 162 s passive, the same
+# numbers). Not for the book: one notebook at a time, whose two-thread predictions are faster when
+# the threads spin (notebook 02's MIT-BIH teachers: 50-56 s spinning, 57 s passive, 5 runs).
+TEST_ENV := OMP_WAIT_POLICY=PASSIVE
 
 $(VENV)/.ecgkd-installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else f"ecgkd needs Python 3.11+; {sys.executable} is {v.major}.{v.minor}. Run: make PYTHON=python3.11 ...")'
@@ -49,7 +51,7 @@ book: setup
 # (tests/test_notebooks.py) and reuse its caches (trained teachers, grid runs and their weights).
 test: setup
 	$(MAKE) book QUICK=1
-	ECGKD_QUICK=1 ECGKD_PROGRESS=0 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
+	$(TEST_ENV) ECGKD_QUICK=1 ECGKD_PROGRESS=0 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 clean:
 	rm -rf _build cache
