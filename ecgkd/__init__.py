@@ -13,9 +13,8 @@ from typing import Any
 __version__ = "0.1.0"
 
 
-def setup(*, start_workers: bool = False, **overrides: Any):
-    """Configuration, seeds, display options, a banner, and (``start_workers``) the parallel
-    workers started in the background: see :func:`ecgkd.report.setup`."""
+def setup(**overrides: Any):
+    """Configuration, seeds, display options and a banner: see :func:`ecgkd.report.setup`."""
     from .report import setup as _setup
 
-    return _setup(start_workers=start_workers, **overrides)
+    return _setup(**overrides)

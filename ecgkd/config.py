@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import random
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -131,44 +130,6 @@ def default_jobs(device: str) -> str:
     :func:`ecgkd.students.grid.train_student`, so the numbers do not depend on this), one on a
     GPU."""
     return str(os.cpu_count() or 1) if device == "cpu" else "1"
-
-
-def start_workers(cfg: Config) -> threading.Thread | None:
-    """Start the ``cfg.n_jobs`` local worker processes now, in the background, and return the
-    thread that waits for them, whose ``pids`` lists them once started (None where there are none
-    to start: one job, or a Dask cluster).
-
-    A worker spends ~3 s importing PyTorch and the scientific stack before its first training run;
-    started here, it does that while the notebook reads its data, and the notebook's first grid or
-    teacher pool starts at once (joblib reuses these workers). Nothing is computed in them.
-    """
-    if cfg.n_jobs < 2 or cfg.cluster:
-        return None
-    from joblib import Parallel, delayed
-
-    pids: list[int] = []
-
-    def start() -> None:
-        pids.extend(
-            Parallel(n_jobs=cfg.n_jobs)(delayed(_ready_worker)() for _ in range(cfg.n_jobs))
-        )
-
-    thread = threading.Thread(target=start, name="ecgkd-start-workers", daemon=True)
-    thread.pids = pids  # type: ignore[attr-defined]
-    thread.start()
-    return thread
-
-
-def _ready_worker() -> int:
-    """A worker's first task: import what every training run imports (an optimiser's first use
-    loads torch._dynamo); its process id."""
-    import pandas  # noqa: F401
-    import scipy.signal  # noqa: F401
-    import sklearn.linear_model  # noqa: F401
-    import torch
-
-    torch.optim.AdamW([torch.zeros(1, requires_grad=True)])
-    return os.getpid()
 
 
 def parse_cluster(name: str, value: str) -> str | None:

@@ -42,20 +42,16 @@ FIGURE_STYLE = {
 }
 
 
-def setup(*, start_workers: bool = False, **overrides: Any) -> config.Config:
+def setup(**overrides: Any) -> config.Config:
     """The opening of every notebook: the configuration (``ECGKD_*``, see :mod:`ecgkd.config`),
     every random generator seeded, display options for tables and figures, and a one-line banner.
 
-    ``start_workers``: a notebook that trains on parallel workers starts them now, in the
-    background (:func:`ecgkd.config.start_workers`). Keyword ``overrides`` change fields of the
-    configuration (``setup(seed=1)``).
+    Keyword ``overrides`` change fields of the configuration (``setup(seed=1)``).
     """
     import matplotlib.pyplot as plt
 
     cfg = config.load(**overrides)
     config.seed_everything(cfg.seed)
-    if start_workers:
-        config.start_workers(cfg)
     pd.set_option("display.width", 100)
     pd.set_option("display.max_colwidth", 60)
     pd.set_option("display.precision", 4)

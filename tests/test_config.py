@@ -136,25 +136,3 @@ def test_the_grids_may_train_elsewhere_than_the_teacher():
     assert split.grids_on == "cpu" and split.n_jobs == int(default_jobs("cpu"))
     with pytest.raises(ConfigError, match="ECGKD_GRID_DEVICE"):
         load(env={"ECGKD_GRID_DEVICE": "tpu"})
-
-
-def test_started_workers_are_the_ones_the_next_parallel_call_uses():
-    """start_workers: the workers a notebook starts in the background are joblib's reused ones
-    (no second start-up), and there is nothing to start with one job or on a cluster."""
-    import os as os_
-
-    from joblib import Parallel, delayed
-
-    from ecgkd.config import start_workers
-
-    cfg = load(env={"ECGKD_JOBS": "2"})
-    thread = start_workers(cfg)
-    thread.join(timeout=120)
-    assert not thread.is_alive()
-    first = set(Parallel(n_jobs=2)(delayed(os_.getpid)() for _ in range(2)))
-    again = set(
-        Parallel(n_jobs=2, return_as="generator_unordered")(delayed(os_.getpid)() for _ in range(4))
-    )
-    assert len(set(thread.pids)) == 2 and first | again <= set(thread.pids)  # no new worker
-    assert start_workers(load(env={"ECGKD_JOBS": "1"})) is None
-    assert start_workers(load(env={"ECGKD_JOBS": "2", "ECGKD_CLUSTER": "tcp://h:8786"})) is None

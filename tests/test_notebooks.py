@@ -5,7 +5,6 @@ The notebooks are executed once, by the book build (``-W``: an error in a cell f
 here read what that execution wrote instead of running the notebooks a second time.
 """
 
-import re
 from pathlib import Path
 
 import jupytext
@@ -45,7 +44,7 @@ def test_opens_and_closes_the_house_way(source: Path):
     assert "**Runtime**" in cells[0].source and "**You will learn**" in cells[0].source
     parameters = [c for c in cells[:4] if "parameters" in c.metadata.get("tags", [])]
     assert len(parameters) == 1, "one code cell tagged 'parameters' near the top"
-    assert re.search(r"^cfg = ecgkd\.setup\((start_workers=True)?\)$", parameters[0].source, re.M)
+    assert "cfg = ecgkd.setup()" in parameters[0].source
     markdown = [c.source for c in cells if c.cell_type == "markdown"]
     assert any(m.startswith("## Summary") for m in markdown)
     exercises = "\n".join(m for m in markdown if "## Exercises" in m)

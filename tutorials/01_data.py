@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.7
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -51,9 +51,7 @@ from ecgkd.report import titled, versions_table
 from ecgkd.rhythm_head import chosen_feature_set, feature_set_study
 from ecgkd.students.stage import chosen_filters, filter_study, filter_summary
 
-# start_workers: the training workers load PyTorch in the background while this notebook reads
-# its data, so that its first parallel training starts at once
-cfg = ecgkd.setup(start_workers=True)
+cfg = ecgkd.setup()
 # the MIT-BIH record whose beats section 1.1 draws, and the seconds shown
 BEATS_RECORD, FROM_SECOND, TO_SECOND = "208", 20, 28
 # the MIT-BIH training record whose RR intervals section 1.1 draws

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.7
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -71,9 +71,7 @@ from ecgkd.teacher import (
 from ecgkd.teacher.net1d import architecture_table
 from ecgkd.teacher.stage import rhythm_ablation, window_only_teacher
 
-# start_workers: the training workers load PyTorch in the background while this notebook reads
-# its data, so that its first parallel training starts at once
-cfg = ecgkd.setup(start_workers=True)
+cfg = ecgkd.setup()
 # the AAMI class of the MIT-BIH beat whose teacher's view section 2.3 draws
 EXAMPLE_CLASS = "V"
 # bootstrap resamples of the paired intervals (quick mode: fewer)

@@ -61,9 +61,7 @@ from ecgkd.teacher import prepare_teacher, stand_in_note
 from ecgkd.teacher.crossfit import targets_quality
 from ecgkd.train import bce_loss, train_step
 
-# start_workers: the training workers load PyTorch in the background while this notebook reads
-# its data, so that its first parallel training starts at once
-cfg = ecgkd.setup(start_workers=True)
+cfg = ecgkd.setup()
 # the KD cells: temperatures T and weights alpha (alpha = 0: no KD, run once per seed)
 TEMPERATURES = (2.0, 4.0) if cfg.quick else (1.0, 2.0, 4.0)
 ALPHAS = (0.0, 0.5, 1.0) if cfg.quick else (0.0, 0.25, 0.5, 1.0)

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.7
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -72,9 +72,7 @@ from ecgkd.students import kd_loss
 from ecgkd.teacher import prepare_teacher, stand_in_note
 from ecgkd.train import TrainData, TrainSettings, fit
 
-# start_workers: the training workers load PyTorch in the background while this notebook reads
-# its data, so that its first parallel training starts at once
-cfg = ecgkd.setup(start_workers=True)
+cfg = ecgkd.setup()
 # the circuit: entangling layers of the real_amplitudes ansatz on 6 qubits, parity readout
 LAYERS = 5
 # the autoencoder's latent: one number per qubit (on MIT-BIH the main students keep two qubits

@@ -55,9 +55,7 @@ from ecgkd.students.kd import kd_loss, labelled_bce
 from ecgkd.teacher import stand_in_note
 from ecgkd.train import bce_loss
 
-# start_workers: the training workers load PyTorch in the background while this notebook reads
-# its data, so that its first parallel training starts at once
-cfg = ecgkd.setup(start_workers=True)
+cfg = ecgkd.setup()
 # seeds of both studies (each seed draws its own initial weights and its own labelled patients)
 SEEDS = 2 if cfg.quick else 5
 # the largest number of labelled DS1 patients before "all" (the curve takes 1, 2, 4, ... up to it)
