@@ -399,13 +399,6 @@ def fit(
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("the model has no trainable parameters: unfreeze some, or do not train it")
-    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer,
-        mode="max" if objective.higher_is_better else "min",
-        factor=settings.plateau_factor,
-        patience=settings.plateau_patience,
-    )
     worst = -np.inf if objective.higher_is_better else np.inf
     history: list[dict] = []
     best_state, best_epoch, best_score, bad, done, resumed = None, 0, worst, 0, False, None
@@ -414,11 +407,23 @@ def fit(
     if saved is not None:
         history, best_state, best_epoch = saved["history"], saved["best_state"], saved["best_epoch"]
         best_score, bad, done = saved["best_score"], saved["bad_epochs"], saved["done"]
-        if not done:  # a finished run keeps only its best weights: nothing left to optimise
+        resumed = len(history)
+    # A finished run keeps only its best weights: nothing left to optimise, so no optimiser (its
+    # first one in a process imports PyTorch's compiler, about a second, in notebooks that train
+    # nothing).
+    optimizer = scheduler = None
+    if not done:
+        optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer,
+            mode="max" if objective.higher_is_better else "min",
+            factor=settings.plateau_factor,
+            patience=settings.plateau_patience,
+        )
+        if saved is not None:
             model.load_state_dict(saved["model"])
             optimizer.load_state_dict(saved["optimizer"])
             scheduler.load_state_dict(saved["scheduler"])
-        resumed = len(history)
     steps_per_epoch = -(
         -min(len(train), settings.samples_per_epoch or len(train)) // settings.batch_size
     )

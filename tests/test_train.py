@@ -165,10 +165,15 @@ def test_finished_run_is_reused_and_other_keys_start_over(tmp_path):
     def must_not_train(*args):
         raise AssertionError("a finished run was trained again")
 
+    def no_optimiser(*args, **kwargs):
+        raise AssertionError("a finished run built an optimiser")
+
     again = small_model(seed=5)
-    result = fit(
-        again, train, val, must_not_train, SETTINGS, checkpoint=ckpt, key="k", progress=False
-    )
+    with pytest.MonkeyPatch.context() as patch:  # nothing to optimise: PyTorch's compiler unloaded
+        patch.setattr(torch.optim, "AdamW", no_optimiser)
+        result = fit(
+            again, train, val, must_not_train, SETTINGS, checkpoint=ckpt, key="k", progress=False
+        )
     assert result.reused and len(result.history) == SETTINGS.epochs
     first = small_model()
     fit(first, train, val, bce_loss(), SETTINGS, progress=False)

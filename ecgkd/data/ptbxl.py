@@ -148,15 +148,37 @@ def read_leads(
         require_path(f, "PTB-XL record file")
     if checksums is not None:
         checksums.verify_all(files)
-    rec = wfdb.rdrecord(str(path))  # all leads: wfdb parses the header once (its slow part)
-    names = [n.upper() for n in rec.sig_name]
+    signal, fs, sig_name = _read_record(path)
+    names = [n.upper() for n in sig_name]
     absent = [lead for lead in leads if lead.upper() not in names]
     if absent:
-        raise DataError(f"{files[0]}: leads {absent} missing (record has {rec.sig_name}).")
-    if rec.fs not in (100, 500):
-        raise DataError(f"{files[0]}: sampling rate {rec.fs} Hz; PTB-XL records are 100 or 500 Hz.")
+        raise DataError(f"{files[0]}: leads {absent} missing (record has {sig_name}).")
+    if fs not in (100, 500):
+        raise DataError(f"{files[0]}: sampling rate {fs} Hz; PTB-XL records are 100 or 500 Hz.")
     rows = [names.index(lead.upper()) for lead in leads]
-    return rec.p_signal[:, rows].T.astype(float), float(rec.fs)
+    return signal[:, rows].T.astype(float), float(fs)
+
+
+# wfdb spends most of a PTB-XL read parsing the header (about 3 ms of 3.5), and notebook 01 reads
+# the same 500 records under four views and filters: a process keeps the records it read, up to
+# this many bytes (the quick sample's 500 records at 100 Hz: 48 MB), the oldest dropped first.
+KEEP_RECORD_BYTES = 64 * 2**20
+_RECORDS: dict[tuple, tuple[np.ndarray, float, tuple[str, ...]]] = {}
+
+
+def _read_record(path: Path) -> tuple[np.ndarray, float, tuple[str, ...]]:
+    """(samples x leads physical signal, fs, lead names) of the record at ``path`` (no suffix),
+    from this process's store when the files are unchanged since it was read."""
+    stats = [path.with_suffix(ext).stat() for ext in (".hea", ".dat")]
+    key = (str(path), *((s.st_size, s.st_mtime_ns) for s in stats))
+    if key not in _RECORDS:
+        rec = wfdb.rdrecord(str(path))  # all leads: wfdb parses the header once (its slow part)
+        _RECORDS[key] = (rec.p_signal, rec.fs, tuple(rec.sig_name))
+        kept = sum(signal.nbytes for signal, _, _ in _RECORDS.values())
+        while kept > KEEP_RECORD_BYTES and len(_RECORDS) > 1:
+            oldest = next(iter(_RECORDS))
+            kept -= _RECORDS.pop(oldest)[0].nbytes
+    return _RECORDS[key]
 
 
 def read_student_lead(root: Path, ecg_id: int) -> tuple[np.ndarray, float]:

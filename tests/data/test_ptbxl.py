@@ -168,3 +168,36 @@ def test_read_student_lead_names_a_missing_record(ptbxl_root: Path):
     assert raw.shape == (1, 1000) and fs == 100
     with pytest.raises(DataError, match="ecg_id 999"):
         ptbxl.read_student_lead(ptbxl_root, 999)
+
+
+def write_two_leads(folder: Path, name: str, level: float, samples: int = 1000) -> None:
+    wfdb.wrsamp(
+        name,
+        fs=100,
+        units=["mV"] * 2,
+        sig_name=["I", "II"],
+        p_signal=np.zeros((samples, 2)) + level,
+        fmt=["16"] * 2,
+        adc_gain=[1000.0] * 2,
+        baseline=[0] * 2,
+        write_dir=str(folder),
+    )
+
+
+def test_a_process_reads_a_record_once_until_its_files_change(tmp_path: Path, monkeypatch):
+    write_two_leads(tmp_path, "a", 0.1)
+    first, fs = ptbxl.read_leads(tmp_path / "a", ("II",), None)
+    reads = []
+    real = wfdb.rdrecord
+    monkeypatch.setattr(ptbxl.wfdb, "rdrecord", lambda *a, **k: reads.append(a) or real(*a, **k))
+    again, _ = ptbxl.read_leads(tmp_path / "a", ("I", "II"), None)  # kept: the header not parsed
+    assert not reads and fs == 100 and np.array_equal(again[1], first[0])
+    again[:] = 5.0  # the caller's copy, not the kept record
+    assert np.allclose(ptbxl.read_leads(tmp_path / "a", ("II",), None)[0], 0.1)
+    write_two_leads(tmp_path, "a", 0.2, samples=2000)  # the files changed: read again
+    changed, _ = ptbxl.read_leads(tmp_path / "a", ("II",), None)
+    assert changed.shape == (1, 2000) and np.allclose(changed, 0.2) and len(reads) == 1
+    monkeypatch.setattr(ptbxl, "KEEP_RECORD_BYTES", 1)  # a full store drops its oldest records
+    write_two_leads(tmp_path, "b", 0.3)
+    ptbxl.read_leads(tmp_path / "b", ("II",), None)
+    assert [key[0] for key in ptbxl._RECORDS] == [str(tmp_path / "b")]

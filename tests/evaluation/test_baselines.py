@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from conftest import windows
+from ecgkd import rhythm_head
 from ecgkd.data.rhythm import N_RHYTHM, RHYTHM_FEATURES, model_inputs
 from ecgkd.evaluation.baselines import PREVALENCE, baseline_reports, prevalence_report
 from ecgkd.evaluation.stage import baseline_table
@@ -51,6 +52,25 @@ def test_rhythm_baseline_learns_prematurity_and_chooses_c_on_validation():
     assert [r.model for r in baseline_reports(no_rhythm, resamples=10)] == [PREVALENCE]
     with pytest.raises(ValueError, match="no rhythm features"):
         fit_rhythm_model(no_rhythm)
+
+
+def test_a_process_fits_the_rhythm_baseline_once_per_data_and_hands_out_copies(monkeypatch):
+    splits = splits_with_rhythm()
+    model, c, scores = fit_rhythm_model(splits)
+    fits = []
+    monkeypatch.setattr(rhythm_head, "_fit_rhythm_model", lambda *a: fits.append(a) or 1 / 0)
+    again, c_again, scores_again = fit_rhythm_model(splits)  # kept: not fitted again
+    assert not fits and (c_again, scores_again) == (c, scores) and again is not model
+    x = splits["test"].rhythm
+    assert np.array_equal(again.decision_function(x), model.decision_function(x))
+    again[-1].coef_[:] = 0.0  # a caller's copy is its own
+    assert np.array_equal(
+        fit_rhythm_model(splits)[0].decision_function(x), model.decision_function(x)
+    )
+    changed = dict(splits, train=replace(splits["train"], rhythm=splits["train"].rhythm * 2.0))
+    with pytest.raises(ZeroDivisionError):  # other features: fitted anew
+        fit_rhythm_model(changed)
+    assert len(fits) == 1
 
 
 def test_anchored_rhythm_head_starts_as_the_baseline_and_learns_only_the_window():
