@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -356,7 +356,9 @@ for ax, teacher, name in (
 # For every student split the teacher's logits are saved once, aligned row for row with the students'
 # windows, under `cache/teacher_outputs/`. Each file records the fingerprint of the windows, of the
 # teacher's input and of the model weights; notebooks 03 and 04 load them through the same
-# `prepare_teacher` call, which retrains nothing and recomputes nothing.
+# `prepare_teacher` call, which retrains nothing and recomputes nothing. The window-only teacher of
+# section 2.5 saves them on validation and test only: its students (notebook 07) learn from its
+# cross-fitted targets, so its logits on its own training windows would never be read.
 
 # %%
 rows = []

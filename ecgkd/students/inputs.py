@@ -50,18 +50,29 @@ class StudentData:
         """
         if targets not in TARGETS:
             raise ValueError(f"targets={targets!r}: use one of {TARGETS}")
-        splits = teacher.student_data.splits
-        logits = {name: teacher.outputs[name].check(split).logits for name, split in splits.items()}
-        fingerprint = teacher.outputs["train"].model_fingerprint
-        if targets == "cross-fitted" and teacher.cross_fitted is not None:
-            logits["train"] = teacher.cross_fitted.logits
-            fingerprint = cache.fingerprint([fingerprint, teacher.cross_fitted.fingerprint])
-        elif targets == "cross-fitted":
+        if targets == "cross-fitted" and teacher.cross_fitted is None:
             raise ValueError(
                 f"{teacher.student_data.dataset}: this prepared teacher has no fold teachers "
                 "(prepare_teacher(..., folds=0)): pass targets='in-sample', or prepare it with "
                 "folds=2"
             )
+        splits = teacher.student_data.splits
+        crossed = targets == "cross-fitted"  # the training split's in-sample outputs go unread
+        missing = [n for n in splits if n not in teacher.outputs and not (crossed and n == "train")]
+        if missing:
+            raise ValueError(
+                f"{teacher.student_data.dataset}: the prepared teacher has no outputs on "
+                f"{', '.join(missing)}: prepare it with those splits"
+            )
+        logits = {
+            name: teacher.outputs[name].check(split).logits
+            for name, split in splits.items()
+            if not (crossed and name == "train")
+        }
+        fingerprint = teacher.run.fingerprint  # the model every saved output was checked against
+        if crossed:
+            logits["train"] = teacher.cross_fitted.logits
+            fingerprint = cache.fingerprint([fingerprint, teacher.cross_fitted.fingerprint])
         return cls(splits, logits, teacher.label, fingerprint, targets)
 
     @classmethod

@@ -174,10 +174,17 @@ def window_only_teacher(
     """The ablation of the teacher's rhythm: the same teacher reading the window alone, where the
     main one reads rhythm too (MIT-BIH); None elsewhere. A baseline, and the control teacher of
     notebook 07 (a teacher that knows no more than a window-only student), so it has its fold
-    teachers and cross-fitted targets too. ``kwargs`` go to :func:`prepare_teacher`."""
+    teachers and cross-fitted targets too. ``kwargs`` go to :func:`prepare_teacher`.
+
+    Its outputs are computed on validation and test only (by default): its students learn from
+    the cross-fitted targets, so its in-sample logits on the training split would go unread."""
     if not has_rhythm(dataset):
         return None
+    kwargs.setdefault("splits", WINDOW_ONLY_SPLITS)
     return prepare_teacher(cfg, dataset, progress=progress, rhythm=False, **kwargs)
+
+
+WINDOW_ONLY_SPLITS = ("val", "test")  # the window-only teacher's outputs (its students: crossed)
 
 
 def anchor_scores(splits: dict[str, Split]) -> dict[str, tuple[np.ndarray, np.ndarray]]:

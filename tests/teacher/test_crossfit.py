@@ -20,7 +20,7 @@ from ecgkd.teacher import teacher_outputs, train_teacher
 from ecgkd.teacher.crossfit import cross_fit, fold_settings, patient_folds
 from ecgkd.teacher.finetune import build_teacher, teacher_spec
 from ecgkd.teacher.inputs import teacher_transform
-from ecgkd.teacher.stage import PreparedTeacher, rhythm_ablation
+from ecgkd.teacher.stage import WINDOW_ONLY_SPLITS, PreparedTeacher, rhythm_ablation
 from ecgkd.train import TrainSettings
 
 
@@ -158,3 +158,23 @@ def test_fold_teachers_share_the_students_rhythm_anchor(tmp_path):
     np.testing.assert_allclose(
         students_anchor.coef.numpy(), full[-1].coef_[0].astype(np.float32), rtol=1e-6
     )
+
+
+def test_cross_fitted_student_data_needs_no_in_sample_training_outputs(tmp_path):
+    """The window-only teacher's outputs skip the training split (its students learn from the
+    cross-fitted targets): the students' data are the same as with them, and asking for in-sample
+    targets it lacks is a clear error."""
+    cfg, teacher = small_stage(tmp_path)
+    teacher.cross_fitted = cross_fit(cfg, teacher, progress=False)
+    data = teacher.student_data
+    partial = replace(
+        teacher,
+        outputs=teacher_outputs(cfg, teacher.run, data, progress=False, splits=WINDOW_ONLY_SPLITS),
+    )
+    assert sorted(partial.outputs) == ["test", "val"]
+    full, crossed = StudentData.from_teacher(teacher), StudentData.from_teacher(partial)
+    assert crossed.fingerprint() == full.fingerprint()
+    for name in ("train", "val", "test"):
+        assert np.array_equal(crossed.teacher_logits[name], full.teacher_logits[name])
+    with pytest.raises(ValueError, match="no outputs on train"):
+        StudentData.from_teacher(partial, targets="in-sample")
