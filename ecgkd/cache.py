@@ -90,6 +90,29 @@ def file_stamp(paths: Iterable[Path], root: Path) -> list[list[Any]]:
     return stamps
 
 
+class Kept:
+    """What one process keeps of a slow computation it repeats with the same inputs (a record
+    parsed by wfdb, a regression fitted on the same split), by key, up to ``limit`` in the units
+    of ``size`` (default: one per entry), the oldest entry dropped first. Nothing is written."""
+
+    def __init__(self, limit: float, size: Callable[[Any], float] = lambda value: 1) -> None:
+        self.limit, self.size = limit, size
+        self._entries: dict[Any, Any] = {}
+        self._total = 0.0
+
+    def get(self, key: Any, make: Callable[[], Any]) -> Any:
+        """The entry of ``key``, made by ``make()`` the first time."""
+        if key not in self._entries:
+            value = self._entries[key] = make()
+            self._total += self.size(value)
+            while self._total > self.limit and len(self._entries) > 1:
+                self._total -= self.size(self._entries.pop(next(iter(self._entries))))
+        return self._entries[key]
+
+    def keys(self) -> list[Any]:
+        return list(self._entries)
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
     path = Path(path)

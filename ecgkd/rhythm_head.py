@@ -51,17 +51,12 @@ def fit_rhythm_model(
         raise ValueError(
             f"{train.dataset}: the splits carry no rhythm features (only MIT-BIH beats have them)"
         )
-    key = _rhythm_key(train, val, c_values)
-    if key not in _FITTED:
-        if len(_FITTED) >= _KEEP_FITS:
-            _FITTED.pop(next(iter(_FITTED)))  # the oldest fit
-        _FITTED[key] = _fit_rhythm_model(train, val, c_values)
-    model, best, scores = _FITTED[key]
+    fit = _FITTED.get(_rhythm_key(train, val, c_values), lambda: _fit(train, val, c_values))
+    model, best, scores = fit
     return copy.deepcopy(model), best, dict(scores)
 
 
-_FITTED: dict[str, tuple[Pipeline, float, dict[float, float]]] = {}
-_KEEP_FITS = 16  # the fits a process keeps: each a few kilobytes
+_FITTED = cache.Kept(16)  # the fits a process keeps: each a few kilobytes
 
 
 def _rhythm_key(train: Split, val: Split, c_values: tuple[float, ...]) -> str:
@@ -74,7 +69,7 @@ def _rhythm_key(train: Split, val: Split, c_values: tuple[float, ...]) -> str:
     return digest.hexdigest()
 
 
-def _fit_rhythm_model(
+def _fit(
     train: Split, val: Split, c_values: tuple[float, ...]
 ) -> tuple[Pipeline, float, dict[float, float]]:
     scores = {}

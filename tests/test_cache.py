@@ -66,6 +66,26 @@ def truncate(path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
 
 
+def test_kept_makes_each_entry_once_and_drops_the_oldest_past_its_limit():
+    made = []
+
+    def make(value):
+        return lambda: made.append(value) or value
+
+    kept = cache.Kept(10, size=len)
+    assert kept.get("a", make("aaaa")) == "aaaa" and kept.get("a", make("other")) == "aaaa"
+    assert made == ["aaaa"]
+    kept.get("b", make("bbbb"))
+    kept.get("c", make("cccc"))  # 12 > 10: "a" goes, the oldest
+    assert kept.keys() == ["b", "c"]
+    kept.get("d", make("d" * 20))  # alone over the limit: kept, and the only entry
+    assert kept.keys() == ["d"] and made == ["aaaa", "bbbb", "cccc", "d" * 20]
+    counted = cache.Kept(2)  # default size: one per entry
+    for key in "xyz":
+        counted.get(key, make(key))
+    assert counted.keys() == ["y", "z"]
+
+
 def test_a_truncated_cache_file_is_named_with_what_to_delete(tmp_path: Path):
     import pandas as pd
     import torch

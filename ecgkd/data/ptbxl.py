@@ -161,24 +161,20 @@ def read_leads(
 
 # wfdb spends most of a PTB-XL read parsing the header (about 3 ms of 3.5), and notebook 01 reads
 # the same 500 records under four views and filters: a process keeps the records it read, up to
-# this many bytes (the quick sample's 500 records at 100 Hz: 48 MB), the oldest dropped first.
-KEEP_RECORD_BYTES = 64 * 2**20
-_RECORDS: dict[tuple, tuple[np.ndarray, float, tuple[str, ...]]] = {}
+# 64 MB (the quick sample's 500 records at 100 Hz: 48 MB), the oldest dropped first.
+_RECORDS = cache.Kept(64 * 2**20, size=lambda record: record[0].nbytes)
 
 
 def _read_record(path: Path) -> tuple[np.ndarray, float, tuple[str, ...]]:
     """(samples x leads physical signal, fs, lead names) of the record at ``path`` (no suffix),
-    from this process's store when the files are unchanged since it was read."""
-    stats = [path.with_suffix(ext).stat() for ext in (".hea", ".dat")]
-    key = (str(path), *((s.st_size, s.st_mtime_ns) for s in stats))
-    if key not in _RECORDS:
+    kept by this process while its files are unchanged (same size and modification time)."""
+
+    def read() -> tuple[np.ndarray, float, tuple[str, ...]]:
         rec = wfdb.rdrecord(str(path))  # all leads: wfdb parses the header once (its slow part)
-        _RECORDS[key] = (rec.p_signal, rec.fs, tuple(rec.sig_name))
-        kept = sum(signal.nbytes for signal, _, _ in _RECORDS.values())
-        while kept > KEEP_RECORD_BYTES and len(_RECORDS) > 1:
-            oldest = next(iter(_RECORDS))
-            kept -= _RECORDS.pop(oldest)[0].nbytes
-    return _RECORDS[key]
+        return rec.p_signal, rec.fs, tuple(rec.sig_name)
+
+    files = [path.with_suffix(ext) for ext in (".hea", ".dat")]
+    return _RECORDS.get((str(path), str(cache.file_stamp(files, path.parent))), read)
 
 
 def read_student_lead(root: Path, ecg_id: int) -> tuple[np.ndarray, float]:

@@ -58,17 +58,14 @@ class StudentData:
             )
         splits = teacher.student_data.splits
         crossed = targets == "cross-fitted"  # the training split's in-sample outputs go unread
-        missing = [n for n in splits if n not in teacher.outputs and not (crossed and n == "train")]
+        read = [name for name in splits if not (crossed and name == "train")]
+        missing = [name for name in read if name not in teacher.outputs]
         if missing:
             raise ValueError(
                 f"{teacher.student_data.dataset}: the prepared teacher has no outputs on "
                 f"{', '.join(missing)}: prepare it with those splits"
             )
-        logits = {
-            name: teacher.outputs[name].check(split).logits
-            for name, split in splits.items()
-            if not (crossed and name == "train")
-        }
+        logits = {name: teacher.outputs[name].check(splits[name]).logits for name in read}
         fingerprint = teacher.run.fingerprint  # the model every saved output was checked against
         if crossed:
             logits["train"] = teacher.cross_fitted.logits

@@ -197,7 +197,7 @@ def test_a_process_reads_a_record_once_until_its_files_change(tmp_path: Path, mo
     write_two_leads(tmp_path, "a", 0.2, samples=2000)  # the files changed: read again
     changed, _ = ptbxl.read_leads(tmp_path / "a", ("II",), None)
     assert changed.shape == (1, 2000) and np.allclose(changed, 0.2) and len(reads) == 1
-    monkeypatch.setattr(ptbxl, "KEEP_RECORD_BYTES", 1)  # a full store drops its oldest records
+    monkeypatch.setattr(ptbxl._RECORDS, "limit", 1)  # a full store drops its oldest records
     write_two_leads(tmp_path, "b", 0.3)
     ptbxl.read_leads(tmp_path / "b", ("II",), None)
-    assert [key[0] for key in ptbxl._RECORDS] == [str(tmp_path / "b")]
+    assert [key[0] for key in ptbxl._RECORDS.keys()] == [str(tmp_path / "b")]

@@ -58,7 +58,7 @@ def test_a_process_fits_the_rhythm_baseline_once_per_data_and_hands_out_copies(m
     splits = splits_with_rhythm()
     model, c, scores = fit_rhythm_model(splits)
     fits = []
-    monkeypatch.setattr(rhythm_head, "_fit_rhythm_model", lambda *a: fits.append(a) or 1 / 0)
+    monkeypatch.setattr(rhythm_head, "_fit", lambda *a: fits.append(a) or 1 / 0)
     again, c_again, scores_again = fit_rhythm_model(splits)  # kept: not fitted again
     assert not fits and (c_again, scores_again) == (c, scores) and again is not model
     x = splits["test"].rhythm
