@@ -112,6 +112,11 @@ class Kept:
     def keys(self) -> list[Any]:
         return list(self._entries)
 
+    def clear(self) -> None:
+        """Forget every entry (what a fresh process would start with)."""
+        self._entries.clear()
+        self._total = 0.0
+
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""

@@ -408,9 +408,9 @@ def fit(
         history, best_state, best_epoch = saved["history"], saved["best_state"], saved["best_epoch"]
         best_score, bad, done = saved["best_score"], saved["bad_epochs"], saved["done"]
         resumed = len(history)
-    # A finished run keeps only its best weights: nothing left to optimise, so no optimiser (its
-    # first one in a process imports PyTorch's compiler, about a second, in notebooks that train
-    # nothing).
+    # A finished run keeps only its best weights: nothing left to optimise, so no optimiser (the
+    # first one in a process imports PyTorch's compiler, torch._dynamo, which notebooks that only
+    # reload runs never need otherwise).
     optimizer = scheduler = None
     if not done:
         optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)

@@ -94,3 +94,16 @@ def test_bootstrap_benchmark_smoke(capsys):
     assert (table["seconds per difference"] > 0).all()
     out = capsys.readouterr().out
     assert "SMOKE" in out and "same differences: True" in out
+
+
+def test_records_benchmark_smoke(capsys):
+    table = load("records").main(["--smoke"])
+    assert list(table["read"]) == [
+        "wfdb.rdheader",
+        "wfdb.rdrecord",
+        "read_leads, first read",
+        "read_leads, read before",
+    ]
+    assert (table["ms per record"] > 0).all()
+    out = capsys.readouterr().out
+    assert "SMOKE" in out and "faster than a first read" in out

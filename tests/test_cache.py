@@ -84,6 +84,8 @@ def test_kept_makes_each_entry_once_and_drops_the_oldest_past_its_limit():
     for key in "xyz":
         counted.get(key, make(key))
     assert counted.keys() == ["y", "z"]
+    counted.clear()
+    assert counted.keys() == [] and counted.get("y", make("again")) == "again"
 
 
 def test_a_truncated_cache_file_is_named_with_what_to_delete(tmp_path: Path):

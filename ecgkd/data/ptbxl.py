@@ -159,9 +159,9 @@ def read_leads(
     return signal[:, rows].T.astype(float), float(fs)
 
 
-# wfdb spends most of a PTB-XL read parsing the header (about 3 ms of 3.5), and notebook 01 reads
-# the same 500 records under four views and filters: a process keeps the records it read, up to
-# 64 MB (the quick sample's 500 records at 100 Hz: 48 MB), the oldest dropped first.
+# wfdb parses the header on every read, most of a PTB-XL read (benchmarks/records.py), and
+# notebook 01 reads the same 500 records under four views and filters: a process keeps the records
+# it read, up to 64 MB (the quick sample's 500 records at 100 Hz: 48 MB), the oldest dropped first.
 _RECORDS = cache.Kept(64 * 2**20, size=lambda record: record[0].nbytes)
 
 
