@@ -1,14 +1,15 @@
 """Killed and resumed, nothing lost (issue 33, item 4): the command line in quick mode on MIT-BIH,
-killed with SIGKILL in the middle of the teacher stage (while the teacher with rhythm trains) and
-again in the middle of the students' grid, then run to the end. Its tables must equal an
-uninterrupted run's, no cache file may be half-written, and the grid runs finished before the
-second kill must not run again.
+killed with SIGKILL in the middle of the teacher stage (while a fold teacher of the teacher with
+rhythm trains) and again in the middle of the students' grid, then run to the end. Its tables must
+equal an uninterrupted run's, no cache file may be half-written, and the grid runs finished before
+the second kill must not run again.
 
 The uninterrupted run is the one this checkout's cache holds (the book's build trained it): the
 same command on that cache trains nothing and writes the reference tables. The killed run starts
 from a copy of part of that cache, so that it trains what the kills need and no more: every teacher
-but the one with rhythm (its fold teachers and the window-only ones, reloaded as trained), and the
-grid's finished runs but :data:`LEFT` of them.
+but the first fold teacher of the one with rhythm (reloaded as trained), their saved outputs but the
+cross-fitted targets that fold teacher makes, and the grid's finished runs but :data:`LEFT` of
+them.
 """
 
 from __future__ import annotations
@@ -70,19 +71,28 @@ def kill_when(process: subprocess.Popen, ready, what: str, limit: float = 600) -
 
 
 def copy_from_the_book(cache_root: Path) -> tuple[list[str], int]:
-    """Copy into ``cache_root`` the book's teachers but the one with rhythm (their folders, as
-    trained: reloaded, not retrained) and the rows and weights of the students stage's grid runs but
-    the last :data:`LEFT` of its T x alpha grid. Returns (the teachers' folder names, the grid rows
-    copied)."""
+    """Copy into ``cache_root`` the book's teachers but the first fold teacher of the one with
+    rhythm (their folders, as trained: reloaded, not retrained), their saved outputs but the
+    cross-fitted targets that fold teacher makes, and the rows and weights of the students stage's
+    grid runs but the last :data:`LEFT` of its T x alpha grid. Returns (the teachers' folder names,
+    the grid rows copied)."""
     book = config.load(quick=True)
     if book.cache_root == cache_root.resolve():
         raise ValueError("copy from the book's cache into another one")
     teacher = prepare_teacher(book, "mitbih", progress=False)
     window = window_only_teacher(book, "mitbih", progress=False)
-    runs = [*teacher.cross_fitted.runs, window.run, *window.cross_fitted.runs]
+    crossed = teacher.cross_fitted  # its first fold teacher is trained again, and killed
+    runs = [teacher.run, *crossed.runs[1:], window.run, *window.cross_fitted.runs]
     folders = [run.checkpoint.parent for run in runs]
     for folder in folders:
         shutil.copytree(folder, cache_root / "teacher" / folder.name)
+    redone = f"mitbih-crossfit{len(crossed.runs)}-{crossed.fingerprint}.npz"
+    outputs = cache_root / "teacher_outputs"
+    outputs.mkdir(parents=True)
+    for path in (book.cache_root / "teacher_outputs").glob("mitbih-*.npz"):
+        if path.name != redone:
+            shutil.copy2(path, outputs / path.name)
+    assert (book.cache_root / "teacher_outputs" / redone).is_file(), "the book lacks its targets"
     data, runner = StudentData.from_teacher(teacher), classical_grid(book, "mitbih")
     jobs = classical_jobs(book, "mitbih")
     stage = jobs + window_only_jobs(runner.finished(jobs, data))
