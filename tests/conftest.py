@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,32 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.path.name not in FIRST)  # stable: the rest keep their order
+
+
+BESIDE_THE_BOOK = (
+    "ECGKD_TESTS_BESIDE_BOOK"  # set by make test for the tests it runs beside the build
+)
+
+
+@pytest.fixture(autouse=True)
+def book_cache_unused(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> object:
+    """Beside the book's build (``make test`` runs the tests not marked ``book`` while the
+    notebooks execute), a test must not use the cache the build is filling: it gets an empty one
+    (``ECGKD_CACHE``), and fails if it wrote there, with the marker to add."""
+    if not os.environ.get(BESIDE_THE_BOOK) or request.node.get_closest_marker("book"):
+        yield
+        return
+    cache = tmp_path_factory.mktemp("not-the-books-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ECGKD_CACHE", str(cache))
+        yield
+    if used := sorted(str(p.relative_to(cache)) for p in cache.rglob("*")):
+        pytest.fail(
+            f"{request.node.nodeid} used the shared cache ({', '.join(used[:3])}): it needs "
+            "what the book build makes, so mark it @pytest.mark.book (make test runs it after)"
+        )
 
 
 def executed_code_cells(executed: Path) -> list:

@@ -71,6 +71,7 @@ def test_help_lists_the_stages():
         assert stage in out
 
 
+@pytest.mark.book  # its teachers are the book's (the cache the book build filled)
 def test_data_and_teacher_stages_write_their_tables(tmp_path):
     """Quick mode on the repository's data; the teacher comes from the shared cache when it is
     there."""

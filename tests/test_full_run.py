@@ -20,6 +20,8 @@ from conftest import executed_code_cells
 from ecgkd.config import project_root
 from ecgkd.report import FULL_RUN_DIR, full_run_folder, full_run_table, show_full_run
 
+pytestmark = pytest.mark.book  # reads what the book build made (make test: after it)
+
 BOOK = project_root() / "book"
 PAGE = BOOK / "full_run.md"
 EXECUTED = project_root() / "_build" / "jupyter_execute" / "book"

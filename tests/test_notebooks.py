@@ -13,6 +13,8 @@ import pytest
 from conftest import executed_code_cells
 from ecgkd.config import project_root
 
+pytestmark = pytest.mark.book  # reads what the book build made (make test: after it)
+
 TUTORIALS = sorted((project_root() / "tutorials").glob("[0-9][0-9]_*.py"))
 EXECUTED = project_root() / "_build" / "jupyter_execute" / "tutorials"
 

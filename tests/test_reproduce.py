@@ -15,6 +15,8 @@ import pytest
 
 from ecgkd import cli, config
 
+pytestmark = pytest.mark.book  # reads what the book build made (make test: after it)
+
 TIMINGS = ["latency_ms"]  # not results: they vary with the load
 # the tables each notebook saves under results_root, by the CLI's file name
 TABLES = {

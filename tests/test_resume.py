@@ -31,6 +31,8 @@ from ecgkd.students import StudentData, classical_grid, classical_jobs
 from ecgkd.students.stage import window_only_jobs
 from ecgkd.teacher.stage import prepare_teacher, window_only_teacher
 
+pytestmark = pytest.mark.book  # reads what the book build made (make test: after it)
+
 COMMAND = ["--quick", "--datasets", "mitbih", "--stages", "data", "teacher", "students"]
 TIMINGS = ("seconds",)
 GRID = "results/students-quick-mitbih.csv"
