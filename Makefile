@@ -53,7 +53,8 @@ book: setup
 # priority (nice 19), so that they take only what the notebooks leave of the two cores (kernel
 # starts, imports, one-thread steps), each with an empty cache of its own (tests/conftest.py); their
 # output is printed at the end and kept in $(BESIDE_LOG).
-PYTEST := ECGKD_QUICK=1 ECGKD_PROGRESS=0 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
+TEST_ENV += ECGKD_QUICK=1 ECGKD_PROGRESS=0
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 BESIDE_LOG := _build/tests-beside-the-book.log
 test: setup
 	mkdir -p _build; \
