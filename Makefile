@@ -49,17 +49,17 @@ book: setup
 
 # The book build executes every notebook once (quick mode). The tests marked `book` then check that
 # execution (tests/test_notebooks.py) and reuse its caches (trained teachers, grid runs and their
-# weights). All the others need nothing from the book: they run beside its build, at the lowest
-# priority (nice 19), so that they take only what the notebooks leave of the two cores (kernel
-# starts, imports, one-thread steps), each with an empty cache of its own (tests/conftest.py); their
-# output is printed at the end and kept in $(BESIDE_LOG).
+# weights). All the others need nothing from the book: they run beside its build at the lowest
+# priority, so that they take only what the notebooks leave of the two cores (kernel starts,
+# imports, one-thread steps), each with an empty cache of its own (tests/conftest.py:
+# ECGKD_TESTS_BESIDE_BOOK). Their output is printed at the end and kept in $(BESIDE_LOG).
 TEST_ENV += ECGKD_QUICK=1 ECGKD_PROGRESS=0
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 BESIDE_LOG := _build/tests-beside-the-book.log
 test: setup
 	mkdir -p _build; \
-	$(TEST_ENV) ECGKD_TESTS_BESIDE_BOOK=1 nice -n 19 $(PYTEST) -m "not book" >$(BESIDE_LOG) 2>&1 & \
-	beside=$$!; \
+	$(TEST_ENV) ECGKD_TESTS_BESIDE_BOOK=1 $(PYTEST) -m "not book" >$(BESIDE_LOG) 2>&1 & \
+	beside=$$!; trap 'kill $$beside 2>/dev/null' INT TERM; \
 	$(MAKE) book QUICK=1 && $(TEST_ENV) $(PYTEST) -m book; after=$$?; \
 	wait $$beside; before=$$?; \
 	echo "== the tests run beside the book's build ($(BESIDE_LOG)), exit status $$before:"; \

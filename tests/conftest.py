@@ -34,15 +34,33 @@ def pytest_configure(config: pytest.Config) -> None:
     torch's default, the book's (tests/test_resume.py retrains teachers and compares them with the
     book's)."""
     torch.set_num_threads(1)
+    if os.environ.get(BESIDE_THE_BOOK):
+        take_the_lowest_priority()
+
+
+BESIDE_THE_BOOK = "ECGKD_TESTS_BESIDE_BOOK"  # make test: set for the tests it runs beside the build
+
+
+def take_the_lowest_priority() -> None:
+    """This process, and those it starts, compute only when the book's notebooks leave a core
+    idle. ``nice`` alone does not do it on Linux: with autogroups, the scheduler first shares the
+    cores between sessions, each notebook kernel is a session of its own (jupyter_client), and a
+    niced test would still take half of them. So the process starts a session and sets that
+    session's priority (``/proc/self/autogroup``) as well as its own; where there is no autogroup
+    (macOS, some kernels), ``nice`` is enough."""
+    try:
+        os.setsid()
+    except OSError:  # already a session's leader
+        pass
+    try:
+        Path("/proc/self/autogroup").write_text("19")
+    except OSError:
+        pass
+    os.nice(19 - os.nice(0))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.path.name not in FIRST)  # stable: the rest keep their order
-
-
-BESIDE_THE_BOOK = (
-    "ECGKD_TESTS_BESIDE_BOOK"  # set by make test for the tests it runs beside the build
-)
 
 
 @pytest.fixture(autouse=True)
