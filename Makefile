@@ -16,6 +16,13 @@ NOTEBOOKS := $(sort $(wildcard tutorials/[0-9][0-9]_*.ipynb))
 
 .PHONY: setup run book test clean
 
+# Installing: PyTorch with pip, whose configuration may point at a local copy of its CPU build (uv
+# does not look there), then the ~200 other packages with uv, which downloads and installs them in
+# parallel (a fresh venv with empty caches: 7.6 s, pip 19.3 s); both keep the installed torch.
+# rfc3987-syntax goes: jsonschema (through nbformat) imports it, when present, to check IRIs, which
+# no notebook's schema has, and it builds ~35 parsers at import: `import nbformat` takes 1.1 s with
+# it and 0.2 s without, in each of the build's ~15 processes (jupytext, book/execute.py and each
+# page's process, Jupyter Book, the test workers). jsonschema then skips that check.
 # Bytecode: pip would compile all ~17,000 installed modules, one file at a time (--no-compile skips
 # that); Python compiles the ~5,000 that the notebooks, the book and the tests import, once, the
 # first time each is imported, and keeps them, even where the environment says not to
@@ -24,16 +31,15 @@ unexport PYTHONDONTWRITEBYTECODE
 # The tests: an idle OpenMP thread of PyTorch sleeps instead of spinning. There, more processes
 # than cores compute at once (two test workers beside the command line's own workers), and spinning
 # threads take the cores from those that work (the suite: 216 s spinning, 162 s passive, the same
-# numbers). Not for the book: one notebook at a time, whose two-thread predictions are faster when
-# the threads spin (notebook 02's MIT-BIH teachers: 50-56 s spinning, 57 s passive, 5 runs).
+# numbers). book/execute.py sets the same for the notebooks it runs beside each other.
 TEST_ENV := OMP_WAIT_POLICY=PASSIVE
 
 $(VENV)/.ecgkd-installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else f"ecgkd needs Python 3.11+; {sys.executable} is {v.major}.{v.minor}. Run: make PYTHON=python3.11 ...")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --no-compile torch==2.13.0
-	$(BIN)/python -m pip install --quiet --no-compile -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-compile torch==2.13.0 uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[dev]"
+	$(BIN)/uv pip uninstall --quiet --python $(BIN)/python rfc3987-syntax
 	touch $@
 
 setup: $(VENV)/.ecgkd-installed
@@ -41,9 +47,12 @@ setup: $(VENV)/.ecgkd-installed
 run: book
 	@echo "The book, every notebook executed: _build/html/index.html (executed notebooks: _build/jupyter_execute/)"
 
-# Jupyter Book executes the py:percent tutorials (cached in _build/.jupyter_cache) and fails on any warning.
+# book/execute.py executes the book's notebook pages (the py:percent tutorials), two at a time where
+# their caches allow it, into the cache that Jupyter Book reads (_build/.jupyter_cache); the build
+# then executes nothing itself, and fails on any warning.
 book: setup
 	$(BIN)/jupytext --sync $(NOTEBOOKS:.ipynb=.py)
+	$(EXECUTE_ENV) $(BIN)/python book/execute.py
 	$(EXECUTE_ENV) $(BIN)/jupyter-book build . --config book/_config.yml --toc book/_toc.yml \
 		--path-output . -W --keep-going
 

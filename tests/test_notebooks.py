@@ -128,7 +128,15 @@ def test_the_package_and_notebooks_pass_ruff():
     import sys
 
     root = project_root()
-    paths = ["ecgkd", "tests", "benchmarks", "tutorials", "data/make_sample.py", "conftest.py"]
+    paths = [
+        "ecgkd",
+        "tests",
+        "benchmarks",
+        "tutorials",
+        "book",
+        "data/make_sample.py",
+        "conftest.py",
+    ]
     for command in (["format", "--check"], ["check"]):
         run = subprocess.run(
             [sys.executable, "-m", "ruff", *command, *paths],
