@@ -84,6 +84,11 @@ def toc_names(toc: dict) -> list[str]:
     return names
 
 
+def custom_formats(config: dict) -> dict[str, list]:
+    """The book configuration's ``nb_custom_formats`` (suffix -> reader, its options)."""
+    return config.get("sphinx", {}).get("config", {}).get("nb_custom_formats", {})
+
+
 def read_page(name: str, path: Path, config: dict) -> Page | None:
     """The page as myst-nb reads it in the build, with the custom formats of the book's
     configuration (the py:percent tutorials); None for a page that is plain Markdown."""
@@ -91,8 +96,8 @@ def read_page(name: str, path: Path, config: dict) -> Page | None:
     from myst_nb.core.read import create_nb_reader
     from myst_parser.config.main import MdParserConfig
 
-    formats = config.get("sphinx", {}).get("config", {}).get("nb_custom_formats", {})
-    nb_config = NbParserConfig(custom_formats={s: tuple(spec) for s, spec in formats.items()})
+    formats = {suffix: tuple(spec) for suffix, spec in custom_formats(config).items()}
+    nb_config = NbParserConfig(custom_formats=formats)
     text = path.read_text(encoding="utf-8")
     reader = create_nb_reader(str(path), MdParserConfig(), nb_config, text)
     if reader is None:
@@ -104,8 +109,7 @@ def notebook_pages(config: dict, toc: dict, root: Path = ROOT) -> list[Page]:
     """The book's pages that are notebooks, in the table of contents' order: each name's file
     among the suffixes the build reads, less the files its configuration excludes."""
     excluded = config.get("exclude_patterns", [])
-    formats = config.get("sphinx", {}).get("config", {}).get("nb_custom_formats", {})
-    suffixes = [".md", ".ipynb", *formats]
+    suffixes = [".md", ".ipynb", *custom_formats(config)]
     pages = []
     for name in toc_names(toc):
         files = [
@@ -153,10 +157,9 @@ def all_prerequisites(needs: dict[str, set[str]]) -> dict[str, set[str]]:
     return closure
 
 
-def schedule_order(needs: dict[str, set[str]]) -> dict[str, int]:
+def schedule_order(needs: dict[str, set[str]], closure: dict[str, set[str]]) -> dict[str, int]:
     """A page's rank among those ready to start: first the one that the most pages wait for,
-    directly or not (the chain of tutorials), then the reading order."""
-    closure = all_prerequisites(needs)
+    directly or not (``closure``: the chain of tutorials), then the reading order."""
     waiting = {name: sum(name in wanted for wanted in closure.values()) for name in needs}
     order = sorted(needs, key=lambda n: (-waiting[n], list(needs).index(n)))
     return {name: rank for rank, name in enumerate(order)}
@@ -277,7 +280,8 @@ def execute_book(
     toc = yaml.safe_load((book / "_toc.yml").read_text())
     pages = {p.name: p for p in notebook_pages(config, toc, root)}
     needs = waits_for(list(pages), independent, rules)
-    rank, closure = schedule_order(needs), all_prerequisites(needs)
+    closure = all_prerequisites(needs)
+    rank = schedule_order(needs, closure)
     cache = get_cache(str(cache_path))
     done, todo = set(), {}
     for name, page in pages.items():

@@ -43,7 +43,7 @@ def test_rules_that_name_no_page_or_a_page_below_are_refused(independent, rules,
 
 def test_the_chain_starts_first_then_the_reading_order():
     needs = execute.waits_for(CHAIN, independent=("intro",), rules={"d": ("b",)})
-    rank = execute.schedule_order(needs)
+    rank = execute.schedule_order(needs, execute.all_prerequisites(needs))
     assert sorted(needs, key=rank.get) == ["a", "b", "intro", "c", "d"]
 
 
