@@ -19,6 +19,8 @@ NOTEBOOKS := $(sort $(wildcard tutorials/[0-9][0-9]_*.ipynb))
 # Installing: PyTorch with pip, whose configuration may point at a local copy of its CPU build (uv
 # does not look there), then the ~200 other packages with uv, which downloads and installs them in
 # parallel (a fresh venv with empty caches: 7.6 s, pip 19.3 s); both keep the installed torch.
+# pip installs torch alone (--no-deps: 5.6 s, with its eight dependencies 9.3 s); uv resolves those
+# from the installed torch's metadata and installs them with the rest.
 # rfc3987-syntax goes: jsonschema (through nbformat) imports it, when present, to check IRIs, which
 # no notebook's schema has, and it builds ~35 parsers at import: `import nbformat` takes 1.1 s with
 # it and 0.2 s without, in each of the build's ~15 processes (jupytext, book/execute.py and each
@@ -37,7 +39,7 @@ TEST_ENV := OMP_WAIT_POLICY=PASSIVE
 $(VENV)/.ecgkd-installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else f"ecgkd needs Python 3.11+; {sys.executable} is {v.major}.{v.minor}. Run: make PYTHON=python3.11 ...")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --no-compile torch==2.13.0 uv
+	$(BIN)/python -m pip install --quiet --no-compile --no-deps torch==2.13.0 uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[dev]"
 	$(BIN)/uv pip uninstall --quiet --python $(BIN)/python rfc3987-syntax
 	touch $@

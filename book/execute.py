@@ -5,7 +5,9 @@ in ``book/_config.yml``), so that the build itself executes nothing.
 Why: Jupyter Book executes one page after another, and a tutorial keeps two cores busy only part
 of its time (its kernel's start and imports, plots, one-thread steps). The tutorials form a chain,
 each reading the caches that those before it wrote, but some pages need nothing from the pages
-above them: those run beside the chain (``INDEPENDENT``, ``WAITS_FOR``).
+above them: those run beside the chain (``INDEPENDENT``, ``WAITS_FOR``). And the next page of the
+chain starts early: its kernel starts and its parameters cell (imports and knobs) runs while the
+page it waits for executes, and it holds there until that page has ended (``GO``).
 
     python book/execute.py              # what `make book` runs before `jupyter-book build`
     python book/execute.py --jobs 1     # one page after another, as Jupyter Book would
@@ -179,21 +181,90 @@ def runs_alone(name: str, running: int, todo: set[str], closure: dict[str, set[s
 BESIDE_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 
+# A page may start before the pages it waits for have ended: its kernel starts and its parameters
+# cell (imports and knobs, which read no cache) runs, then it holds until this script writes GO in
+# its folder ("run", or "stop" when a page it waits for failed). Those ~4 s of one core then overlap
+# the page it waits for, whose cores are seldom both busy, instead of following it (notebooks 05
+# then 06: 33.3 s as before, 28.7 s so, three runs each). Its time excludes the hold.
+GO = "go"
+
+
+class Stopped(Exception):
+    """A page held before its first cell after the parameters was told not to run."""
+
+
+def hold_index(notebook: nbformat.NotebookNode) -> int:
+    """The cell a page that starts early holds before: the first code cell after the one tagged
+    ``parameters`` (without such a cell, the first code cell)."""
+    tagged = [
+        i
+        for i, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", [])
+    ]
+    return tagged[0] + 1 if tagged else 0
+
+
+def release(folder: Path, what: str = "run") -> None:
+    """Tell the page executing in ``folder`` to go on ("run") or to end ("stop")."""
+    scratch = folder / f"{GO}.tmp"
+    scratch.write_text(what)
+    os.replace(scratch, folder / GO)  # whole or absent: the child never reads half of it
+
+
 def execute_one(folder: Path, cwd: Path, timeout: int, allow_errors: bool) -> None:
     """A child's work (``--one``): execute ``folder``/page.ipynb as myst-nb does (in ``cwd``, with
-    the configuration's timeout and errors setting) and write the executed notebook and what
-    happened beside it. A process of its own, so that Ctrl-C reaches it and it shuts its kernel
-    down."""
+    the configuration's timeout and errors setting), holding before :func:`hold_index` until
+    :func:`release`, and write the executed notebook and what happened beside it. A process of its
+    own, so that Ctrl-C reaches it and it shuts its kernel down."""
+    import asyncio
+
     from jupyter_cache.executors.utils import single_nb_execution
 
     notebook = nbformat.read(folder / "page.ipynb", as_version=4)
-    result = single_nb_execution(
-        notebook, cwd=str(cwd), timeout=timeout, allow_errors=allow_errors, meta_override=True
-    )
+    first, held = hold_index(notebook), {}
+    start = time.perf_counter()
+
+    async def hold(cell: nbformat.NotebookNode, cell_index: int) -> None:
+        if cell_index < first or held:
+            return
+        held["at"] = time.perf_counter()
+        # Ctrl-C while holding: raised here, in the notebook's execution, whose cleanup then shuts
+        # the kernel down (raised by Python's own handler, it would leave that cleanup undone and
+        # the process waiting)
+        interrupted, loop = asyncio.Event(), asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, interrupted.set)
+        try:
+            while not (folder / GO).is_file():
+                if interrupted.is_set():
+                    raise KeyboardInterrupt
+                await asyncio.sleep(0.05)
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+        held["seconds"] = time.perf_counter() - held["at"]
+        if (folder / GO).read_text() == "stop":
+            raise Stopped
+
+    try:
+        result = single_nb_execution(
+            notebook,
+            cwd=str(cwd),
+            timeout=timeout,
+            allow_errors=allow_errors,
+            meta_override=True,
+            on_cell_execute=hold,
+        )
+    except Stopped:
+        return
     if result.err is None:
         nbformat.write(notebook, folder / "executed.ipynb")
     error = None if result.err is None else type(result.err).__name__
-    outcome = {"seconds": result.time, "error": error, "traceback": result.exc_string}
+    outcome = {
+        "seconds": result.time - held.get("seconds", 0.0),  # not counting the hold
+        "ready": held.get("at", start) - start,  # kernel and parameters cell, before the hold
+        "held": held.get("seconds", 0.0),
+        "error": error,
+        "traceback": result.exc_string,
+    }
     (folder / "outcome.json").write_text(json.dumps(outcome))
 
 
@@ -296,24 +367,61 @@ def execute_book(
         flush=True,
     )
     failed: dict[str, str] = {}
-    running: dict[Future, str] = {}
+    running: dict[Future, str] = {}  # each child (executing or held), by its future
+    executing: set[str] = set()  # at most `jobs`
+    held: set[str] = set()  # started early, holding after the parameters cell
+    folders: dict[str, Path] = {}
     start = time.perf_counter()
 
     def say(text: str, stream=sys.stdout) -> None:
         print(f"[{time.perf_counter() - start:6.1f} s] {text}", file=stream, flush=True)
 
-    with tempfile.TemporaryDirectory() as scratch, ThreadPoolExecutor(jobs) as pool:
+    with tempfile.TemporaryDirectory() as scratch, ThreadPoolExecutor(2 * jobs) as pool:
+
+        def launch(name: str, alone: bool, go: bool) -> None:
+            """Start ``name``'s child; unless ``go``, it holds after its parameters cell."""
+            page = todo.pop(name)
+            folders[name] = Path(scratch) / name.replace("/", "__")
+            folders[name].mkdir()
+            if go:
+                register(cache, page)
+                release(folders[name])
+                executing.add(name)
+                say(f"{name}: executing{'' if alone else ' (beside others)'}")
+            else:
+                held.add(name)
+                waited = ", ".join(sorted(needs[name] - done)) or "a free place"
+                say(f"{name}: starting its kernel and parameters cell; holds for {waited}")
+            running[pool.submit(run_page, page, folders[name], execute, alone)] = name
+
         try:
             while todo or running:
-                ready = sorted((n for n in todo if needs[n] <= done), key=rank.get)
-                for name in ready[: jobs - len(running)]:
-                    alone = jobs == 1 or runs_alone(name, len(running), set(todo), closure)
-                    page = todo.pop(name)
-                    register(cache, page)
-                    folder = Path(scratch) / name.replace("/", "__")
-                    folder.mkdir()
-                    say(f"{name}: executing{'' if alone else ' (beside others)'}")
-                    running[pool.submit(run_page, page, folder, execute, alone)] = name
+                for name in [n for n in held if needs[n] & set(failed)]:
+                    release(folders[name], "stop")  # its child ends; its future is dropped
+                    held.discard(name)
+                    waited = ", ".join(sorted(needs[name] & set(failed)))
+                    failed[name] = f"not executed: it waits for {waited}, which failed"
+                ready = sorted((n for n in [*held, *todo] if needs[n] <= done), key=rank.get)
+                for name in ready[: jobs - len(executing)]:
+                    if name in held:  # it started early: it goes on after its parameters cell
+                        held.discard(name)
+                        executing.add(name)
+                        register(cache, pages[name])
+                        release(folders[name])
+                        say(f"{name}: executing (its kernel started early)")
+                    else:
+                        alone = jobs == 1 or runs_alone(
+                            name, len(executing), set(todo) | held, closure
+                        )
+                        launch(name, alone, go=True)
+                if jobs > 1:  # the next pages start early: those waiting only for running ones
+                    up = (n for n in todo if needs[n] <= done | executing)
+                    for name in sorted(up, key=rank.get)[: jobs - len(held)]:
+                        # Its threads' waiting is set now, as if the independent pages (short)
+                        # and those running that it does not wait for end before it goes.
+                        beside = executing - needs[name] - set(independent)
+                        later = (set(todo) | held) - set(independent)
+                        launch(name, runs_alone(name, len(beside), later, closure), go=False)
                 if not running:  # what is left waits for a page that failed
                     for name in list(todo):
                         waited = ", ".join(sorted(needs[name] - done))
@@ -323,6 +431,10 @@ def execute_book(
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     name, outcome = running.pop(future), future.result()
+                    executing.discard(name)
+                    held.discard(name)  # a held page ends early only if its parameters failed
+                    if name in failed:  # told to stop
+                        continue
                     if (error := keep(cache, pages[name], outcome)) is None:
                         done.add(name)
                         say(f"{name}: executed in {outcome['seconds']:.1f} s")

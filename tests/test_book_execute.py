@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -69,8 +70,9 @@ def test_the_books_own_rules_name_its_pages():
     assert needs["tutorials/02_teacher"] == {"tutorials/01_data"}
 
 
-def write_book(folder: Path, pages: dict[str, str]) -> None:
-    """A book of MyST notebook pages, each one code cell, in the order given."""
+def write_book(folder: Path, pages: dict[str, str | list[str]]) -> None:
+    """A book of MyST notebook pages, in the order given: each one code cell, or the cells of a
+    list, the first of them tagged ``parameters``."""
     book = folder / "book"
     book.mkdir()
     (book / "_config.yml").write_text("execute:\n  timeout: 60\n  allow_errors: false\n")
@@ -80,9 +82,76 @@ def write_book(folder: Path, pages: dict[str, str]) -> None:
     )
     top = "---\nfile_format: mystnb\nkernelspec:\n  name: python3\n  display_name: Python 3\n---\n"
     for name, code in pages.items():
-        (folder / f"{name}.md").write_text(
-            f"{top}\n# {name}\n\n```{{code-cell}} python3\n{code}\n```\n"
+        cells = [code] if isinstance(code, str) else code
+        tags = [""] if isinstance(code, str) else [":tags: [parameters]\n"] + [""] * len(code)
+        body = "".join(
+            f"```{{code-cell}} python3\n{tag}{source}\n```\n\n" for tag, source in zip(tags, cells)
         )
+        (folder / f"{name}.md").write_text(f"{top}\n# {name}\n\n{body}")
+
+
+def wait_for_file(path: Path, seconds: int = 30) -> str:
+    """Code that waits (up to ``seconds``) for ``path`` to exist and fails if it does not."""
+    return (
+        "import pathlib, time\n"
+        f"deadline = time.time() + {seconds}\n"
+        f"while not pathlib.Path({str(path)!r}).exists() and time.time() < deadline:\n"
+        "    time.sleep(0.05)\n"
+        f"assert pathlib.Path({str(path)!r}).exists(), 'not there: {path.name}'\n"
+    )
+
+
+def touch(path: Path) -> str:
+    return f"import pathlib; pathlib.Path({str(path)!r}).write_text('here')\n"
+
+
+def test_a_page_starts_early_and_holds_after_its_parameters_cell(tmp_path: Path, monkeypatch):
+    """``second`` waits for ``first``. Its parameters cell runs while ``first`` still executes
+    (``first`` ends only once that cell has written its file), and its next cell runs only after
+    ``first`` has ended (the file ``first`` writes last is there). It would run alone: its threads
+    keep the environment's waiting. Both are cached, with the time each executed, the hold (the
+    8 s that ``first`` sleeps) excluded."""
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    started, ended = tmp_path / "second started", tmp_path / "first ended"
+    first = wait_for_file(started) + "time.sleep(8)\n" + touch(ended)
+    second = [
+        touch(started) + "import os\nprint(os.environ.get('OMP_WAIT_POLICY'))",
+        f"assert pathlib.Path({str(ended)!r}).exists(), 'went on too early'",
+    ]
+    write_book(tmp_path, {"first": first, "second": second})
+    cache = tmp_path / "cache"
+    assert execute.execute_book(2, tmp_path / "book", tmp_path, cache, (), {}) == 0
+    from jupyter_cache import get_cache
+
+    records = {Path(r.uri).stem: r for r in get_cache(str(cache)).list_cache_records()}
+    assert printed(cache, records["second"].pk) == "None\n"
+    assert records["second"].data["execution_seconds"] < 8
+
+
+def test_a_page_held_for_one_that_fails_does_not_go_on(tmp_path: Path):
+    """``broken`` fails once ``after``'s parameters cell has run; ``after`` then ends without its
+    next cell, is neither cached nor in the cache's project (it never went on), and the exit status
+    is 1."""
+    started, went_on = tmp_path / "after started", tmp_path / "after went on"
+    broken = wait_for_file(started) + "raise ValueError('on purpose')"
+    write_book(tmp_path, {"broken": broken, "after": [touch(started), touch(went_on)]})
+    cache = tmp_path / "cache"
+    assert execute.execute_book(2, tmp_path / "book", tmp_path, cache, (), {}) == 1
+    from jupyter_cache import get_cache
+
+    assert get_cache(str(cache)).list_cache_records() == []
+    project = [Path(r.uri).stem for r in get_cache(str(cache)).list_project_records()]
+    assert project == ["broken"]
+    assert started.exists() and not went_on.exists()
+
+
+def test_a_page_holds_before_the_cell_after_its_parameters():
+    import nbformat
+
+    code, text = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
+    tagged = code("x = 1", metadata={"tags": ["parameters"]})
+    assert execute.hold_index(nbformat.v4.new_notebook(cells=[text("# t"), tagged, code("")])) == 2
+    assert execute.hold_index(nbformat.v4.new_notebook(cells=[text("# t"), code("x = 1")])) == 0
 
 
 def test_pages_run_beside_each_other_a_failure_stops_only_its_followers_and_all_is_cached(
@@ -222,3 +291,40 @@ def test_the_executed_copy_of_a_cached_page_gets_its_outputs_back(tmp_path: Path
     assert restored.execution_count == 1 and restored.outputs[0].text == "1\n"
     assert nbformat.read(out / "other.ipynb", as_version=4).cells[0].outputs == []
     assert sorted(p.name for p in out.iterdir()) == ["other.ipynb", "page.ipynb"]
+
+
+def test_ctrl_c_ends_a_held_page_and_its_kernel(tmp_path: Path):
+    """A page held after its parameters cell (no GO yet) gets Ctrl-C: its process ends within
+    seconds and its kernel with it (Python's own handler would leave both waiting)."""
+    import os
+    import signal
+    import subprocess
+
+    import nbformat
+
+    kernel_pid = tmp_path / "kernel pid"
+    parameters = (
+        f"import os, pathlib; pathlib.Path({str(kernel_pid)!r}).write_text(str(os.getpid()))"
+    )
+    cells = [
+        nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("print('went on')"),
+    ]
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, tmp_path / "page.ipynb")
+    command = [sys.executable, str(ROOT / "book" / "execute.py"), "--one", str(tmp_path)]
+    child = subprocess.Popen([*command, "--cwd", str(tmp_path), "--timeout", "60"])
+    try:
+        deadline = time.time() + 60
+        while not kernel_pid.exists() and time.time() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)  # past the parameters cell, holding
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=20) != 0
+    finally:
+        child.kill()
+    pid = int(kernel_pid.read_text())
+    with pytest.raises(ProcessLookupError):  # the kernel is gone
+        os.kill(pid, 0)
+    assert not (tmp_path / "outcome.json").exists()
