@@ -19,8 +19,8 @@ NOTEBOOKS := $(sort $(wildcard tutorials/[0-9][0-9]_*.ipynb))
 # Installing: PyTorch with pip, whose configuration may point at a local copy of its CPU build (uv
 # does not look there), then the ~200 other packages with uv, which downloads and installs them in
 # parallel (a fresh venv with empty caches: 7.6 s, pip 19.3 s); both keep the installed torch.
-# pip installs torch alone (--no-deps: 5.6 s, with its eight dependencies 9.3 s); uv resolves those
-# from the installed torch's metadata and installs them with the rest.
+# pip installs torch and uv alone (--no-deps; in a fresh clone's make run 4.8 s, with torch's eight
+# dependencies 6.2 s); uv resolves those from the installed torch's metadata, with the rest.
 # rfc3987-syntax goes: jsonschema (through nbformat) imports it, when present, to check IRIs, which
 # no notebook's schema has, and it builds ~35 parsers at import: `import nbformat` takes 1.1 s with
 # it and 0.2 s without, in each of the build's ~15 processes (jupytext, book/execute.py and each
