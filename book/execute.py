@@ -222,7 +222,6 @@ def execute_one(folder: Path, cwd: Path, timeout: int, allow_errors: bool) -> No
 
     notebook = nbformat.read(folder / "page.ipynb", as_version=4)
     first, held = hold_index(notebook), {}
-    start = time.perf_counter()
 
     async def hold(cell: nbformat.NotebookNode, cell_index: int) -> None:
         if cell_index < first or held:
@@ -258,13 +257,8 @@ def execute_one(folder: Path, cwd: Path, timeout: int, allow_errors: bool) -> No
     if result.err is None:
         nbformat.write(notebook, folder / "executed.ipynb")
     error = None if result.err is None else type(result.err).__name__
-    outcome = {
-        "seconds": result.time - held.get("seconds", 0.0),  # not counting the hold
-        "ready": held.get("at", start) - start,  # kernel and parameters cell, before the hold
-        "held": held.get("seconds", 0.0),
-        "error": error,
-        "traceback": result.exc_string,
-    }
+    seconds = result.time - held.get("seconds", 0.0)  # not counting the hold
+    outcome = {"seconds": seconds, "error": error, "traceback": result.exc_string}
     (folder / "outcome.json").write_text(json.dumps(outcome))
 
 
@@ -378,16 +372,20 @@ def execute_book(
 
     with tempfile.TemporaryDirectory() as scratch, ThreadPoolExecutor(2 * jobs) as pool:
 
+        def go_on(name: str, how: str) -> None:
+            """Let ``name``'s child execute the whole page (registered as myst-nb would)."""
+            register(cache, pages[name])
+            release(folders[name])
+            executing.add(name)
+            say(f"{name}: executing{how}")
+
         def launch(name: str, alone: bool, go: bool) -> None:
             """Start ``name``'s child; unless ``go``, it holds after its parameters cell."""
             page = todo.pop(name)
             folders[name] = Path(scratch) / name.replace("/", "__")
             folders[name].mkdir()
             if go:
-                register(cache, page)
-                release(folders[name])
-                executing.add(name)
-                say(f"{name}: executing{'' if alone else ' (beside others)'}")
+                go_on(name, "" if alone else " (beside others)")
             else:
                 held.add(name)
                 waited = ", ".join(sorted(needs[name] - done)) or "a free place"
@@ -405,10 +403,7 @@ def execute_book(
                 for name in ready[: jobs - len(executing)]:
                     if name in held:  # it started early: it goes on after its parameters cell
                         held.discard(name)
-                        executing.add(name)
-                        register(cache, pages[name])
-                        release(folders[name])
-                        say(f"{name}: executing (its kernel started early)")
+                        go_on(name, " (its kernel started early)")
                     else:
                         alone = jobs == 1 or runs_alone(
                             name, len(executing), set(todo) | held, closure
