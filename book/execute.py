@@ -12,6 +12,8 @@ page it waits for executes, and it holds there until that page has ended (``GO``
     python book/execute.py              # what `make book` runs before `jupyter-book build`
     python book/execute.py --jobs 1     # one page after another, as Jupyter Book would
 
+`benchmarks/book_execution.py` measures the two against each other, each from empty caches.
+
 A page already in the cache (its code unchanged since it was executed) is not executed again, as
 in Jupyter Book's own cache mode. A page that fails is reported with its traceback (and kept out of
 the cache, so that the build reports it too); the pages that wait for it are not executed.

@@ -107,3 +107,15 @@ def test_records_benchmark_smoke(capsys):
     assert (table["ms per record"] > 0).all()
     out = capsys.readouterr().out
     assert "SMOKE" in out and "faster than a first read" in out
+
+
+def test_book_execution_benchmark_smoke(capsys):
+    table = load("book_execution").main(["--smoke"])
+    assert list(table.index) == ["book/full_run", "book/status", "wall time"]
+    assert list(table.columns) == [
+        "one after another, round 1 (s)",
+        "book/execute.py, round 1 (s)",
+    ]
+    assert (table > 0).all().all()
+    out = capsys.readouterr().out
+    assert "SMOKE" in out and "one after another / book/execute.py, wall time: " in out
