@@ -111,7 +111,7 @@ def test_records_benchmark_smoke(capsys):
 
 def test_book_execution_benchmark_smoke(capsys):
     table = load("book_execution").main(["--smoke"])
-    assert list(table.index) == ["book/full_run", "book/status", "wall time"]
+    assert list(table.index) == ["book/status", "wall time"]
     assert list(table.columns) == [
         "one after another, round 1 (s)",
         "book/execute.py, round 1 (s)",
