@@ -46,7 +46,10 @@ IMPORTS = (
 
 
 def load_execute():
-    """book/execute.py as a module (it is a script, not part of the package)."""
+    """book/execute.py as a module (it is a script, not part of the package), once per process
+    (tests/test_book_execute.py loads it under the same name)."""
+    if (loaded := sys.modules.get("book_execute")) is not None:
+        return loaded
     spec = importlib.util.spec_from_file_location("book_execute", ROOT / "book" / "execute.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules["book_execute"] = module  # dataclasses look their module up
