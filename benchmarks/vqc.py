@@ -8,9 +8,11 @@ one run.
   parameter-shift gradients) in a TorchConnector: one circuit per sample, two more per weight for
   the gradient. Its cost grows linearly with the batch, so it is timed on ``--qml-batch`` samples
   (default 64) and its rate is used for both batch sizes (said in the output).
-- **ecgkd TorchVQC**: :class:`ecgkd.quantum.TorchVQC`, float64, autograd; its expectation read in
-  the Pauli basis (:class:`ecgkd.quantum.statevector.PauliReadout`: for the angle encoding, a
-  (b, 27) x (27, 27) product instead of a 64-amplitude statevector).
+- **ecgkd TorchVQC**: :class:`ecgkd.quantum.TorchVQC`, float64; its expectation read in the Pauli
+  basis (:class:`ecgkd.quantum.statevector.PauliReadout`: for the angle encoding, a
+  (b, 27) x (27, 27) product instead of a 64-amplitude statevector), the ansatz's readout matrix
+  and its gradient by :class:`ecgkd.quantum.statevector.HeisenbergReadout` (a backward pass
+  written out), the rest by autograd.
 - **ecgkd TorchVQC, statevector path**: the same class's statevector expectation
   (``statevector_expectation``), the road it took before the Pauli readout.
 - **PennyLane default.qubit, backprop** (when ``pip install -e '.[bench]'``): the same circuit, gate

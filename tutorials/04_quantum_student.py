@@ -66,7 +66,7 @@ from ecgkd.quantum.stage import (
     quantum_settings,
     trained_latent,
 )
-from ecgkd.quantum.statevector import PauliReadout
+from ecgkd.quantum.statevector import HeisenbergReadout, PauliReadout
 from ecgkd.report import settings_table, show_source, titled, versions_table
 from ecgkd.students import kd_loss
 from ecgkd.teacher import prepare_teacher, stand_in_note
@@ -241,6 +241,15 @@ show_source(TorchVQC.expectation)
 
 # %%
 show_source(PauliReadout.expectation)
+
+# %% [markdown]
+# M itself and its gradient in the circuit weights come from `HeisenbergReadout`. Its backward
+# pass is written out (the adjoint method: two 64 x 64 products per layer, and RY's derivative is
+# RY times a fixed matrix) instead of recorded by autograd; the tests check it against autograd
+# through every gate:
+
+# %%
+show_source(HeisenbergReadout.backward)
 
 # %% [markdown]
 # A check against Qiskit's own `Statevector`, on a few test windows:

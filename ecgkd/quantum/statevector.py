@@ -22,6 +22,11 @@ qubit's <I> = 1, <Z> = cos t, <X> = sin t. Split into two halves of the qubits, 
 v_A^T C v_B with 3^(n/2)-vectors: for 6 qubits a (b, 27) x (27, 27) product per batch instead of
 (b, 64) x (64, 64), and no statevector at all. The same numbers to rounding (tested).
 
+When the ansatz is RY layers between CX / CZ / SWAP (Qiskit's real_amplitudes, our default), M
+and its gradient in the weights are computed by :class:`HeisenbergReadout`, with the gradient
+written out instead of recorded by autograd: a step's fixed cost falls from about 2 ms to under
+1 ms on 2 cores, which is most of a step at a few thousand windows (``benchmarks/vqc.py``).
+
 The simulator reads the Qiskit circuit gate by gate (names, qubits, parameter expressions), so it
 simulates exactly the circuit that is drawn, exported and run on Aer. Qiskit's bit order: qubit q is
 bit q of the basis-state index (qubit 0 least significant). Equality with
@@ -30,7 +35,6 @@ bit q of the basis-state index (qubit 0 least significant). Equality with
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,6 +99,7 @@ class Segment:
     local: dict[int, list[Gate]] | None = None
     permutation: torch.Tensor | None = None
     signs: torch.Tensor | None = None
+    inverse: torch.Tensor | None = None  # the permutation's inverse (for the way back)
 
 
 def fuse(gates: list[Gate], n: int) -> list[Segment]:
@@ -119,6 +124,9 @@ def fuse(gates: list[Gate], n: int) -> list[Segment]:
         # after this gate: new[k] = signs[k] * old'[perm[k]], old'[j] = s[j] * old[p[j]]
         last.signs = signs * last.signs[perm]
         last.permutation = last.permutation[perm]
+    for segment in segments:
+        if segment.permutation is not None:
+            segment.inverse = torch.argsort(segment.permutation)
     return segments
 
 
@@ -200,40 +208,47 @@ def _one_qubit_matrix(
     return torch.tensor(fixed[name], dtype=dtype, device=like.device)
 
 
-PAULI_READOUT_QUBITS = 8  # up to this many qubits the Pauli tables stay small (3^n x 2^n)
-_PAULI_ENTRIES = {  # (row bit, column bit, weight) of I, Z and X in a^T B a, a = RY(t)|0>
-    0: ((0, 0, 0.5), (1, 1, 0.5)),  # (B00 + B11) / 2, times <I> = 1
-    1: ((0, 0, 0.5), (1, 1, -0.5)),  # (B00 - B11) / 2, times <Z> = cos t
-    2: ((0, 1, 0.5), (1, 0, 0.5)),  # (B01 + B10) / 2, times <X> = sin t
-}
+PAULI_READOUT_QUBITS = 8  # up to this many qubits the Pauli tables stay small (3^n x 4^n)
+_PAULI_ENTRIES = (  # entries (row bit, column bit) of a 2 x 2 block weighed by I, Z and X
+    (0.5, 0.0, 0.0, 0.5),  # I: (B00 + B11) / 2, times <I> = 1 in a^T B a, a = RY(t)|0>
+    (0.5, 0.0, 0.0, -0.5),  # Z: (B00 - B11) / 2, times <Z> = cos t
+    (0.0, 0.5, 0.5, 0.0),  # X: (B01 + B10) / 2, times <X> = sin t
+)
+
+
+def _pauli_table(qubits: int, dtype: torch.dtype) -> torch.Tensor:
+    """(3^q, 4^q): the Kronecker power of the one-qubit table (I, Z, X rows; the (row bit, column
+    bit) pairs of a 2 x 2 block as columns), the most significant qubit first."""
+    one = torch.tensor(_PAULI_ENTRIES, dtype=dtype)
+    table = torch.ones(1, 1, dtype=dtype)
+    for _ in range(qubits):
+        table = torch.kron(table, one)
+    return table
 
 
 class PauliReadout:
     """psi^T M psi for real product states psi, read in the Pauli basis {I, Z, X}^n.
 
-    ``coefficients(M)`` gathers, for each Pauli string, the 2^n entries of M it weighs (a fixed
-    table built once); ``expectation(t, C)`` evaluates v_A^T C v_B, where v_A and v_B are the
-    Kronecker products of (1, cos t_q, sin t_q) over the high and the low half of the qubits.
+    ``coefficients(M)`` is M's Pauli decomposition, split in two halves of the qubits: M's row and
+    column bits regrouped qubit by qubit (one permutation), then one Kronecker-structured table per
+    half on each side, K_high M' K_low^T (two small products). ``expectation(t, C)`` evaluates
+    v_A^T C v_B, where v_A and v_B are the Kronecker products of (1, cos t_q, sin t_q) over the
+    high and the low half of the qubits.
     """
 
     def __init__(self, n: int, dtype: torch.dtype):
         self.n, self.low = n, n // 2
-        index, weight = [], []
-        for string in itertools.product(range(3), repeat=n):  # string[0]: qubit n-1
-            rows, cols, values = [0], [0], [1.0]
-            for letter in string:
-                rows = [2 * r + rb for r in rows for rb, _, _ in _PAULI_ENTRIES[letter]]
-                cols = [2 * c + cb for c in cols for _, cb, _ in _PAULI_ENTRIES[letter]]
-                values = [v * t for v in values for _, _, t in _PAULI_ENTRIES[letter]]
-            index.append([r * 2**n + c for r, c in zip(rows, cols)])
-            weight.append(values)
-        self.index = torch.tensor(index)
-        self.weight = torch.tensor(weight, dtype=dtype)
+        self.high_table = _pauli_table(n - self.low, dtype)
+        self.low_table = _pauli_table(self.low, dtype)
+        # M viewed as (2,) * 2n, rows' bits then columns', qubit n-1 first: pair them qubit by qubit
+        self.axes = [axis for q in range(n) for axis in (q, n + q)]
 
     def coefficients(self, m: torch.Tensor) -> torch.Tensor:
         """(3^(n - n//2), 3^(n//2)) Pauli coefficients of the real 2^n x 2^n matrix ``m``."""
-        flat = m.reshape(-1)[self.index.to(m.device)] * self.weight.to(m.device, m.dtype)
-        return flat.sum(-1).reshape(3 ** (self.n - self.low), 3**self.low)
+        paired = m.reshape((2,) * (2 * self.n)).permute(self.axes)
+        paired = paired.reshape(4 ** (self.n - self.low), 4**self.low)
+        high = self.high_table.to(m.device, m.dtype)
+        return high @ paired @ self.low_table.to(m.device, m.dtype).T
 
     def expectation(self, angles: torch.Tensor, coefficients: torch.Tensor) -> torch.Tensor:
         """(b,) expectations of the product states RY(angles[:, q])|0> (angles (b, n), qubit 0
@@ -250,6 +265,108 @@ def _kron_rows(factors: list[torch.Tensor]) -> torch.Tensor:
     for factor in factors[1:]:
         out = (out[:, :, None] * factor[:, None, :]).reshape(out.shape[0], -1)
     return out
+
+
+def _kron_blocks(blocks: torch.Tensor) -> torch.Tensor:
+    """(..., 2^n, 2^n) Kronecker products of (..., n, 2, 2) one-qubit matrices (qubit 0 first in
+    ``blocks``; qubit n-1 leftmost in the product: the most significant bit)."""
+    n, batch = blocks.shape[-3], blocks.shape[:-3]
+    matrix = blocks[..., n - 1, :, :]
+    for q in range(n - 2, -1, -1):
+        size = matrix.shape[-1] * 2
+        block = blocks[..., q, :, :]
+        matrix = matrix[..., :, None, :, None] * block[..., None, :, None, :]
+        matrix = matrix.reshape(*batch, size, size)
+    return matrix
+
+
+@dataclass
+class RYChain:
+    """An ansatz of RY layers (one per qubit, every angle a weight) between signed permutations
+    (CX, CZ, SWAP), as the fixed tables :class:`HeisenbergReadout` needs.
+
+    Each layer is folded with the permutation after it into one step, rows -> rows @ L^T Q; the
+    tables for the way back use that RY turned half a turn is RY times a fixed matrix,
+    RY(t + pi) = RY(t) J with J = [[0, -1], [1, 0]], so dRY(t)/dt = RY(t) J / 2.
+    """
+
+    n: int
+    permutations: torch.Tensor  # (layers, 2^n): each step's columns, new[:, k] = old[:, p[k]]
+    signs: torch.Tensor | None  # (layers, 2^n) signs of CZ's, or None without any
+    diagonal: torch.Tensor  # (2^n,) the observable
+    turn_index: torch.Tensor  # (n * 2^n,) the entries (r, r ^ 2^q) of a 2^n x 2^n matrix, flat
+    turn_signs: torch.Tensor  # (n, 2^n) J_q's entries there: +1 where bit q of r is set, else -1
+
+    @classmethod
+    def from_segments(cls, segments: list[Segment], n: int, diagonal: torch.Tensor) -> RYChain:
+        """The tables of fused segments (:func:`fuse`) that start with a layer (an ansatz's first
+        gate holds a weight) and alternate layers with permutations."""
+        size, dtype = 2**n, diagonal.dtype
+        identity, ones = torch.arange(size), torch.ones(size, dtype=dtype)
+        permutations, signs = [], []
+        for segment in segments:
+            if segment.local is not None:
+                permutations.append(identity)
+                signs.append(ones)
+            else:  # the permutation after a layer: folded into its step
+                permutations[-1], signs[-1] = segment.permutation, segment.signs.to(dtype)
+        rows = torch.arange(size)
+        flips = torch.stack([rows ^ (1 << q) for q in range(n)])  # (n, 2^n): bit q of r flipped
+        bits = (rows >> torch.arange(n)[:, None]) & 1  # (n, 2^n): bit q of r
+        signed = torch.stack(signs)
+        return cls(
+            n=n,
+            permutations=torch.stack(permutations),
+            signs=None if bool((signed == 1).all()) else signed,
+            diagonal=diagonal,
+            turn_index=(rows * size + flips).reshape(-1),
+            turn_signs=(2 * bits - 1).to(dtype),
+        )
+
+
+class HeisenbergReadout(torch.autograd.Function):
+    """The readout seen through the ansatz, M = U^T O U, for an :class:`RYChain`, with its gradient
+    written out (the adjoint method).
+
+    Why: autograd records some forty small operations to build M and takes about three times
+    the forward's time to go back through them. By hand, the way back is two 2^n x 2^n products
+    per layer: with rows -> B @ L^T Q at each step, the layer's H = L^T dloss/dL is Y^T B (Y the
+    gradient flowing back to B), and each angle's derivative is H's inner product with the fixed
+    signed permutation J_q (:class:`RYChain`): one gather for every angle at once. Checked against
+    autograd through :meth:`TorchVQC.unitary_rows` by the tests.
+
+    ``apply(angles, chain)``: angles (layers, n), qubit 0 first.
+    """
+
+    @staticmethod
+    def forward(ctx, angles: torch.Tensor, chain: RYChain) -> torch.Tensor:
+        blocks = _one_qubit_matrix("ry", [angles], angles.dtype, angles).transpose(-1, -2)
+        steps = _kron_blocks(blocks)  # (layers, 2^n, 2^n): each layer's L^T
+        size, device = steps.shape[-1], steps.device
+        columns = chain.permutations.to(device)[:, None, :].expand(-1, size, -1)
+        steps = torch.gather(steps, 2, columns)  # then its permutation: L^T Q
+        if chain.signs is not None:
+            steps = steps * chain.signs.to(steps)[:, None, :]
+        rows, before = None, []  # rows[k] = (the steps so far)|k>; None: the identity
+        for step in steps:
+            before.append(rows)
+            rows = step if rows is None else rows @ step
+        weighed = rows * chain.diagonal.to(rows)
+        ctx.chain, ctx.steps, ctx.before, ctx.weighed = chain, steps, before, weighed
+        return weighed @ rows.T
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        chain, steps = ctx.chain, ctx.steps
+        upstream = (grad + grad.T) @ ctx.weighed  # d loss / d rows, rows the final U^T
+        turned = []
+        for index in range(len(steps) - 1, -1, -1):  # rows = before @ step
+            upstream = upstream @ steps[index].T  # now d loss / d before
+            prior = ctx.before[index]
+            turned.append(upstream.T if prior is None else upstream.T @ prior)  # L^T dloss/dL
+        h = torch.stack(turned[::-1]).reshape(len(steps), -1)  # (layers, 4^n)
+        entries = h[:, chain.turn_index.to(h.device)].reshape(len(steps), chain.n, -1)
+        return 0.5 * (entries * chain.turn_signs.to(h)).sum(-1), None
 
 
 class TorchVQC:
@@ -330,6 +447,15 @@ class TorchVQC:
             else None
         )  # one RY per qubit on |0>: a real product state, read in the Pauli basis
         self.encoding_angles = sorted(self.encoding, key=lambda g: g.qubits[0])
+        self.chain = (  # RY layers of plain weights between signed permutations
+            RYChain.from_segments(self.segments, self.n, self.diagonal)
+            if self.pauli is not None
+            and self.layer_weights is not None
+            and local[0][0][0].name == "ry"
+            and self.segments[0].local is not None
+            and not self.dtype.is_complex
+            else None
+        )
 
     # -- gate application on a batch of states (b, 2^n)
     # ----------------------------------------------
@@ -421,12 +547,7 @@ class TorchVQC:
                 )
                 for i in range(len(local[0][0][0].angles))
             ]  # each (layers, n)
-        blocks = _one_qubit_matrix(name, angles, self.dtype, weights)  # (layers, n, 2, 2)
-        matrix = blocks[:, self.n - 1]
-        for q in range(self.n - 2, -1, -1):  # qubit n-1 leftmost: the most significant bit
-            size = matrix.shape[-1] * 2
-            matrix = torch.einsum("lab,lcd->lacbd", matrix, blocks[:, q]).reshape(-1, size, size)
-        return matrix
+        return _kron_blocks(_one_qubit_matrix(name, angles, self.dtype, weights))
 
     def _layer_matrix(self, local: dict[int, list[Gate]], weights: torch.Tensor) -> torch.Tensor:
         """The 2^n x 2^n matrix of one-qubit gates on several qubits: the Kronecker product of each
@@ -465,8 +586,13 @@ class TorchVQC:
         the encoding allows it, :class:`PauliReadout`; else from the states)."""
         if self.pauli is None:
             return self.statevector_expectation(x, weights)
-        rows = self.unitary_rows(weights.to(self.real_dtype))  # rows[k] = U|k>
-        readout = (rows * self.diagonal.to(rows.device)) @ rows.conj().T  # U^T O U, rows' basis
+        weights = weights.to(self.real_dtype)
+        if self.chain is not None:  # U^T O U with a hand-written gradient
+            angles = weights[self.layer_weights.to(weights.device)]
+            readout = HeisenbergReadout.apply(angles, self.chain)
+        else:
+            rows = self.unitary_rows(weights)  # rows[k] = U|k>
+            readout = (rows * self.diagonal.to(rows.device)) @ rows.conj().T  # U^T O U
         coefficients = self.pauli.coefficients(readout.real if readout.is_complex() else readout)
         x = x.to(self.real_dtype)
         empty = torch.zeros(0, dtype=self.real_dtype, device=x.device)
