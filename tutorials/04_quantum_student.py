@@ -224,7 +224,8 @@ print("\n".join(hardware.to_qasm3(vqc.circuit).splitlines()[:12]))
 # shift: a few windows per second on 2 cores. `ecgkd.quantum.TorchVQC` reads the same Qiskit circuit
 # gate by gate and computes the same numbers for a whole batch: the angle encoding is a product of six
 # 2-vectors, the ansatz a 64 x 64 matrix built once per batch from the weights, the parity a diagonal.
-# Autograd gives the gradients. The student's forward pass, from angles to logit, is these lines:
+# Autograd gives the gradients (all but one part, written out by hand below). The student's forward
+# pass, from angles to logit, is these lines:
 #
 # One shortcut on top (`PauliReadout`): with one RY per qubit, the encoded state is real and a
 # product, so the expectation needs no statevector. The parity seen through the ansatz is one
