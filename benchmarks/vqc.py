@@ -13,6 +13,8 @@ one run.
   (b, 27) x (27, 27) product instead of a 64-amplitude statevector), the ansatz's readout matrix
   and its gradient by :class:`ecgkd.quantum.statevector.HeisenbergReadout` (a backward pass
   written out), the rest by autograd.
+- **ecgkd TorchVQC, autograd readout**: the same, with the readout matrix built gate layer by gate
+  layer and differentiated by autograd (the road before ``HeisenbergReadout``).
 - **ecgkd TorchVQC, statevector path**: the same class's statevector expectation
   (``statevector_expectation``), the road it took before the Pauli readout.
 - **PennyLane default.qubit, backprop** (when ``pip install -e '.[bench]'``): the same circuit, gate
@@ -129,13 +131,19 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     w0 = torch.tensor(rng.uniform(-np.pi, np.pi, vqc.num_weights))
     ours = TorchVQC(vqc)
+    recorded = TorchVQC(vqc)
+    recorded.chain = None  # the readout matrix through autograd
     penny = pennylane_circuit(vqc)
     qml_run, _ = qml_default(vqc)
 
     # Equal results first: one batch through every path, against Qiskit's exact Statevector.
     x = torch.tensor(rng.uniform(0, np.pi, (qml_batch, 6)))
     reference = statevector_reference(vqc, x.numpy(), w0.numpy())
-    runs = {"ecgkd": ours.expectation, "ecgkd statevector path": ours.statevector_expectation}
+    runs = {
+        "ecgkd": ours.expectation,
+        "ecgkd autograd readout": recorded.expectation,
+        "ecgkd statevector path": ours.statevector_expectation,
+    }
     runs["qiskit-ml default"] = qml_run
     if penny is not None:
         runs["PennyLane"] = penny
@@ -149,6 +157,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         w = w0.clone().requires_grad_(True)
         paths = {
             "ecgkd TorchVQC": ours.expectation,
+            "ecgkd TorchVQC, autograd readout": recorded.expectation,
             "ecgkd TorchVQC, statevector path": ours.statevector_expectation,
         }
         if penny is not None:
@@ -191,6 +200,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     print(f"batch {big}: ecgkd TorchVQC {rate:,.0f} samples/s (goal: >= 1,000,000)")
     for name, goal in (
         ("PennyLane default.qubit (backprop)", 100),
+        ("ecgkd TorchVQC, autograd readout", 1),
         ("ecgkd TorchVQC, statevector path", 1),
         (qml_name, 10_000),
     ):

@@ -75,6 +75,7 @@ def test_vqc_benchmark_smoke_gives_equal_results(capsys):
     }
     # the same numbers, not just the same speed story: ours to 1e-12 of Qiskit's Statevector
     assert diffs["ecgkd"] < 1e-12 and diffs["ecgkd statevector path"] < 1e-12
+    assert diffs["ecgkd autograd readout"] < 1e-12
     assert diffs["qiskit-ml default"] < 1e-6
     if "PennyLane" in diffs:
         assert diffs["PennyLane"] < 1e-12

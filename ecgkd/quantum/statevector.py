@@ -24,8 +24,8 @@ v_A^T C v_B with 3^(n/2)-vectors: for 6 qubits a (b, 27) x (27, 27) product per 
 
 When the ansatz is RY layers between CX / CZ / SWAP (Qiskit's real_amplitudes, our default), M
 and its gradient in the weights are computed by :class:`HeisenbergReadout`, with the gradient
-written out instead of recorded by autograd: a step's fixed cost falls from about 2 ms to under
-1 ms on 2 cores, which is most of a step at a few thousand windows (``benchmarks/vqc.py``).
+written out instead of recorded by autograd: the part of a training step that does not grow with
+the batch, most of a step at a few thousand windows (``benchmarks/vqc.py`` measures both).
 
 The simulator reads the Qiskit circuit gate by gate (names, qubits, parameter expressions), so it
 simulates exactly the circuit that is drawn, exported and run on Aer. Qiskit's bit order: qubit q is
@@ -99,7 +99,6 @@ class Segment:
     local: dict[int, list[Gate]] | None = None
     permutation: torch.Tensor | None = None
     signs: torch.Tensor | None = None
-    inverse: torch.Tensor | None = None  # the permutation's inverse (for the way back)
 
 
 def fuse(gates: list[Gate], n: int) -> list[Segment]:
@@ -124,9 +123,6 @@ def fuse(gates: list[Gate], n: int) -> list[Segment]:
         # after this gate: new[k] = signs[k] * old'[perm[k]], old'[j] = s[j] * old[p[j]]
         last.signs = signs * last.signs[perm]
         last.permutation = last.permutation[perm]
-    for segment in segments:
-        if segment.permutation is not None:
-            segment.inverse = torch.argsort(segment.permutation)
     return segments
 
 
