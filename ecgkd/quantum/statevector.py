@@ -324,12 +324,13 @@ class HeisenbergReadout(torch.autograd.Function):
     """The readout seen through the ansatz, M = U^T O U, for an :class:`RYChain`, with its gradient
     written out (the adjoint method).
 
-    Why: autograd records some forty small operations to build M and takes about three times
-    the forward's time to go back through them. By hand, the way back is two 2^n x 2^n products
-    per layer: with rows -> B @ L^T Q at each step, the layer's H = L^T dloss/dL is Y^T B (Y the
-    gradient flowing back to B), and each angle's derivative is H's inner product with the fixed
-    signed permutation J_q (:class:`RYChain`): one gather for every angle at once. Checked against
-    autograd through :meth:`TorchVQC.unitary_rows` by the tests.
+    Why: autograd records every small operation that builds M (each Kronecker step, product and
+    permutation) and goes back through each of them. By hand, the way back is two 2^n x 2^n
+    products per layer (``benchmarks/vqc.py`` times both roads): with rows -> B @ L^T Q at each
+    step, the layer's H = L^T dloss/dL is Y^T B (Y the gradient flowing back to B), and each
+    angle's derivative is H's inner product with the fixed signed permutation J_q
+    (:class:`RYChain`): one gather for every angle at once. Checked against autograd through
+    :meth:`TorchVQC.unitary_rows` by the tests.
 
     ``apply(angles, chain)``: angles (layers, n), qubit 0 first.
     """
