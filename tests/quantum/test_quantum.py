@@ -711,6 +711,8 @@ def test_the_pauli_readout_equals_the_statevector_and_its_gradients(spec):
     statevector road."""
     sim = TorchVQC(build_vqc(spec))
     assert (sim.pauli is not None) == (spec.encoding == "angle")
+    # RY layers between CX's: the readout matrix's gradient is HeisenbergReadout's, written out
+    assert (sim.chain is not None) == (sim.pauli is not None and spec.ansatz == "real_amplitudes")
     x, w = random_inputs(sim.vqc, 16, seed=5)
     xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     fast, slow = sim.expectation(xt, wt), sim.statevector_expectation(xt, wt)
