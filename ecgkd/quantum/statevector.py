@@ -569,10 +569,7 @@ class TorchVQC:
                     matrices = matrices.expand(len(members), 2, 2)
                 for (q, _), matrix in zip(members, matrices, strict=True):
                     blocks[q] = matrix if blocks[q] is eye else matrix @ blocks[q]
-        matrix = blocks[self.n - 1]
-        for q in range(self.n - 2, -1, -1):
-            matrix = torch.kron(matrix, blocks[q])
-        return matrix
+        return _kron_blocks(torch.stack([blocks[q] for q in range(self.n)]))
 
     def states(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """The final states (b, 2^n): U applied to each encoded input."""
